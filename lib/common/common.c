@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include <rte_log.h>
+
+#include "sg_common.h"
+
+RTE_LOG_REGISTER(sg_logtype, shardgate, INFO);
+
+int
+sg_ct_memcmp(const void *a, const void *b, size_t n)
+{
+	const volatile uint8_t *x = a;
+	const volatile uint8_t *y = b;
+	uint8_t acc = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		acc |= x[i] ^ y[i];
+	return acc;
+}
+
+void
+sg_wipe(void *p, size_t n)
+{
+	explicit_bzero(p, n);
+}
+
+static const char *const drop_names[SG_DROP_MAX] = {
+	[SG_DROP_MALFORMED] = "malformed",
+	[SG_DROP_NOT_IPV4] = "not_ipv4",
+	[SG_DROP_FRAGMENT] = "fragment",
+	[SG_DROP_NOT_FOR_US] = "not_for_us",
+	[SG_DROP_ESP_SHORT] = "esp_short",
+	[SG_DROP_UNKNOWN_SPI] = "unknown_spi",
+	[SG_DROP_BAD_TUNNEL] = "bad_tunnel",
+	[SG_DROP_REPLAY] = "replay",
+	[SG_DROP_AUTH] = "auth",
+	[SG_DROP_BAD_PAD] = "bad_pad",
+	[SG_DROP_BAD_NEXT_HDR] = "bad_next_header",
+	[SG_DROP_BAD_INNER] = "bad_inner",
+	[SG_DROP_POLICY] = "policy",
+	[SG_DROP_SP_DISCARD] = "sp_discard",
+	[SG_DROP_NO_POLICY] = "no_policy",
+	[SG_DROP_SEQ_OVERFLOW] = "seq_overflow",
+	[SG_DROP_SA_EXPIRED] = "sa_expired",
+	[SG_DROP_NO_ROUTE] = "no_route",
+	[SG_DROP_MTU] = "mtu",
+	[SG_DROP_NO_ROOM] = "no_room",
+	[SG_DROP_CRYPTO] = "crypto",
+	[SG_DROP_HANDOFF_FULL] = "handoff_full",
+	[SG_DROP_TX_FULL] = "tx_full",
+};
+
+const char *
+sg_drop_name(enum sg_drop reason)
+{
+	if ((unsigned int)reason >= SG_DROP_MAX || drop_names[reason] == NULL)
+		return "unknown";
+	return drop_names[reason];
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SG_COMMON_H
+#define SG_COMMON_H
+
+/**
+ * @file
+ * Small helpers every module uses: constant-time compare, secret wiping,
+ * the log type and the drop reasons every counter is indexed by.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_log.h>
+
+/** Log type of the whole application ("shardgate"). */
+extern int sg_logtype;
+
+#define SG_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, sg_logtype, "shardgate: " fmt "\n", ##__VA_ARGS__)
+
+/**
+ * Compare two buffers in time that depends only on @p n.
+ * @return 0 when equal, non-zero otherwise.
+ */
+int sg_ct_memcmp(const void *a, const void *b, size_t n);
+
+/** Overwrite @p n bytes of secret material so the compiler cannot elide it. */
+void sg_wipe(void *p, size_t n);
+
+/**
+ * Why a packet was dropped. Every drop on the data path is counted under
+ * exactly one of these; telemetry names them with sg_drop_name().
+ */
+enum sg_drop {
+	SG_DROP_MALFORMED,      /**< truncated or inconsistent L2/L3 headers */
+	SG_DROP_NOT_IPV4,       /**< an ethertype we do not route */
+	SG_DROP_FRAGMENT,       /**< outer IP fragment (no reassembly) */
+	SG_DROP_NOT_FOR_US,     /**< plaintext on the unprotected side, no bypass */
+	SG_DROP_ESP_SHORT,      /**< ESP too short for header, IV, trailer and ICV */
+	SG_DROP_UNKNOWN_SPI,    /**< no inbound SA for this SPI */
+	SG_DROP_BAD_TUNNEL,     /**< outer addresses do not match the SA */
+	SG_DROP_REPLAY,         /**< outside or seen in the replay window */
+	SG_DROP_AUTH,           /**< ICV check failed */
+	SG_DROP_BAD_PAD,        /**< pad length or padding bytes wrong */
+	SG_DROP_BAD_NEXT_HDR,   /**< next header is not the inner IP version */
+	SG_DROP_BAD_INNER,      /**< decrypted inner packet is malformed */
+	SG_DROP_POLICY,         /**< inbound policy check failed after decrypt */
+	SG_DROP_SP_DISCARD,     /**< matched a discard policy */
+	SG_DROP_NO_POLICY,      /**< outbound packet matched no policy */
+	SG_DROP_SEQ_OVERFLOW,   /**< SA sequence number would cycle (RFC 4303 3.3.3) */
+	SG_DROP_SA_EXPIRED,     /**< SA hard lifetime reached */
+	SG_DROP_NO_ROUTE,       /**< no route or no neighbour for the destination */
+	SG_DROP_MTU,            /**< encapsulated packet exceeds the port MTU */
+	SG_DROP_NO_ROOM,        /**< no head- or tailroom, or a chained mbuf */
+	SG_DROP_CRYPTO,         /**< ipsec-mb refused the job */
+	SG_DROP_HANDOFF_FULL,   /**< handoff ring to the owning worker was full */
+	SG_DROP_TX_FULL,        /**< tx queue did not take the packet */
+	SG_DROP_MAX
+};
+
+/** Stable, telemetry-friendly name of a drop reason. */
+const char *sg_drop_name(enum sg_drop reason);
+
+#endif /* SG_COMMON_H */

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SG_SA_H
+#define SG_SA_H
+
+/**
+ * @file
+ * Security associations: the checked parameters a config or control request
+ * yields (struct sg_sa_prm), the runtime object split into a read-mostly
+ * line and a per-packet line (struct sg_sa), the RFC 4303 anti-replay window
+ * and the SA table that finds them.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "sg_crypto.h"
+
+/** Direction of an SA, seen from this gateway. */
+enum sg_sa_dir {
+	SG_SA_IN,  /**< we decrypt: the peer chose the SPI */
+	SG_SA_OUT, /**< we encrypt */
+};
+
+/** Encapsulation mode. Roadmap: IPv6 outer, transport, NAT-T. */
+enum sg_sa_mode {
+	SG_SA_TUNNEL4,
+};
+
+/** Default anti-replay window when none is configured (packets). */
+#define SG_REPLAY_WIN_DEFAULT 1024
+/** Largest anti-replay window accepted (packets). */
+#define SG_REPLAY_WIN_MAX 65536
+
+/** Lifetimes (RFC 4301 §4.4.2.1); 0 means unlimited. Used by lib/timer. */
+struct sg_sa_lifetime {
+	uint64_t soft_bytes;
+	uint64_t hard_bytes;
+	uint64_t soft_packets;
+	uint64_t hard_packets;
+	uint32_t soft_sec;
+	uint32_t hard_sec;
+	uint32_t idle_sec;
+};
+
+/** Checked parameters of one SA, as the config parser or control socket give them. */
+struct sg_sa_prm {
+	uint32_t spi;
+	enum sg_sa_dir dir;
+	enum sg_sa_mode mode;
+	enum sg_aead aead;
+	uint8_t key[SG_CRYPTO_KEY_MAX];
+	uint8_t key_len;
+	uint8_t salt[SG_CRYPTO_SALT_LEN];
+	uint32_t tun_src; /**< outer source, host byte order */
+	uint32_t tun_dst; /**< outer destination, host byte order */
+	uint32_t replay_win; /**< packets; 0 disables the replay check */
+	bool esn;            /**< 64-bit extended sequence numbers (RFC 4303 §2.2.1) */
+	struct sg_sa_lifetime life;
+};
+
+/** Wipe the key material in a parameter struct. */
+void sg_sa_prm_wipe(struct sg_sa_prm *prm);
+
+/* ------------------------------------------------------------------------ */
+/* Anti-replay window (RFC 4303 §3.4.3, Appendix A).                          */
+
+/** Bits per bitmap bucket. */
+#define SG_REPLAY_BUCKET_BITS 64
+
+/**
+ * Sliding window over the highest sequence number seen. The bitmap holds at
+ * least win + 64 bits so that sliding clears whole buckets.
+ */
+struct sg_replay {
+	uint64_t top;         /**< highest authenticated sequence number */
+	uint32_t win;         /**< window size in packets */
+	uint32_t bucket_mask; /**< number of buckets - 1 (a power of two) */
+	uint64_t bmp[];
+};
+
+/** Bytes needed for a window of @p win packets. */
+size_t sg_replay_size(uint32_t win);
+
+/** Start an empty window (top = 0) of @p win packets in @p rw. */
+void sg_replay_init(struct sg_replay *rw, uint32_t win);
+
+/**
+ * Cheap pre-decrypt check (RFC 4303 §3.4.3): may @p seq still be new?
+ * Sequence number 0 is never valid. Does not change the window.
+ * @return 0 when acceptable, -1 when replayed or left of the window.
+ */
+static inline int
+sg_replay_check(const struct sg_replay *rw, uint64_t seq)
+{
+	uint64_t bit;
+
+	if (unlikely(seq == 0))
+		return -1;
+	if (seq > rw->top)
+		return 0;
+	if (seq + rw->win <= rw->top)
+		return -1;
+	bit = rw->bmp[(seq / SG_REPLAY_BUCKET_BITS) & rw->bucket_mask];
+	return (bit >> (seq % SG_REPLAY_BUCKET_BITS)) & 1 ? -1 : 0;
+}
+
+/**
+ * Record @p seq after its ICV passed. Checks again, because two packets of
+ * one burst may carry the same number.
+ * @return 0 when recorded, -1 when it was a replay after all.
+ */
+static inline int
+sg_replay_update(struct sg_replay *rw, uint64_t seq)
+{
+	uint64_t b, top_b, mask;
+	uint32_t i, n;
+
+	if (sg_replay_check(rw, seq) != 0)
+		return -1;
+	b = seq / SG_REPLAY_BUCKET_BITS;
+	if (seq > rw->top) {
+		/* Slide: clear every bucket the new top passes over. */
+		top_b = rw->top / SG_REPLAY_BUCKET_BITS;
+		n = (uint32_t)RTE_MIN(b - top_b, (uint64_t)rw->bucket_mask + 1);
+		for (i = 1; i <= n; i++)
+			rw->bmp[(top_b + i) & rw->bucket_mask] = 0;
+		rw->top = seq;
+	}
+	mask = UINT64_C(1) << (seq % SG_REPLAY_BUCKET_BITS);
+	rw->bmp[b & rw->bucket_mask] |= mask;
+	return 0;
+}
+
+/**
+ * Infer the high 32 bits of an ESN from its low half (RFC 4303 Appendix A2.2).
+ * @return the full 64-bit sequence number to authenticate and check.
+ */
+static inline uint64_t
+sg_replay_esn_infer(const struct sg_replay *rw, uint32_t seq_lo)
+{
+	uint32_t tl = (uint32_t)rw->top;
+	uint32_t th = (uint32_t)(rw->top >> 32);
+	uint32_t w = rw->win;
+	uint32_t sh;
+
+	if (tl >= w - 1) {
+		/* Case A: the window lies within one subspace. */
+		sh = seq_lo >= tl - w + 1 ? th : th + 1;
+	} else {
+		/* Case B: the window spans two subspaces. */
+		sh = seq_lo >= tl - w + 1 ? th - 1 : th;
+		if (th == 0 && sh == UINT32_MAX)
+			sh = 0; /* nothing precedes subspace 0 */
+	}
+	return ((uint64_t)sh << 32) | seq_lo;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Runtime SA.                                                               */
+
+/** SA flags, fixed when the SA is made. */
+enum sg_sa_flag {
+	SG_SA_F_ESN = 1 << 0,
+	SG_SA_F_REPLAY = 1 << 1, /**< replay window in use */
+};
+
+/**
+ * Runtime SA. Line 0 is read-only on the data path; line 1 is written per
+ * packet, by the owning worker only. Keys and the replay bitmap are
+ * allocated apart, on the owner's NUMA node.
+ */
+struct sg_sa {
+	/* Line 0: read-mostly. */
+	uint32_t spi;
+	uint32_t spi_be;
+	uint32_t tun_src_be;
+	uint32_t tun_dst_be;
+	uint8_t dir;   /**< enum sg_sa_dir */
+	uint8_t mode;  /**< enum sg_sa_mode */
+	uint8_t flags; /**< enum sg_sa_flag */
+	uint8_t aead;  /**< enum sg_aead */
+	uint16_t owner; /**< lcore id of the owning worker */
+	uint16_t pad0;
+	uint32_t idx;  /**< index in its table */
+	uint64_t seq_max; /**< last usable sequence number (2^32-1 or 2^64-1) */
+	uint64_t hard_bytes;   /**< 0: unlimited */
+	uint64_t hard_packets; /**< 0: unlimited */
+	const struct sg_crypto_key *key;
+	struct sg_replay *replay; /**< inbound with a window, else NULL */
+
+	/* Line 1: written per packet by the owner. */
+	alignas(RTE_CACHE_LINE_SIZE) uint64_t seq; /**< outbound: last sent */
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t auth_fail;
+	uint64_t replay_drop;
+	uint64_t other_drop; /**< seq overflow, expiry, bad pad/next header */
+	uint64_t last_use_tsc;
+	uint8_t dead; /**< hard lifetime reached or sequence exhausted */
+} __rte_cache_aligned;
+
+_Static_assert(sizeof(struct sg_sa) == 2 * RTE_CACHE_LINE_SIZE, "sg_sa is two cache lines");
+_Static_assert(offsetof(struct sg_sa, seq) == RTE_CACHE_LINE_SIZE, "per-packet fields on line 1");
+
+/* ------------------------------------------------------------------------ */
+/* SA table.                                                                 */
+
+struct sg_sa_table;
+
+/** Index meaning "no SA". */
+#define SG_SA_NONE UINT32_MAX
+
+/**
+ * Create a table for up to @p capacity SAs on @p socket.
+ * @return the table, or NULL with rte_errno set.
+ */
+struct sg_sa_table *sg_sa_table_create(const char *name, uint32_t capacity, int socket);
+
+/** Wipe every key and free the table. NULL is a no-op. */
+void sg_sa_table_free(struct sg_sa_table *t);
+
+/**
+ * Add an SA owned by lcore @p owner; keys are expanded with @p mgr and
+ * stored on @p socket.
+ * @return the new SA's index, or -EEXIST (SPI taken in that direction),
+ *         -ENOSPC (table full), -EINVAL (bad parameters), -ENOMEM.
+ */
+int sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR *mgr,
+		uint16_t owner, int socket);
+
+/**
+ * Remove the SA at @p idx and wipe its keys. Only when no worker can still
+ * see it (after the owner acknowledged the delete).
+ * @return 0 or -ENOENT.
+ */
+int sg_sa_table_del(struct sg_sa_table *t, uint32_t idx);
+
+/** SA at @p idx, or NULL. */
+struct sg_sa *sg_sa_table_get(const struct sg_sa_table *t, uint32_t idx);
+
+/** Index of the SA with @p spi in direction @p dir, or SG_SA_NONE. */
+uint32_t sg_sa_table_find(const struct sg_sa_table *t, enum sg_sa_dir dir, uint32_t spi);
+
+/**
+ * Look up @p n inbound SPIs (network byte order) in one bulk hash lookup.
+ * idx[i] is SG_SA_NONE where there is no SA.
+ */
+void sg_sa_table_lookup_in_bulk(const struct sg_sa_table *t, const uint32_t *spi_be,
+		uint32_t n, uint32_t *idx);
+
+/** Number of SAs in the table, and its capacity. */
+uint32_t sg_sa_table_count(const struct sg_sa_table *t);
+uint32_t sg_sa_table_capacity(const struct sg_sa_table *t);
+
+#endif /* SG_SA_H */
