@@ -26,9 +26,9 @@ enum sg_sp_action {
 
 /** Checked parameters of one policy rule. Addresses in host byte order. */
 struct sg_sp_rule {
-	uint32_t priority; /**< higher wins, as in ipsec-secgw's "pri" */
+	uint32_t priority; /**< higher wins, as in ipsec-secgw's "pri"; ties: earlier rule */
 	enum sg_sp_action action;
-	uint32_t sa_idx;   /**< protect: index in the SA table */
+	uint32_t sa_idx;   /**< protect: index in the SA table; ignored otherwise */
 	uint32_t src;
 	uint32_t dst;
 	uint8_t src_depth; /**< prefix length 0..32 */
@@ -53,7 +53,11 @@ struct sg_spd_key {
 	uint16_t dport;
 };
 
-/** Fill @p k from an IPv4 header of @p ihl bytes followed by its payload. */
+/**
+ * Fill @p k from an IPv4 header of @p ihl bytes followed by @p l4_avail
+ * payload bytes. Pass 0 for a non-initial fragment: its first bytes are not
+ * ports (RFC 4301 §7).
+ */
 static inline void
 sg_spd_key_ipv4(struct sg_spd_key *k, const struct rte_ipv4_hdr *ip, uint32_t ihl,
 		uint32_t l4_avail)
@@ -94,7 +98,8 @@ struct sg_spd;
 
 /**
  * Build an SPD from @p n rules (n may be 0: nothing matches).
- * @return the SPD, or NULL with rte_errno set (EINVAL for a bad rule).
+ * @return the SPD, or NULL with rte_errno set (EINVAL for a bad rule,
+ *         ENOMEM when rte_acl cannot allocate or build).
  */
 struct sg_spd *sg_spd_create(const char *name, int socket, const struct sg_sp_rule *rules,
 		uint32_t n);
