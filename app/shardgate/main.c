@@ -1,1 +1,214 @@
-int main(void) { return 0; }
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * shardgate: the control core. Reads options and rules (refusing bad ones
+ * before EAL touches a device), sets up ports, queues, pools, SAs and
+ * policies, launches the workers, serves telemetry, and on SIGINT/SIGTERM
+ * stops the workers, closes the ports and checks that every mbuf came back.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mempool.h>
+
+#include "args.h"
+#include "gateway.h"
+#include "sg_common.h"
+#include "sg_conf.h"
+#include "sg_telemetry.h"
+
+/* Exit codes: usage/config errors differ from run-time ones for scripts. */
+enum {
+	EXIT_CONFIG = 2,
+	EXIT_LEAK = 3,
+};
+
+/* How often the control loop wakes to check for a signal. */
+#define CONTROL_TICK_US 20000
+
+static volatile sig_atomic_t quit_signal;
+
+static void
+on_signal(int sig)
+{
+	quit_signal = sig;
+}
+
+/* Split argv at "--": EAL before, application options after. */
+static int
+split_args(int argc, char **argv, int *eal_argc)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0)
+			break;
+	*eal_argc = i;
+	return i;
+}
+
+static void
+print_summary(const struct gateway *gw)
+{
+	struct sg_dp_stats t = {0};
+	uint16_t w;
+	unsigned int r;
+
+	for (w = 0; w < gw->nb_workers; w++) {
+		const struct sg_dp_stats *s = &gw->workers[w]->stats;
+
+		t.rx += s->rx;
+		t.tx += s->tx;
+		t.inbound += s->inbound;
+		t.outbound += s->outbound;
+		t.bypass += s->bypass;
+		t.handoff_tx += s->handoff_tx;
+		for (r = 0; r < SG_DROP_MAX; r++)
+			t.drops[r] += s->drops[r];
+	}
+	printf("shardgate: rx %lu tx %lu inbound %lu outbound %lu bypass %lu handoff %lu drops %lu\n",
+			(unsigned long)t.rx, (unsigned long)t.tx, (unsigned long)t.inbound,
+			(unsigned long)t.outbound, (unsigned long)t.bypass,
+			(unsigned long)t.handoff_tx, (unsigned long)sg_dp_stats_drops(&t));
+	for (r = 0; r < SG_DROP_MAX; r++)
+		if (t.drops[r] != 0)
+			printf("shardgate: drop %s %lu\n", sg_drop_name(r), (unsigned long)t.drops[r]);
+}
+
+/* Tear down in reverse order of set-up; returns the number of mbufs still out. */
+static unsigned int
+teardown(struct gateway *gw)
+{
+	unsigned int leaked = 0, s;
+	uint16_t w;
+
+	sg_telemetry_detach();
+	gateway_close_ports(gw);
+	sg_dp_ctx_free(gw->ctx); /* drains the handoff rings */
+	gw->ctx = NULL;
+	for (s = 0; s < RTE_MAX_NUMA_NODES; s++) {
+		if (gw->pool[s] == NULL)
+			continue;
+		leaked += rte_mempool_in_use_count(gw->pool[s]);
+		printf("shardgate: mbuf pool %s: %u in use at exit\n", gw->pool[s]->name,
+				rte_mempool_in_use_count(gw->pool[s]));
+		rte_mempool_free(gw->pool[s]);
+		gw->pool[s] = NULL;
+	}
+	sg_spd_free(gw->spd_in);
+	sg_spd_free(gw->spd_out);
+	sg_sa_table_free(gw->sat); /* wipes every key */
+	sg_crypto_mgr_free(gw->ctl_mgr);
+	for (w = 0; w < gw->nb_workers; w++) {
+		sg_dp_lcore_fini(gw->workers[w]);
+		rte_free(gw->workers[w]);
+	}
+	gw->nb_workers = 0;
+	return leaked;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct gateway gw;
+	struct sg_telemetry_src tsrc;
+	char err[512];
+	unsigned int leaked;
+	int eal_argc, dd, ret;
+	uint16_t w;
+
+	dd = split_args(argc, argv, &eal_argc);
+	if (dd == argc) {
+		if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+			args_usage(argv[0]);
+			return EXIT_SUCCESS;
+		}
+		fprintf(stderr, "shardgate: expected EAL options, then --, then application"
+				" options (see --help)\n");
+		return EXIT_CONFIG;
+	}
+	/* argv[dd] ("--") stands in as the program name for getopt. */
+	ret = args_parse(argc - dd, argv + dd, &gw.args, err, sizeof(err));
+	if (ret == 1)
+		return EXIT_SUCCESS;
+	if (ret != 0) {
+		fprintf(stderr, "shardgate: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	/* The whole rule file is checked before EAL creates a single device. */
+	if (sg_conf_parse_file(gw.args.conf_file, &gw.conf, err, sizeof(err)) != 0 ||
+			gateway_check_conf(&gw, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shardgate: %s\n", err);
+		sg_conf_free(&gw.conf);
+		return EXIT_CONFIG;
+	}
+
+	ret = rte_eal_init(eal_argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, "shardgate: EAL init failed: %s\n", rte_strerror(rte_errno));
+		sg_conf_free(&gw.conf);
+		return EXIT_FAILURE;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	gw.ctx = sg_dp_ctx_create((int)rte_socket_id(), RTE_MAX(gw.conf.nb_rt, 1u));
+	if (gw.ctx == NULL) {
+		SG_LOG(ERR, "cannot allocate the data-path context: %s", rte_strerror(rte_errno));
+		goto fail;
+	}
+	gw.ctx->burst = gw.args.burst;
+	gw.ctx->poll_sleep_us = gw.args.poll_sleep_us;
+	if (gateway_setup_lcores(&gw) != 0 || gateway_setup_ports(&gw) != 0 ||
+			gateway_setup_rules(&gw) != 0)
+		goto fail;
+	/* Keys now live in the SA table only. */
+	sg_conf_free(&gw.conf);
+
+	tsrc.ctx = gw.ctx;
+	tsrc.workers = gw.workers;
+	tsrc.nb_workers = gw.nb_workers;
+	tsrc.sat = gw.sat;
+	if (sg_telemetry_register(&tsrc) != 0)
+		SG_LOG(WARNING, "telemetry commands not registered");
+
+	for (w = 0; w < gw.nb_workers; w++)
+		rte_eal_remote_launch(sg_dp_worker_main, gw.workers[w], gw.workers[w]->lcore_id);
+	printf("shardgate: running: %u worker(s), %u SA(s), %u port(s); telemetry at %s\n",
+			gw.nb_workers, sg_sa_table_count(gw.sat), gw.nb_ports,
+			rte_eal_get_runtime_dir());
+	fflush(stdout);
+
+	while (!quit_signal)
+		rte_delay_us_sleep(CONTROL_TICK_US);
+
+	printf("shardgate: signal %d, stopping\n", (int)quit_signal);
+	/* Workers finish the burst in hand, then return. */
+	gw.ctx->quit = true;
+	rte_eal_mp_wait_lcore();
+	print_summary(&gw);
+	leaked = teardown(&gw);
+	rte_eal_cleanup();
+	if (leaked != 0) {
+		fprintf(stderr, "shardgate: %u mbufs were not returned\n", leaked);
+		return EXIT_LEAK;
+	}
+	return EXIT_SUCCESS;
+
+fail:
+	if (gw.ctx != NULL)
+		gw.ctx->quit = true;
+	teardown(&gw);
+	sg_conf_free(&gw.conf);
+	rte_eal_cleanup();
+	return EXIT_FAILURE;
+}

@@ -44,7 +44,8 @@ enum sg_esp_size {
 	(sizeof(struct rte_ipv4_hdr) + SG_ESP_HDR_LEN + SG_ESP_IV_LEN)
 
 /** Smallest ESP payload we can decrypt: IV, trailer and ICV, no data. */
-#define SG_ESP_MIN_PAYLOAD (SG_ESP_HDR_LEN + SG_ESP_IV_LEN + SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN)
+#define SG_ESP_MIN_PAYLOAD \
+	((uint32_t)(SG_ESP_HDR_LEN + SG_ESP_IV_LEN + SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN))
 
 /** Outer IPv4 TTL on encapsulation (RFC 4301 §5.1.2.1 leaves it to policy). */
 #define SG_OUTER_TTL 64

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
 
 #include "sg_crypto.h"
@@ -185,37 +186,52 @@ struct sg_sa {
 	uint16_t owner; /**< lcore id of the owning worker */
 	uint16_t pad0;
 	uint32_t idx;  /**< index in its table */
-	uint64_t seq_max; /**< last usable sequence number (2^32-1 or 2^64-1) */
+	uint32_t pad1;
 	uint64_t hard_bytes;   /**< 0: unlimited */
 	uint64_t hard_packets; /**< 0: unlimited */
 	const struct sg_crypto_key *key;
 	struct sg_replay *replay; /**< inbound with a window, else NULL */
 
 	/* Line 1: written per packet by the owner. */
-	alignas(RTE_CACHE_LINE_SIZE) uint64_t seq; /**< outbound: last sent */
+	uint64_t seq __rte_cache_aligned; /**< outbound: last sent */
 	uint64_t packets;
 	uint64_t bytes;
+	uint64_t last_use_tsc;
 	uint64_t auth_fail;
 	uint64_t replay_drop;
 	uint64_t other_drop; /**< seq overflow, expiry, bad pad/next header */
-	uint64_t last_use_tsc;
 	uint8_t dead; /**< hard lifetime reached or sequence exhausted */
 } __rte_cache_aligned;
 
 _Static_assert(sizeof(struct sg_sa) == 2 * RTE_CACHE_LINE_SIZE, "sg_sa is two cache lines");
 _Static_assert(offsetof(struct sg_sa, seq) == RTE_CACHE_LINE_SIZE, "per-packet fields on line 1");
 
+/** Last usable sequence number: the counter must not cycle (RFC 4303 §3.3.3). */
+static inline uint64_t
+sg_sa_seq_max(const struct sg_sa *sa)
+{
+	return (sa->flags & SG_SA_F_ESN) ? UINT64_MAX : UINT32_MAX;
+}
+
 /* ------------------------------------------------------------------------ */
 /* SA table.                                                                 */
 
 struct sg_sa_table;
 
+/**
+ * Size of a table name with its NUL. Short because each table names two
+ * rte_hash objects and their rings after it, and those names are global.
+ */
+#define SG_SA_TABLE_NAMESIZE 16
+
 /** Index meaning "no SA". */
 #define SG_SA_NONE UINT32_MAX
 
 /**
- * Create a table for up to @p capacity SAs on @p socket.
- * @return the table, or NULL with rte_errno set.
+ * Create a table for up to @p capacity SAs on @p socket. @p name must be
+ * unique among live tables and shorter than SG_SA_TABLE_NAMESIZE.
+ * @return the table, or NULL with rte_errno set (EINVAL, ENAMETOOLONG,
+ *         EEXIST, ENOMEM).
  */
 struct sg_sa_table *sg_sa_table_create(const char *name, uint32_t capacity, int socket);
 

@@ -1,1 +1,247 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_spinlock.h>
+#include <rte_telemetry.h>
+
+#include "sg_common.h"
+#include "sg_dp.h"
+#include "sg_sa.h"
+#include "sg_telemetry.h"
+
+/* The telemetry thread reads src under this lock; detach takes it too. */
+static rte_spinlock_t lock = RTE_SPINLOCK_INITIALIZER;
+static struct sg_telemetry_src src;
+static int attached;
+static int registered;
+
+/* Sum of every worker's counters (read racily: each is a plain u64). */
+static void
+sum_stats(struct sg_dp_stats *t)
+{
+	uint16_t w;
+	unsigned int r;
+
+	memset(t, 0, sizeof(*t));
+	for (w = 0; w < src.nb_workers; w++) {
+		const volatile struct sg_dp_stats *s = &src.workers[w]->stats;
+
+		t->rx += s->rx;
+		t->tx += s->tx;
+		t->inbound += s->inbound;
+		t->outbound += s->outbound;
+		t->bypass += s->bypass;
+		t->handoff_tx += s->handoff_tx;
+		t->handoff_rx += s->handoff_rx;
+		t->busy_cycles += s->busy_cycles;
+		t->polls += s->polls;
+		for (r = 0; r < SG_DROP_MAX; r++)
+			t->drops[r] += s->drops[r];
+	}
+}
+
+static void
+add_drops(struct rte_tel_data *d, const struct sg_dp_stats *s)
+{
+	char key[RTE_TEL_MAX_STRING_LEN];
+	unsigned int r;
+
+	rte_tel_data_add_dict_u64(d, "drops", sg_dp_stats_drops(s));
+	for (r = 0; r < SG_DROP_MAX; r++) {
+		snprintf(key, sizeof(key), "drop_%s", sg_drop_name(r));
+		rte_tel_data_add_dict_u64(d, key, s->drops[r]);
+	}
+}
+
+static void
+add_counters(struct rte_tel_data *d, const struct sg_dp_stats *s)
+{
+	rte_tel_data_add_dict_u64(d, "rx", s->rx);
+	rte_tel_data_add_dict_u64(d, "tx", s->tx);
+	rte_tel_data_add_dict_u64(d, "inbound", s->inbound);
+	rte_tel_data_add_dict_u64(d, "outbound", s->outbound);
+	rte_tel_data_add_dict_u64(d, "bypass", s->bypass);
+	rte_tel_data_add_dict_u64(d, "handoff_tx", s->handoff_tx);
+	rte_tel_data_add_dict_u64(d, "handoff_rx", s->handoff_rx);
+	add_drops(d, s);
+}
+
+static int
+cmd_stats(const char *cmd __rte_unused, const char *params __rte_unused, struct rte_tel_data *d)
+{
+	struct sg_dp_stats t;
+
+	rte_spinlock_lock(&lock);
+	if (!attached) {
+		rte_spinlock_unlock(&lock);
+		return -ENODEV;
+	}
+	sum_stats(&t);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "workers", src.nb_workers);
+	rte_tel_data_add_dict_u64(d, "sa_count", sg_sa_table_count(src.sat));
+	add_counters(d, &t);
+	rte_spinlock_unlock(&lock);
+	return 0;
+}
+
+static int
+cmd_lcores(const char *cmd __rte_unused, const char *params __rte_unused, struct rte_tel_data *d)
+{
+	char key[RTE_TEL_MAX_STRING_LEN];
+	uint16_t w;
+
+	rte_spinlock_lock(&lock);
+	if (!attached) {
+		rte_spinlock_unlock(&lock);
+		return -ENODEV;
+	}
+	rte_tel_data_start_dict(d);
+	for (w = 0; w < src.nb_workers; w++) {
+		const struct sg_dp_lcore *lc = src.workers[w];
+		struct sg_dp_stats s;
+		struct rte_tel_data *c = rte_tel_data_alloc();
+
+		if (c == NULL)
+			break;
+		memcpy(&s, &lc->stats, sizeof(s));
+		rte_tel_data_start_dict(c);
+		rte_tel_data_add_dict_int(c, "lcore", lc->lcore_id);
+		rte_tel_data_add_dict_int(c, "socket", lc->socket);
+		add_counters(c, &s);
+		rte_tel_data_add_dict_u64(c, "polls", s.polls);
+		rte_tel_data_add_dict_u64(c, "busy_cycles", s.busy_cycles);
+		/* Handed-off packets cost their owner cycles too: divide by all work. */
+		rte_tel_data_add_dict_u64(c, "cycles_per_packet",
+				s.rx + s.handoff_rx ? s.busy_cycles / (s.rx + s.handoff_rx) : 0);
+		snprintf(key, sizeof(key), "%u", lc->lcore_id);
+		rte_tel_data_add_dict_container(d, key, c, 0);
+	}
+	rte_tel_data_add_dict_u64(d, "tsc_hz", rte_get_tsc_hz());
+	rte_spinlock_unlock(&lock);
+	return 0;
+}
+
+static int
+add_sa(struct rte_tel_data *d, const struct sg_sa *sa)
+{
+	char key[RTE_TEL_MAX_STRING_LEN];
+	struct rte_tel_data *c = rte_tel_data_alloc();
+
+	if (c == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(c);
+	rte_tel_data_add_dict_u64(c, "spi", sa->spi);
+	rte_tel_data_add_dict_string(c, "dir", sa->dir == SG_SA_IN ? "in" : "out");
+	rte_tel_data_add_dict_string(c, "aead", sg_crypto_aead_name(sa->aead));
+	rte_tel_data_add_dict_int(c, "owner", sa->owner);
+	rte_tel_data_add_dict_u64(c, "packets", sa->packets);
+	rte_tel_data_add_dict_u64(c, "bytes", sa->bytes);
+	rte_tel_data_add_dict_u64(c, "auth_fail", sa->auth_fail);
+	rte_tel_data_add_dict_u64(c, "replay_drop", sa->replay_drop);
+	rte_tel_data_add_dict_u64(c, "other_drop", sa->other_drop);
+	/* Outbound: last sequence number sent; inbound: highest authenticated. */
+	rte_tel_data_add_dict_u64(c, "seq", sa->dir == SG_SA_OUT ? sa->seq :
+			(sa->replay != NULL ? sa->replay->top : 0));
+	rte_tel_data_add_dict_int(c, "esn", (sa->flags & SG_SA_F_ESN) != 0);
+	rte_tel_data_add_dict_u64(c, "replay_window", sa->replay != NULL ? sa->replay->win : 0);
+	rte_tel_data_add_dict_int(c, "dead", sa->dead);
+	snprintf(key, sizeof(key), "%s_%u", sa->dir == SG_SA_IN ? "in" : "out", sa->spi);
+	return rte_tel_data_add_dict_container(d, key, c, 0);
+}
+
+/* "/shardgate/sa[,PAGE]" or "/shardgate/sa,spi=N". */
+static int
+cmd_sa(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	uint64_t page = 0, spi = UINT64_MAX;
+	uint32_t i, cap, seen = 0, first, shown = 0, total;
+	char *end;
+
+	if (params != NULL && *params != '\0') {
+		int by_spi = strncmp(params, "spi=", 4) == 0;
+		const char *p = by_spi ? params + 4 : params;
+		uint64_t v;
+
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		errno = 0;
+		v = strtoull(p, &end, by_spi ? 0 : 10);
+		if (errno != 0 || *end != '\0' || (by_spi && v > UINT32_MAX))
+			return -EINVAL;
+		if (by_spi)
+			spi = v;
+		else
+			page = v;
+	}
+	rte_spinlock_lock(&lock);
+	if (!attached) {
+		rte_spinlock_unlock(&lock);
+		return -ENODEV;
+	}
+	total = sg_sa_table_count(src.sat);
+	cap = sg_sa_table_capacity(src.sat);
+	first = (uint32_t)RTE_MIN(page * SG_TELEMETRY_SA_PAGE, (uint64_t)UINT32_MAX);
+	rte_tel_data_start_dict(d);
+	for (i = 0; i < cap && shown < SG_TELEMETRY_SA_PAGE; i++) {
+		const struct sg_sa *sa = sg_sa_table_get(src.sat, i);
+
+		if (sa == NULL)
+			continue;
+		if (spi != UINT64_MAX) {
+			if (sa->spi == spi && add_sa(d, sa) == 0)
+				shown++;
+			continue;
+		}
+		if (seen++ < first)
+			continue;
+		if (add_sa(d, sa) == 0)
+			shown++;
+	}
+	if (spi == UINT64_MAX) {
+		rte_tel_data_add_dict_u64(d, "page", page);
+		rte_tel_data_add_dict_u64(d, "pages",
+				(total + SG_TELEMETRY_SA_PAGE - 1) / SG_TELEMETRY_SA_PAGE);
+		rte_tel_data_add_dict_u64(d, "total", total);
+	}
+	rte_spinlock_unlock(&lock);
+	return 0;
+}
+
+int
+sg_telemetry_register(const struct sg_telemetry_src *s)
+{
+	int ret;
+
+	rte_spinlock_lock(&lock);
+	src = *s;
+	attached = 1;
+	rte_spinlock_unlock(&lock);
+	if (registered)
+		return 0;
+	ret = rte_telemetry_register_cmd("/shardgate/stats", cmd_stats,
+			"Totals over all workers, drops by reason. No parameters");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/shardgate/lcores", cmd_lcores,
+				"Per worker lcore: rx, tx, drops by reason, cycles per packet");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/shardgate/sa", cmd_sa,
+				"Per SA counters. Parameters: page number (48 SAs a page) or spi=N");
+	if (ret == 0)
+		registered = 1;
+	return ret;
+}
+
+void
+sg_telemetry_detach(void)
+{
+	rte_spinlock_lock(&lock);
+	attached = 0;
+	memset(&src, 0, sizeof(src));
+	rte_spinlock_unlock(&lock);
+}

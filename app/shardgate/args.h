@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef ARGS_H
+#define ARGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "sg_dp.h"
+
+/* Most (port, queue, lcore) triples --config may give. */
+#define ARGS_MAP_MAX 256
+
+struct args_map {
+	uint16_t port;
+	uint16_t queue;
+	uint16_t lcore;
+};
+
+/* What the application options (after "--") say. */
+struct args {
+	uint64_t portmask;      /* -p */
+	uint64_t unprot_mask;   /* -u */
+	bool promisc;           /* -P */
+	const char *conf_file;  /* -f */
+	uint32_t replay_win;    /* -w; SG_CONF_UNSET when not given */
+	bool esn;               /* -e */
+	uint16_t nb_map;        /* --config */
+	struct args_map map[ARGS_MAP_MAX];
+	uint16_t burst;         /* --burst */
+	uint16_t mtu;           /* --mtu */
+	uint16_t nb_rxd;        /* --rxd */
+	uint16_t nb_txd;        /* --txd */
+	uint32_t nb_mbufs;      /* --nb-mbufs, -s; 0: computed */
+	uint16_t frame_size;    /* -j: mbuf data room; 0: default */
+	uint32_t poll_sleep_us; /* --poll-sleep-us */
+	uint32_t handoff_ring;  /* --handoff-ring */
+	uint32_t sa_capacity;   /* --max-sa */
+	bool strict_numa;       /* --strict-numa */
+};
+
+/*
+ * Parse the application options. On error writes "option: reason" to @p err
+ * and returns -1; returns 1 when --help or --version was handled.
+ */
+int args_parse(int argc, char **argv, struct args *a, char *err, size_t errlen);
+
+/* Print the usage text for @p prog. */
+void args_usage(const char *prog);
+
+#endif /* ARGS_H */

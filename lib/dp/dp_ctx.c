@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_lpm.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "sg_crypto.h"
+#include "sg_dp.h"
+#include "dp_priv.h"
+
+struct sg_dp_ctx *
+sg_dp_ctx_create(int socket, uint32_t nb_routes)
+{
+	struct rte_lpm_config cfg = {
+		.max_rules = RTE_MAX(nb_routes, 1u),
+		.number_tbl8s = 256,
+	};
+	struct sg_dp_ctx *ctx;
+	char name[RTE_LPM_NAMESIZE];
+	static unsigned int seq;
+
+	ctx = rte_zmalloc_socket("sg_dp_ctx", sizeof(*ctx), RTE_CACHE_LINE_SIZE, socket);
+	if (ctx == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	snprintf(name, sizeof(name), "sg_lpm_%u", seq++);
+	ctx->lpm = rte_lpm_create(name, socket, &cfg);
+	if (ctx->lpm == NULL) {
+		rte_free(ctx);
+		return NULL;
+	}
+	ctx->burst = SG_DP_BURST_DEFAULT;
+	return ctx;
+}
+
+void
+sg_dp_ctx_free(struct sg_dp_ctx *ctx)
+{
+	struct rte_mbuf *m;
+	uint16_t s, d;
+
+	if (ctx == NULL)
+		return;
+	for (s = 0; s < SG_DP_WORKERS_MAX; s++) {
+		for (d = 0; d < SG_DP_WORKERS_MAX; d++) {
+			struct rte_ring *r = ctx->handoff[s][d];
+
+			if (r == NULL)
+				continue;
+			/* Workers have stopped: whatever is still queued goes back. */
+			while (rte_ring_dequeue(r, (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+			rte_ring_free(r);
+		}
+	}
+	rte_lpm_free(ctx->lpm);
+	rte_free(ctx);
+}
+
+int
+sg_dp_route_add(struct sg_dp_ctx *ctx, const struct sg_route_prm *rt)
+{
+	if (rt->depth < 1 || rt->depth > 32 || rt->port >= RTE_MAX_ETHPORTS ||
+			!ctx->port[rt->port].enabled)
+		return -EINVAL;
+	return rte_lpm_add(ctx->lpm, rt->dst, rt->depth, rt->port);
+}
+
+int
+sg_dp_handoff_create(struct sg_dp_ctx *ctx, const struct sg_dp_lcore *const workers[],
+		uint16_t n, unsigned int ring_size)
+{
+	char name[RTE_RING_NAMESIZE];
+	uint16_t s, d;
+
+	if (n > SG_DP_WORKERS_MAX)
+		return -E2BIG;
+	for (d = 0; d < n; d++) {
+		for (s = 0; s < n; s++) {
+			if (s == d)
+				continue;
+			snprintf(name, sizeof(name), "sg_ho_%u_%u", s, d);
+			/* One producer and one consumer per pair: no atomics on either side. */
+			ctx->handoff[s][d] = rte_ring_create(name, ring_size, workers[d]->socket,
+					RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (ctx->handoff[s][d] == NULL)
+				return -rte_errno;
+		}
+	}
+	return 0;
+}
+
+int
+sg_dp_lcore_init(struct sg_dp_lcore *lc, const struct sg_dp_ctx *ctx, uint16_t lcore_id,
+		uint16_t idx)
+{
+	memset(lc, 0, sizeof(*lc));
+	lc->lcore_id = lcore_id;
+	lc->idx = idx;
+	lc->txq = idx;
+	lc->ctx = ctx;
+	lc->socket = (int)rte_lcore_to_socket_id(lcore_id);
+	lc->mgr = sg_crypto_mgr_create(lc->socket);
+	if (lc->mgr == NULL)
+		return -rte_errno;
+	return 0;
+}
+
+void
+sg_dp_lcore_fini(struct sg_dp_lcore *lc)
+{
+	sg_crypto_mgr_free(lc->mgr);
+	lc->mgr = NULL;
+}
+
+uint64_t
+sg_dp_stats_drops(const struct sg_dp_stats *s)
+{
+	uint64_t sum = 0;
+	unsigned int i;
+
+	for (i = 0; i < SG_DROP_MAX; i++)
+		sum += s->drops[i];
+	return sum;
+}

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include <rte_mbuf.h>
+
+#include "sg_crypto.h"
+#include "sg_dp.h"
+#include "sg_pkt.h"
+#include "sg_sa.h"
+#include "sg_spd.h"
+#include "dp_priv.h"
+
+/* Bytes added in front of the inner packet: outer IPv4, ESP header, IV. */
+#define OUT_HEAD ((uint16_t)SG_ESP4_OVERHEAD_HEAD)
+
+/*
+ * Encapsulate one packet (data at the inner IPv4 header) for @p sa and set
+ * up its crypto op. RFC 4303 §3.3: sequence number, then IV, then padding
+ * and trailer; the outer header follows RFC 4301 §5.1.2.1.
+ */
+static inline enum sg_drop
+out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_crypto_op *op)
+{
+	struct rte_ipv4_hdr *outer, *inner;
+	struct rte_esp_hdr *esp;
+	uint32_t inner_len, pad, w[3];
+	uint8_t *trailer;
+	uint64_t seq, iv_be;
+
+	if (unlikely(sa->dead)) {
+		sa->other_drop++;
+		return SG_DROP_SA_EXPIRED;
+	}
+	/* RFC 4303 §3.3.3: the counter must never cycle; the SA is done. */
+	if (unlikely(sa->seq >= sg_sa_seq_max(sa))) {
+		sa->dead = 1;
+		sa->other_drop++;
+		return SG_DROP_SEQ_OVERFLOW;
+	}
+	if (unlikely((sa->hard_packets != 0 && sa->packets >= sa->hard_packets) ||
+			(sa->hard_bytes != 0 && sa->bytes >= sa->hard_bytes))) {
+		sa->dead = 1;
+		sa->other_drop++;
+		return SG_DROP_SA_EXPIRED;
+	}
+	inner_len = m->pkt_len;
+	pad = sg_esp_pad_len(inner_len);
+	if (unlikely(rte_pktmbuf_tailroom(m) < pad + SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN ||
+			rte_pktmbuf_headroom(m) < OUT_HEAD + RTE_ETHER_HDR_LEN))
+		return SG_DROP_NO_ROOM;
+
+	trailer = (uint8_t *)rte_pktmbuf_append(m, pad + SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN);
+	sg_esp_pad_fill(trailer, (uint8_t)pad);
+	trailer[pad] = (uint8_t)pad;
+	trailer[pad + 1] = SG_IPPROTO_IPIP;
+
+	inner = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	outer = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, OUT_HEAD);
+	outer->version_ihl = RTE_IPV4_VHL_DEF;
+	/* DSCP and ECN are copied (RFC 4301 §5.1.2.1, RFC 6040 normal mode). */
+	outer->type_of_service = inner->type_of_service;
+	outer->total_length = rte_cpu_to_be_16((uint16_t)m->pkt_len);
+	outer->packet_id = rte_cpu_to_be_16(lc->ip_id++);
+	/* DF is copied from the inner header (RFC 4301 §8.1 default). */
+	outer->fragment_offset = inner->fragment_offset & rte_cpu_to_be_16(SG_IPV4_DF);
+	outer->time_to_live = SG_OUTER_TTL;
+	outer->next_proto_id = SG_IPPROTO_ESP;
+	outer->src_addr = sa->tun_src_be;
+	outer->dst_addr = sa->tun_dst_be;
+	outer->hdr_checksum = 0;
+	outer->hdr_checksum = rte_ipv4_cksum(outer);
+
+	seq = ++sa->seq;
+	esp = (struct rte_esp_hdr *)(outer + 1);
+	esp->spi = sa->spi_be;
+	esp->seq = rte_cpu_to_be_32((uint32_t)seq);
+	/* The IV is the 64-bit sequence number: unique under the key because
+	 * the counter never cycles (RFC 4106 §3 requires uniqueness only). */
+	iv_be = rte_cpu_to_be_64(seq);
+	memcpy(esp + 1, &iv_be, SG_ESP_IV_LEN);
+
+	op->key = sa->key;
+	op->data = (uint8_t *)esp + SG_ESP_HDR_LEN + SG_ESP_IV_LEN;
+	op->len = inner_len + pad + SG_ESP_TRAILER_LEN;
+	op->icv = op->data + op->len;
+	memcpy(op->nonce, sa->key->salt, SG_GCM_SALT_LEN);
+	memcpy(op->nonce + SG_GCM_SALT_LEN, &iv_be, SG_ESP_IV_LEN);
+	w[0] = sa->spi_be;
+	if (sa->flags & SG_SA_F_ESN) {
+		w[1] = rte_cpu_to_be_32((uint32_t)(seq >> 32));
+		w[2] = esp->seq;
+		op->aad_len = SG_ESP_AAD_ESN_LEN;
+	} else {
+		w[1] = esp->seq;
+		op->aad_len = SG_ESP_AAD_LEN;
+	}
+	memcpy(op->aad, w, sizeof(w));
+
+	sa->packets++;
+	sa->bytes += inner_len;
+	m->l2_len = 0;
+	m->l3_len = sizeof(*outer);
+	return SG_DROP_MAX;
+}
+
+uint16_t
+dp_esp_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint32_t *sa_idx, uint16_t n,
+		uint16_t *nb_bad, int from_handoff)
+{
+	struct rte_mbuf *bad[SG_DP_BURST_MAX], *cm[SG_DP_BURST_MAX];
+	struct sg_crypto_op *ops = lc->ops;
+	uint16_t i, no = 0, nbad = 0, k = 0;
+	enum sg_drop why;
+
+	for (i = 0; i < n; i++) {
+		struct sg_sa *sa = sg_sa_table_get(lc->ctx->sat, sa_idx[i]);
+
+		dp_prefetch_ahead(mb, i, n);
+		if (unlikely(sa == NULL || sa->dir != SG_SA_OUT)) {
+			why = SG_DROP_NO_POLICY;
+		} else if (!from_handoff && sa->owner != lc->lcore_id) {
+			dp_handoff(lc, mb[i], sa->owner, DP_HO_OUTBOUND | sa_idx[i]);
+			continue;
+		} else {
+			why = out_pre(lc, mb[i], sa, &ops[no]);
+		}
+		if (likely(why == SG_DROP_MAX)) {
+			cm[no++] = mb[i];
+		} else {
+			dp_count_drop(lc, why);
+			bad[nbad++] = mb[i];
+		}
+	}
+
+	if (no > 0)
+		sg_crypto_encrypt_burst(lc->mgr, ops, no);
+
+	for (i = 0; i < no; i++) {
+		if (likely(ops[i].status == SG_CRYPTO_OK)) {
+			mb[k++] = cm[i];
+		} else {
+			dp_count_drop(lc, SG_DROP_CRYPTO);
+			bad[nbad++] = cm[i];
+		}
+	}
+	memcpy(&mb[k], bad, nbad * sizeof(bad[0]));
+	*nb_bad = nbad;
+	lc->stats.outbound += k;
+	return k;
+}
+
+/* Outbound policy lookup: one rte_acl call for the burst. Splits @p mb into
+ * protect (returned in prot/prot_sa) and bypass (left at the front of mb). */
+static uint16_t
+out_classify(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, struct rte_mbuf *prot[],
+		uint32_t *prot_sa, uint16_t *nb_prot)
+{
+	struct sg_spd_key keys[SG_DP_BURST_MAX];
+	const struct sg_spd_key *kp[SG_DP_BURST_MAX];
+	uint32_t verdict[SG_DP_BURST_MAX];
+	uint16_t i, nbp = 0, np = 0;
+
+	*nb_prot = 0;
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(mb[i], const struct rte_ipv4_hdr *);
+		uint32_t l4 = ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK) ?
+				0 : mb[i]->pkt_len - mb[i]->l3_len;
+
+		sg_spd_key_ipv4(&keys[i], ip, mb[i]->l3_len, l4);
+		kp[i] = &keys[i];
+	}
+	sg_spd_classify(lc->ctx->spd_out, kp, verdict, n);
+
+	for (i = 0; i < n; i++) {
+		switch (sg_spd_action(verdict[i])) {
+		case SG_SP_PROTECT:
+			prot_sa[np] = sg_spd_sa(verdict[i]);
+			prot[np++] = mb[i];
+			break;
+		case SG_SP_BYPASS:
+			mb[nbp++] = mb[i];
+			break;
+		case SG_SP_DISCARD:
+			dp_count_drop(lc, SG_DROP_SP_DISCARD);
+			rte_pktmbuf_free(mb[i]);
+			break;
+		default:
+			dp_count_drop(lc, SG_DROP_NO_POLICY);
+			rte_pktmbuf_free(mb[i]);
+			break;
+		}
+	}
+	lc->stats.bypass += nbp;
+	*nb_prot = np;
+	return nbp;
+}
+
+static void
+outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n)
+{
+	struct rte_mbuf *good[SG_DP_BURST_MAX], *prot[SG_DP_BURST_MAX];
+	uint32_t prot_sa[SG_DP_BURST_MAX];
+	uint16_t i, ng = 0, np, nbp, k, nbad;
+	enum sg_drop why;
+
+	for (i = 0; i < n; i++) {
+		dp_prefetch_ahead(mb, i, n);
+		why = dp_parse_l3(mb[i], 1);
+		if (unlikely(why != SG_DROP_MAX)) {
+			dp_count_drop(lc, why);
+			rte_pktmbuf_free(mb[i]);
+			continue;
+		}
+		rte_pktmbuf_adj(mb[i], mb[i]->l2_len);
+		mb[i]->l2_len = 0;
+		good[ng++] = mb[i];
+	}
+	nbp = out_classify(lc, good, ng, prot, prot_sa, &np);
+
+	k = dp_esp_outbound(lc, prot, prot_sa, np, &nbad, 0);
+	rte_pktmbuf_free_bulk(&prot[k], nbad);
+	memcpy(&good[nbp], prot, k * sizeof(prot[0]));
+	dp_route_tx(lc, good, nbp + k);
+}
+
+void
+sg_dp_process_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n)
+{
+	while (n > 0) {
+		uint16_t b = RTE_MIN(n, (uint16_t)SG_DP_BURST_MAX);
+
+		outbound(lc, mb, b);
+		mb += b;
+		n -= b;
+	}
+}
+
+void
+dp_outbound_handoff(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n)
+{
+	uint32_t sa_idx[SG_DP_BURST_MAX];
+	uint16_t i, k, nbad;
+
+	for (i = 0; i < n; i++)
+		sa_idx[i] = mb[i]->hash.usr & DP_HO_SA_MASK;
+	k = dp_esp_outbound(lc, mb, sa_idx, n, &nbad, 1);
+	rte_pktmbuf_free_bulk(&mb[k], nbad);
+	dp_route_tx(lc, mb, k);
+}

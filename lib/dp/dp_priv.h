@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DP_PRIV_H
+#define DP_PRIV_H
+
+/* Helpers shared by the inbound, outbound, route and worker files. */
+
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "sg_dp.h"
+#include "sg_pkt.h"
+
+/* How far ahead of the packet in hand the loops prefetch headers. */
+#define DP_PREFETCH_AHEAD 4
+
+/* A handed-off mbuf carries direction and SA index in hash.usr, which is
+ * free once rx is done (we never use the RSS hash past rx). */
+#define DP_HO_OUTBOUND (UINT32_C(1) << 31)
+#define DP_HO_SA_MASK (DP_HO_OUTBOUND - 1)
+
+static inline void
+dp_count_drop(struct sg_dp_lcore *lc, enum sg_drop why)
+{
+	lc->stats.drops[why]++;
+}
+
+static inline void
+dp_prefetch_ahead(struct rte_mbuf *mb[], uint16_t i, uint16_t n)
+{
+	if (i + DP_PREFETCH_AHEAD < n)
+		rte_prefetch0(rte_pktmbuf_mtod(mb[i + DP_PREFETCH_AHEAD], void *));
+}
+
+/* Queue @p m for the worker that owns its SA; sent by dp_handoff_flush(). */
+static inline void
+dp_handoff(struct sg_dp_lcore *lc, struct rte_mbuf *m, uint16_t owner, uint32_t tag)
+{
+	uint16_t dst = lc->ctx->worker_idx[owner];
+
+	m->hash.usr = tag;
+	lc->ho[dst][lc->nb_ho[dst]++] = m;
+}
+
+/*
+ * Strip Ethernet, check the outer IPv4 header and trim L2 padding so that
+ * pkt_len equals the IP total length. Sets l2_len/l3_len.
+ * Returns SG_DROP_MAX when the packet is good, else the drop reason.
+ */
+static inline enum sg_drop
+dp_parse_l3(struct rte_mbuf *m, int allow_fragments)
+{
+	const struct rte_ether_hdr *eth;
+	const struct rte_ipv4_hdr *ip;
+	uint32_t avail, tot;
+	int ihl;
+
+	if (unlikely(!rte_pktmbuf_is_contiguous(m)))
+		return SG_DROP_NO_ROOM;
+	if (unlikely(m->data_len < sizeof(*eth)))
+		return SG_DROP_MALFORMED;
+	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	if (unlikely(eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)))
+		return SG_DROP_NOT_IPV4;
+	ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	avail = m->data_len - sizeof(*eth);
+	ihl = sg_pkt_ipv4_check(ip, avail);
+	if (unlikely(ihl < 0)) {
+		if (ihl != SG_PKT_FRAGMENT)
+			return SG_DROP_MALFORMED;
+		if (!allow_fragments)
+			return SG_DROP_FRAGMENT;
+		ihl = (ip->version_ihl & RTE_IPV4_HDR_IHL_MASK) * RTE_IPV4_IHL_MULTIPLIER;
+	}
+	tot = rte_be_to_cpu_16(ip->total_length);
+	if (avail > tot)
+		rte_pktmbuf_trim(m, (uint16_t)(avail - tot));
+	m->l2_len = sizeof(*eth);
+	m->l3_len = (uint16_t)ihl;
+	return SG_DROP_MAX;
+}
+
+/* Route packets whose data starts at an IPv4 header, add L2 and send. */
+void dp_route_tx(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n);
+
+/* Push queued handoff packets to their owners' rings. */
+void dp_handoff_flush(struct sg_dp_lcore *lc);
+
+/*
+ * ESP stages, in the burst shape of STYLE rule 6: good packets first, then
+ * *nb_bad bad ones (counted, for the caller to free); packets handed to
+ * another worker leave the array. from_handoff: the SA index is in
+ * hash.usr, and ownership is not checked again.
+ */
+uint16_t dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n,
+		uint32_t *sa_idx, uint16_t *nb_bad, int from_handoff);
+uint16_t dp_esp_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint32_t *sa_idx,
+		uint16_t n, uint16_t *nb_bad, int from_handoff);
+
+/*
+ * Inbound policy (RFC 4301 §5.2): a decrypted packet (sa_idx[i] set) must
+ * match a protect rule for its own SA; a plaintext one (sa_idx == NULL)
+ * must match bypass. Same burst shape; returns the good count.
+ */
+uint16_t dp_policy_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], const uint32_t *sa_idx,
+		uint16_t n);
+
+/* Process packets another worker handed to this one. */
+void dp_inbound_handoff(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n);
+void dp_outbound_handoff(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n);
+
+#endif /* DP_PRIV_H */

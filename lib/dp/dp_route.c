@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_lpm.h>
+#include <rte_mbuf.h>
+
+#include "sg_dp.h"
+#include "sg_pkt.h"
+#include "dp_priv.h"
+
+/* Send what each port's buffer holds; what the queue refuses is a drop. */
+static inline void
+tx_flush(struct sg_dp_lcore *lc, uint16_t port)
+{
+	uint16_t n = lc->nb_tx[port];
+	uint16_t sent;
+
+	sent = rte_eth_tx_burst(port, lc->txq, lc->txb[port], n);
+	lc->stats.tx += sent;
+	if (unlikely(sent < n)) {
+		lc->stats.drops[SG_DROP_TX_FULL] += n - sent;
+		rte_pktmbuf_free_bulk(&lc->txb[port][sent], n - sent);
+	}
+	lc->nb_tx[port] = 0;
+}
+
+void
+dp_route_tx(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n)
+{
+	const struct sg_dp_ctx *ctx = lc->ctx;
+	uint32_t dst[SG_DP_BURST_MAX], hop[SG_DP_BURST_MAX];
+	uint64_t used = 0; /* bitmap of ports with packets queued */
+	uint16_t i;
+
+	RTE_BUILD_BUG_ON(RTE_MAX_ETHPORTS > 64);
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++) {
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(mb[i], const struct rte_ipv4_hdr *);
+
+		dst[i] = rte_be_to_cpu_32(ip->dst_addr);
+	}
+	rte_lpm_lookup_bulk(ctx->lpm, dst, hop, n);
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = mb[i];
+		const struct sg_dp_port *p;
+		struct rte_ether_hdr *eth;
+		uint16_t port;
+
+		if (unlikely(!(hop[i] & RTE_LPM_LOOKUP_SUCCESS))) {
+			dp_count_drop(lc, SG_DROP_NO_ROUTE);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		port = (uint16_t)(hop[i] & 0xffff);
+		p = &ctx->port[port];
+		if (unlikely(port >= RTE_MAX_ETHPORTS || !p->enabled || !p->has_neigh)) {
+			dp_count_drop(lc, SG_DROP_NO_ROUTE);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (unlikely(m->pkt_len > p->mtu)) {
+			dp_count_drop(lc, SG_DROP_MTU);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, RTE_ETHER_HDR_LEN);
+		if (unlikely(eth == NULL)) {
+			dp_count_drop(lc, SG_DROP_NO_ROOM);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		rte_ether_addr_copy(&p->dst_mac, &eth->dst_addr);
+		rte_ether_addr_copy(&p->src_mac, &eth->src_addr);
+		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+		m->l2_len = RTE_ETHER_HDR_LEN;
+		lc->txb[port][lc->nb_tx[port]++] = m;
+		used |= UINT64_C(1) << port;
+	}
+	while (used != 0) {
+		uint16_t port = (uint16_t)rte_bsf64(used);
+
+		tx_flush(lc, port);
+		used &= used - 1;
+	}
+}

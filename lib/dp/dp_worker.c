@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_ring.h>
+
+#include "sg_dp.h"
+#include "dp_priv.h"
+
+/* Idle polls before a worker with poll_sleep_us set starts to sleep. */
+#define IDLE_POLLS_BEFORE_SLEEP 64
+
+void
+dp_handoff_flush(struct sg_dp_lcore *lc)
+{
+	const struct sg_dp_ctx *ctx = lc->ctx;
+	uint16_t w, n, sent;
+
+	for (w = 0; w < ctx->nb_workers; w++) {
+		n = lc->nb_ho[w];
+		if (n == 0)
+			continue;
+		sent = (uint16_t)rte_ring_enqueue_burst(ctx->handoff[lc->idx][w],
+				(void *const *)lc->ho[w], n, NULL);
+		lc->stats.handoff_tx += sent;
+		if (unlikely(sent < n)) {
+			lc->stats.drops[SG_DROP_HANDOFF_FULL] += n - sent;
+			rte_pktmbuf_free_bulk(&lc->ho[w][sent], n - sent);
+		}
+		lc->nb_ho[w] = 0;
+	}
+}
+
+/* Packets other workers passed to us: ESP in either direction. */
+static uint16_t
+poll_handoff(struct sg_dp_lcore *lc)
+{
+	const struct sg_dp_ctx *ctx = lc->ctx;
+	struct rte_mbuf *mb[SG_DP_BURST_MAX], *in[SG_DP_BURST_MAX], *out[SG_DP_BURST_MAX];
+	uint16_t w, i, n, ni, no, total = 0;
+
+	for (w = 0; w < ctx->nb_workers; w++) {
+		if (w == lc->idx)
+			continue;
+		n = (uint16_t)rte_ring_dequeue_burst(ctx->handoff[w][lc->idx], (void **)mb,
+				ctx->burst, NULL);
+		if (n == 0)
+			continue;
+		lc->stats.handoff_rx += n;
+		for (i = 0, ni = 0, no = 0; i < n; i++) {
+			if (mb[i]->hash.usr & DP_HO_OUTBOUND)
+				out[no++] = mb[i];
+			else
+				in[ni++] = mb[i];
+		}
+		if (ni > 0)
+			dp_inbound_handoff(lc, in, ni);
+		if (no > 0)
+			dp_outbound_handoff(lc, out, no);
+		total += n;
+	}
+	return total;
+}
+
+int
+sg_dp_worker_main(void *arg)
+{
+	struct sg_dp_lcore *lc = arg;
+	const struct sg_dp_ctx *ctx = lc->ctx;
+	struct rte_mbuf *mb[SG_DP_BURST_MAX];
+	uint32_t idle = 0;
+	uint16_t q, n, got;
+	uint64_t t0;
+
+	while (!ctx->quit) {
+		got = 0;
+		for (q = 0; q < lc->nb_rxq; q++) {
+			const struct sg_dp_rxq *rq = &lc->rxq[q];
+
+			n = rte_eth_rx_burst(rq->port, rq->queue, mb, ctx->burst);
+			if (n == 0)
+				continue;
+			t0 = rte_rdtsc();
+			lc->stats.rx += n;
+			if (ctx->port[rq->port].unprotected)
+				sg_dp_process_inbound(lc, mb, n);
+			else
+				sg_dp_process_outbound(lc, mb, n);
+			dp_handoff_flush(lc);
+			lc->stats.busy_cycles += rte_rdtsc() - t0;
+			got += n;
+		}
+		if (ctx->nb_workers > 1) {
+			t0 = rte_rdtsc();
+			n = poll_handoff(lc);
+			if (n > 0) {
+				dp_handoff_flush(lc);
+				lc->stats.busy_cycles += rte_rdtsc() - t0;
+				got += n;
+			}
+		}
+		lc->stats.polls++;
+		if (got > 0) {
+			idle = 0;
+		} else if (ctx->poll_sleep_us != 0 && ++idle > IDLE_POLLS_BEFORE_SLEEP) {
+			rte_delay_us_sleep(ctx->poll_sleep_us);
+		}
+	}
+	return 0;
+}
