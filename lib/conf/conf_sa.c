@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * "sa" lines: ipsec-secgw's parse_sa_tokens() grammar, plus shardgate's
+ * extensions (replay_win, lifetime_*, idle_timeout) in the same
+ * keyword-value form. Whatever ipsec-secgw accepts but shardgate cannot
+ * honour yet is refused with a reason, never skipped.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_common.h>
+
+#include "sg_common.h"
+#include "parse.h"
+
+enum sa_kw {
+	KW_AEAD_ALGO,
+	KW_AEAD_KEY,
+	KW_MODE,
+	KW_SRC,
+	KW_DST,
+	KW_TYPE,
+	KW_PORT_ID,
+	KW_ESN,
+	KW_REPLAY_WIN,
+	KW_LIFE_SOFT_SEC,
+	KW_LIFE_HARD_SEC,
+	KW_LIFE_SOFT_BYTES,
+	KW_LIFE_HARD_BYTES,
+	KW_LIFE_SOFT_PACKETS,
+	KW_LIFE_HARD_PACKETS,
+	KW_IDLE_TIMEOUT,
+	KW_MAX
+};
+
+/* Where a lifetime keyword lands in struct sg_sa_lifetime. */
+struct life_field {
+	size_t off;
+	size_t size; /* sizeof(uint32_t) or sizeof(uint64_t) */
+};
+
+#define LIFE(f) {offsetof(struct sg_sa_lifetime, f), sizeof(((struct sg_sa_lifetime *)0)->f)}
+
+static const struct {
+	const char *name;
+	struct life_field life;
+} sa_kws[KW_MAX] = {
+	[KW_AEAD_ALGO] = {"aead_algo", {0, 0}},
+	[KW_AEAD_KEY] = {"aead_key", {0, 0}},
+	[KW_MODE] = {"mode", {0, 0}},
+	[KW_SRC] = {"src", {0, 0}},
+	[KW_DST] = {"dst", {0, 0}},
+	[KW_TYPE] = {"type", {0, 0}},
+	[KW_PORT_ID] = {"port_id", {0, 0}},
+	[KW_ESN] = {"esn", {0, 0}},
+	[KW_REPLAY_WIN] = {"replay_win", {0, 0}},
+	[KW_LIFE_SOFT_SEC] = {"lifetime_soft_sec", LIFE(soft_sec)},
+	[KW_LIFE_HARD_SEC] = {"lifetime_hard_sec", LIFE(hard_sec)},
+	[KW_LIFE_SOFT_BYTES] = {"lifetime_soft_bytes", LIFE(soft_bytes)},
+	[KW_LIFE_HARD_BYTES] = {"lifetime_hard_bytes", LIFE(hard_bytes)},
+	[KW_LIFE_SOFT_PACKETS] = {"lifetime_soft_packets", LIFE(soft_packets)},
+	[KW_LIFE_HARD_PACKETS] = {"lifetime_hard_packets", LIFE(hard_packets)},
+	[KW_IDLE_TIMEOUT] = {"idle_timeout", LIFE(idle_sec)},
+};
+
+#undef LIFE
+
+_Static_assert(KW_MAX <= 32, "one bit per SA keyword in sa_state.seen");
+
+/* ipsec-secgw SA keywords shardgate refuses, and why (sa.c, DPDK 22.11). */
+static const struct {
+	const char *name;
+	const char *why;
+} sa_unsupported[] = {
+	{"cipher_algo", "is not supported yet"},
+	{"auth_algo", "is not supported yet"},
+	{"cipher_key", "is not supported yet"},
+	{"auth_key", "is not supported yet"},
+	{"udp-encap", "(NAT-T, RFC 3948) is not supported yet"},
+	{"fallback", "(inline-crypto fallback session) is not supported yet"},
+	{"flow-direction", "(rte_flow queue steering) is not supported yet; "
+		"port_id N steers the SA by RSS"},
+	{"reassembly_en", "(inline IP reassembly offload) is not supported yet"},
+	{"mss", "(TSO segment size) is not supported yet"},
+	{"telemetry", "(per-SA telemetry switch) is not supported yet"},
+};
+
+/* ipsec-secgw AEAD names shardgate does not have yet (sa.c aead_algos[]). */
+static const char *const aead_later[] = {
+	"aes-192-gcm", "aes-128-ccm", "aes-192-ccm", "aes-256-ccm", "chacha20-poly1305",
+};
+
+/* Offload types: all mean software crypto here; the others need hardware. */
+static const char *const type_ok[] = {"no-offload", "lookaside-none", "cpu-crypto"};
+static const char *const type_later[] = {
+	"inline-crypto-offload", "inline-protocol-offload", "lookaside-protocol-offload",
+};
+
+/* Room for the list of supported AEAD names in a message. */
+#define NAMES_LEN 128
+
+static bool
+in_list(const char *s, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* "aes-128-gcm, aes-256-gcm": the AEADs lib/crypto implements. */
+static const char *
+aead_names(char *buf, size_t len)
+{
+	const char *name;
+	size_t used = 0;
+	unsigned int a;
+	int n;
+
+	buf[0] = '\0';
+	for (a = 0; a < SG_AEAD_MAX && used < len; a++) {
+		name = sg_crypto_aead_name((enum sg_aead)a);
+		if (name == NULL)
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s", used == 0 ? "" : ", ", name);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
+
+/* Keywords one SA line has seen so far. */
+struct sa_state {
+	uint32_t seen; /* bit per enum sa_kw */
+};
+
+static bool
+has(const struct sa_state *st, enum sa_kw kw)
+{
+	return (st->seen & (UINT32_C(1) << kw)) != 0;
+}
+
+static int
+parse_aead(struct parse *p, const struct tok *t, uint32_t n, uint32_t *i, struct sg_sa_prm *prm)
+{
+	uint8_t raw[SG_CRYPTO_KEY_MAX + SG_CRYPTO_SALT_LEN];
+	char names[NAMES_LEN];
+	const struct tok *v, *k;
+	const char *why;
+	unsigned int a, key_len;
+	size_t got;
+
+	v = conf_value(p, "sa", t, n, i);
+	if (v == NULL)
+		return -EINVAL;
+	for (a = 0; a < SG_AEAD_MAX; a++) {
+		const char *name = sg_crypto_aead_name((enum sg_aead)a);
+
+		if (name != NULL && strcmp(v->s, name) == 0)
+			break;
+	}
+	if (a == SG_AEAD_MAX && in_list(v->s, aead_later, RTE_DIM(aead_later)))
+		return conf_err(p, v->line, "sa: aead_algo %s is not supported yet (only %s)", v->s,
+			aead_names(names, sizeof(names)));
+	if (a == SG_AEAD_MAX)
+		return conf_err(p, v->line, "sa: unknown aead_algo '%s' (supported: %s)", v->s,
+			aead_names(names, sizeof(names)));
+	key_len = sg_crypto_key_len((enum sg_aead)a);
+	/* ipsec-secgw wants the key right after the algorithm. */
+	if (*i + 1 >= n)
+		return conf_err(p, v->line, "sa: missing 'aead_key' after 'aead_algo %s'", v->s);
+	k = &t[++*i];
+	if (strcmp(k->s, "aead_key") != 0) {
+		if (conf_looks_secret(k->s))
+			return conf_err(p, k->line, "sa: expected 'aead_key' after 'aead_algo %s' "
+				"(found a word that looks like key material, not shown)", v->s);
+		return conf_err(p, k->line,
+			"sa: expected 'aead_key' after 'aead_algo %s', got '%s'", v->s, k->s);
+	}
+	k = conf_value(p, "sa", t, n, i);
+	if (k == NULL)
+		return -EINVAL;
+	why = conf_scan_hex(k->s, raw, sizeof(raw), &got);
+	if (why != NULL) {
+		sg_wipe(raw, sizeof(raw));
+		return conf_err(p, k->line, "sa: aead_key %s (key not shown)", why);
+	}
+	/* RFC 4106 §8.1: the last 4 bytes of the keying material are the salt. */
+	if (got != key_len + SG_CRYPTO_SALT_LEN) {
+		sg_wipe(raw, sizeof(raw));
+		return conf_err(p, k->line,
+			"sa: aead_key for %s must be %u bytes (%u-byte key + %u-byte salt), "
+			"got %zu", v->s, key_len + SG_CRYPTO_SALT_LEN, key_len, SG_CRYPTO_SALT_LEN,
+			got);
+	}
+	prm->aead = (enum sg_aead)a;
+	prm->key_len = (uint8_t)key_len;
+	memcpy(prm->key, raw, key_len);
+	memcpy(prm->salt, raw + key_len, SG_CRYPTO_SALT_LEN);
+	sg_wipe(raw, sizeof(raw));
+	return 0;
+}
+
+static int
+parse_mode(struct parse *p, const struct tok *v, struct sg_sa_prm *prm)
+{
+	if (strcmp(v->s, "ipv4-tunnel") == 0) {
+		prm->mode = SG_SA_TUNNEL4;
+		return 0;
+	}
+	if (strcmp(v->s, "ipv6-tunnel") == 0 || strcmp(v->s, "transport") == 0)
+		return conf_err(p, v->line, "sa: mode %s is not supported yet (only ipv4-tunnel)",
+			v->s);
+	return conf_err(p, v->line, "sa: unknown mode '%s' (expected ipv4-tunnel)", v->s);
+}
+
+static int
+parse_type(struct parse *p, const struct tok *v)
+{
+	if (in_list(v->s, type_ok, RTE_DIM(type_ok)))
+		return 0;
+	if (in_list(v->s, type_later, RTE_DIM(type_later)))
+		return conf_err(p, v->line, "sa: type %s is not supported yet (crypto runs in "
+			"software: use no-offload, lookaside-none or cpu-crypto)", v->s);
+	return conf_err(p, v->line, "sa: unknown type '%s' (expected no-offload, "
+		"lookaside-none or cpu-crypto)", v->s);
+}
+
+/*
+ * ipsec-secgw writes "esn N": N > 0 turns ESN on starting at sequence N,
+ * N = 0 leaves it to the -e option. shardgate also takes a bare "esn".
+ */
+static int
+parse_esn(struct parse *p, const struct tok *t, uint32_t n, uint32_t *i, struct sg_conf_sa *sa)
+{
+	const struct tok *v;
+	uint64_t start;
+	int rc;
+
+	/* No keyword is a number, so a number after "esn" is its value. */
+	if (*i + 1 >= n || !conf_is_digits(t[*i + 1].s)) {
+		sa->prm.esn = true;
+		sa->esn_set = true;
+		return 0;
+	}
+	v = conf_value(p, "sa", t, n, i);
+	rc = conf_num(p, "sa", "esn", v, 0, UINT64_MAX, &start);
+	if (rc != 0 || start == 0)
+		return rc;
+	return conf_err(p, v->line, "sa: esn %s: a starting ESN value is not supported yet "
+		"(write 'esn' alone to enable ESN)", v->s);
+}
+
+static int
+parse_unsupported(struct parse *p, const struct tok *t, uint32_t n, uint32_t i)
+{
+	char names[NAMES_LEN];
+	size_t k;
+
+	aead_names(names, sizeof(names));
+	if (strcmp(t[i].s, "cipher_algo") == 0 || strcmp(t[i].s, "auth_algo") == 0) {
+		if (i + 1 < n && !conf_looks_secret(t[i + 1].s))
+			return conf_err(p, t[i].line,
+				"sa: %s %s is not supported yet (only aead_algo %s)", t[i].s,
+				t[i + 1].s, names);
+		return conf_err(p, t[i].line, "sa: %s is not supported yet (only aead_algo %s)",
+			t[i].s, names);
+	}
+	for (k = 0; k < RTE_DIM(sa_unsupported); k++)
+		if (strcmp(t[i].s, sa_unsupported[k].name) == 0)
+			return conf_err(p, t[i].line, "sa: %s %s", t[i].s, sa_unsupported[k].why);
+	if (conf_looks_secret(t[i].s))
+		return conf_err(p, t[i].line, "sa: unexpected word that looks like key material "
+			"(not shown); a key continued on the next line needs '\\' right after it");
+	return conf_err(p, t[i].line, "sa: unknown keyword '%s'", t[i].s);
+}
+
+static int
+parse_addr(struct parse *p, const struct tok *kw, const struct tok *v, uint32_t *addr)
+{
+	const char *why = conf_scan_ipv4(v->s, addr);
+
+	if (why == NULL)
+		return 0;
+	return conf_err(p, v->line, "sa: %s '%s' %s", kw->s, v->s, why);
+}
+
+static int
+parse_life(struct parse *p, const struct tok *kw, const struct tok *v, enum sa_kw k,
+		struct sg_sa_lifetime *life)
+{
+	uint8_t *dst = (uint8_t *)life + sa_kws[k].life.off;
+	uint64_t x;
+	uint32_t x32;
+	int rc;
+
+	if (sa_kws[k].life.size == sizeof(uint32_t)) {
+		rc = conf_num(p, "sa", kw->s, v, 0, UINT32_MAX, &x);
+		if (rc == 0) {
+			x32 = (uint32_t)x;
+			memcpy(dst, &x32, sizeof(x32));
+		}
+	} else {
+		rc = conf_num(p, "sa", kw->s, v, 0, UINT64_MAX, &x);
+		if (rc == 0)
+			memcpy(dst, &x, sizeof(x));
+	}
+	return rc;
+}
+
+static int
+parse_words(struct parse *p, const struct tok *t, uint32_t n, struct sg_conf_sa *sa,
+		struct sa_state *st)
+{
+	const struct tok *v;
+	unsigned int k;
+	enum sa_kw kw;
+	uint64_t x;
+	uint32_t i;
+	int rc;
+
+	for (i = 3; i < n; i++) {
+		for (k = 0; k < KW_MAX; k++)
+			if (strcmp(t[i].s, sa_kws[k].name) == 0)
+				break;
+		if (k == KW_MAX)
+			return parse_unsupported(p, t, n, i);
+		kw = (enum sa_kw)k;
+		if (has(st, kw))
+			return conf_err(p, t[i].line, "sa: '%s' given twice", t[i].s);
+		st->seen |= UINT32_C(1) << kw;
+		if (kw == KW_AEAD_ALGO) {
+			rc = parse_aead(p, t, n, &i, &sa->prm);
+		} else if (kw == KW_AEAD_KEY) {
+			rc = conf_err(p, t[i].line,
+				"sa: 'aead_key' must follow 'aead_algo <algorithm>'");
+		} else if (kw == KW_ESN) {
+			rc = parse_esn(p, t, n, &i, sa);
+		} else {
+			v = conf_value(p, "sa", t, n, &i);
+			if (v == NULL)
+				return -EINVAL;
+			switch (kw) {
+			case KW_MODE:
+				rc = parse_mode(p, v, &sa->prm);
+				break;
+			case KW_SRC:
+				rc = parse_addr(p, &t[i - 1], v, &sa->prm.tun_src);
+				break;
+			case KW_DST:
+				rc = parse_addr(p, &t[i - 1], v, &sa->prm.tun_dst);
+				break;
+			case KW_TYPE:
+				rc = parse_type(p, v);
+				break;
+			case KW_PORT_ID:
+				rc = conf_num(p, "sa", "port_id", v, 0, RTE_MAX_ETHPORTS - 1, &x);
+				if (rc == 0)
+					sa->port_id = (int32_t)x;
+				break;
+			case KW_REPLAY_WIN:
+				/* RFC 4303 §3.4.3: only the receiver keeps a window. */
+				if (sa->prm.dir != SG_SA_IN)
+					return conf_err(p, t[i - 1].line,
+						"sa: replay_win applies to inbound SAs only");
+				rc = conf_num(p, "sa", "replay_win", v, 0, SG_REPLAY_WIN_MAX, &x);
+				if (rc == 0)
+					sa->prm.replay_win = (uint32_t)x;
+				break;
+			default:
+				rc = parse_life(p, &t[i - 1], v, kw, &sa->prm.life);
+				break;
+			}
+		}
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Checks on the complete rule; errors name the line the rule starts on. */
+static int
+check_sa(struct parse *p, const struct sg_conf_sa *sa, const struct sa_state *st)
+{
+	static const struct {
+		enum sa_kw soft, hard;
+	} pairs[] = {
+		{KW_LIFE_SOFT_SEC, KW_LIFE_HARD_SEC},
+		{KW_LIFE_SOFT_BYTES, KW_LIFE_HARD_BYTES},
+		{KW_LIFE_SOFT_PACKETS, KW_LIFE_HARD_PACKETS},
+	};
+	const struct sg_sa_lifetime *l = &sa->prm.life;
+	const uint64_t soft[] = {l->soft_sec, l->soft_bytes, l->soft_packets};
+	const uint64_t hard[] = {l->hard_sec, l->hard_bytes, l->hard_packets};
+	const char *d = sa->prm.dir == SG_SA_IN ? "in" : "out";
+	uint32_t spi = sa->prm.spi;
+	char names[NAMES_LEN];
+	size_t k;
+
+	if (!has(st, KW_AEAD_ALGO))
+		return conf_err(p, sa->line, "sa %s %" PRIu32 ": missing aead_algo (supported: %s)",
+			d, spi, aead_names(names, sizeof(names)));
+	if (!has(st, KW_MODE))
+		return conf_err(p, sa->line, "sa %s %" PRIu32 ": missing 'mode ipv4-tunnel'", d,
+			spi);
+	if (!has(st, KW_SRC) || !has(st, KW_DST))
+		return conf_err(p, sa->line,
+			"sa %s %" PRIu32 ": mode ipv4-tunnel needs both src and dst", d, spi);
+	for (k = 0; k < RTE_DIM(pairs); k++) {
+		/* 0 means unlimited, so only two limits can disagree. */
+		if (soft[k] == 0 || hard[k] == 0 || soft[k] <= hard[k])
+			continue;
+		return conf_err(p, sa->line,
+			"sa %s %" PRIu32 ": %s %" PRIu64 " is above %s %" PRIu64, d, spi,
+			sa_kws[pairs[k].soft].name, soft[k], sa_kws[pairs[k].hard].name, hard[k]);
+	}
+	/* RFC 4303 §2.2.1, Appendix A2: the receiver infers ESN high bits from its window. */
+	if (sa->prm.esn && sa->prm.replay_win == 0)
+		return conf_err(p, sa->line,
+			"sa %s %" PRIu32 ": esn needs a replay window, but replay_win is 0", d,
+			spi);
+	return 0;
+}
+
+int
+conf_parse_sa(struct parse *p, const struct tok *t, uint32_t n)
+{
+	struct sg_conf_sa sa;
+	struct sa_state st;
+	uint64_t spi;
+	int rc;
+
+	memset(&sa, 0, sizeof(sa));
+	memset(&st, 0, sizeof(st));
+	sa.line = t[0].line;
+	sa.port_id = -1;
+	sa.prm.mode = SG_SA_TUNNEL4;
+	sa.prm.replay_win = SG_CONF_UNSET;
+	if (n < 2)
+		return conf_err(p, t[0].line, "sa: missing direction ('in' or 'out')");
+	if (strcmp(t[1].s, "in") == 0)
+		sa.prm.dir = SG_SA_IN;
+	else if (strcmp(t[1].s, "out") == 0)
+		sa.prm.dir = SG_SA_OUT;
+	else
+		return conf_err(p, t[1].line, "sa: direction '%s' is neither 'in' nor 'out'",
+			t[1].s);
+	if (n < 3)
+		return conf_err(p, t[1].line, "sa: missing SPI after '%s'", t[1].s);
+	rc = conf_num(p, "sa", "SPI", &t[2], 0, UINT32_MAX, &spi);
+	if (rc != 0)
+		return rc;
+	/*
+	 * RFC 4303 §2.1 reserves 1..255 for IANA, yet ipsec-secgw's own ep0.cfg
+	 * uses SPI 5, 6, ...: accept them so those files load. 0 means "no SA".
+	 */
+	if (spi == 0)
+		return conf_err(p, t[2].line, "sa: SPI 0 is reserved (RFC 4303 §2.1)");
+	sa.prm.spi = (uint32_t)spi;
+	rc = parse_words(p, t, n, &sa, &st);
+	if (rc == 0)
+		rc = check_sa(p, &sa, &st);
+	if (rc == 0)
+		rc = conf_add_sa(p, &sa);
+	sg_wipe(&sa, sizeof(sa));
+	return rc;
+}
