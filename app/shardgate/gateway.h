@@ -11,16 +11,28 @@
 #include "sg_conf.h"
 #include "sg_dp.h"
 #include "sg_sa.h"
+#include "sg_shard.h"
 #include "sg_spd.h"
+
+struct rte_hash;
+struct control;
 
 /* Everything the control core builds and tears down. */
 struct gateway {
 	struct args args;
-	struct sg_conf conf;
+	struct sg_conf conf;   /* the rule file; keys wiped once loaded */
 	struct sg_dp_ctx *ctx;
-	struct sg_sa_table *sat;
+	struct sg_shard *shards[SG_SHARD_MAX]; /* shard i belongs to workers[i] */
+	struct sg_shard_dir *dir;
+	struct rte_hash *peers; /* session (local, remote) -> owning worker */
+	uint32_t *peer_sessions; /* sessions per worker, to spread new ones */
 	struct sg_spd *spd_in;
 	struct sg_spd *spd_out;
+	/* Live policy set: the rule file's, then control requests'. */
+	struct sg_conf_sp *sp;
+	uint32_t nb_sp;
+	uint32_t next_tag; /* inbound policy tags, never reused */
+	struct control *control;
 	IMB_MGR *ctl_mgr; /* key expansion on the control core */
 	uint16_t nb_workers;
 	struct sg_dp_lcore *workers[SG_DP_WORKERS_MAX];
@@ -40,7 +52,23 @@ int gateway_setup_lcores(struct gateway *gw);
 int gateway_setup_ports(struct gateway *gw);
 void gateway_close_ports(struct gateway *gw);
 
-/* SA table, SPDs, routes and neighbours from the rule file (rules.c). */
+/* Shards, SAs, SPDs, routes and neighbours from the rule file (rules.c). */
 int gateway_setup_rules(struct gateway *gw);
+void gateway_free_rules(struct gateway *gw);
+
+/* Worker that owns (or will own) the session between @p local and @p peer. */
+int gateway_session_owner(struct gateway *gw, uint32_t local, uint32_t peer, bool create);
+
+/* The SA with @p spi in @p dir: its global index, or SG_SA_NONE. */
+uint32_t gateway_find_sa(const struct gateway *gw, enum sg_sa_dir dir, uint32_t spi);
+
+/* Build both SPDs from gw->sp. Returns 0, or -1 with err set ("sp ...: why"). */
+int gateway_build_spds(struct gateway *gw, struct sg_spd **in, struct sg_spd **out, char *err,
+		size_t errlen);
+
+/* The control socket (control.c). */
+int control_open(struct gateway *gw);
+void control_poll(struct gateway *gw);
+void control_close(struct gateway *gw);
 
 #endif /* GATEWAY_H */

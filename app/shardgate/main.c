@@ -104,10 +104,7 @@ teardown(struct gateway *gw)
 		rte_mempool_free(gw->pool[s]);
 		gw->pool[s] = NULL;
 	}
-	sg_spd_free(gw->spd_in);
-	sg_spd_free(gw->spd_out);
-	sg_sa_table_free(gw->sat); /* wipes every key */
-	sg_crypto_mgr_free(gw->ctl_mgr);
+	gateway_free_rules(gw);
 	for (w = 0; w < gw->nb_workers; w++) {
 		sg_dp_lcore_fini(gw->workers[w]);
 		rte_free(gw->workers[w]);
@@ -171,22 +168,20 @@ main(int argc, char **argv)
 	if (gateway_setup_lcores(&gw) != 0 || gateway_setup_ports(&gw) != 0 ||
 			gateway_setup_rules(&gw) != 0)
 		goto fail;
-	/* Keys now live in the SA table only. */
-	sg_conf_free(&gw.conf);
 
 	tsrc.ctx = gw.ctx;
 	tsrc.workers = gw.workers;
 	tsrc.nb_workers = gw.nb_workers;
-	tsrc.sat = gw.sat;
 	if (sg_telemetry_register(&tsrc) != 0)
 		SG_LOG(WARNING, "telemetry commands not registered");
 
 	for (w = 0; w < gw.nb_workers; w++)
 		rte_eal_remote_launch(sg_dp_worker_main, gw.workers[w], gw.workers[w]->lcore_id);
 	printf("shardgate: running: %u worker(s), %u SA(s), %u port(s); telemetry at %s\n",
-			gw.nb_workers, sg_sa_table_count(gw.sat), gw.nb_ports,
-			rte_eal_get_runtime_dir());
+			gw.nb_workers, gw.conf.nb_sa, gw.nb_ports, rte_eal_get_runtime_dir());
 	fflush(stdout);
+	/* Keys now live in the shards only. */
+	sg_conf_free(&gw.conf);
 
 	while (!quit_signal)
 		rte_delay_us_sleep(CONTROL_TICK_US);

@@ -146,7 +146,6 @@ gateway_setup_lcores(struct gateway *gw)
 			SG_LOG(ERR, "lcore %u: %s", lcore, strerror(-ret));
 			return -1;
 		}
-		gw->ctx->worker_idx[lcore] = gw->nb_workers;
 		gw->nb_workers++;
 	}
 	if (gw->nb_workers == 0) {

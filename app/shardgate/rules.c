@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
@@ -41,6 +43,8 @@ gateway_check_conf(struct gateway *gw, char *err, size_t errlen)
 		if (p->replay_win == SG_CONF_UNSET)
 			p->replay_win = a->replay_win != SG_CONF_UNSET ? a->replay_win :
 					SG_REPLAY_WIN_DEFAULT;
+		if (p->dir == SG_SA_OUT)
+			p->replay_win = 0;
 		if (a->esn)
 			p->esn = true;
 		if (p->dir == SG_SA_IN && p->esn && p->replay_win == 0) {
@@ -57,43 +61,173 @@ gateway_check_conf(struct gateway *gw, char *err, size_t errlen)
 	return 0;
 }
 
-/* Resolve each policy's SPI to its SA index and build one SPD per direction. */
-static struct sg_spd *
-build_spd(struct gateway *gw, enum sg_sa_dir dir, const char *name)
+/* A session is one tunnel peer: every SA between the same two endpoints. */
+static inline uint64_t
+peer_key(uint32_t local, uint32_t peer)
 {
-	const struct sg_conf *c = &gw->conf;
-	struct sg_sp_rule *rules;
-	struct sg_spd *spd;
-	uint32_t i, n = 0;
+	return ((uint64_t)local << 32) | peer;
+}
 
-	rules = calloc(c->nb_sp + 1, sizeof(*rules));
-	if (rules == NULL)
-		return NULL;
-	for (i = 0; i < c->nb_sp; i++) {
-		if (c->sp[i].dir != dir)
-			continue;
-		rules[n] = c->sp[i].rule;
-		if (rules[n].action == SG_SP_PROTECT) {
-			rules[n].sa_idx = sg_sa_table_find(gw->sat, dir, c->sp[i].spi);
-			if (rules[n].sa_idx == SG_SA_NONE) {
-				SG_LOG(ERR, "%s:%u: sp: no SA %u", c->file, c->sp[i].line, c->sp[i].spi);
-				free(rules);
-				rte_errno = EINVAL;
-				return NULL;
-			}
-		}
-		n++;
+int
+gateway_session_owner(struct gateway *gw, uint32_t local, uint32_t peer, bool create)
+{
+	uint64_t key = peer_key(local, peer);
+	uint16_t w, best = 0;
+	void *data;
+	int ret;
+
+	if (rte_hash_lookup_data(gw->peers, &key, &data) >= 0)
+		return (int)(uintptr_t)data;
+	if (!create)
+		return -ENOENT;
+	/* New peers go to the worker with the fewest sessions. */
+	for (w = 1; w < gw->nb_workers; w++)
+		if (gw->peer_sessions[w] < gw->peer_sessions[best])
+			best = w;
+	ret = rte_hash_add_key_data(gw->peers, &key, (void *)(uintptr_t)best);
+	if (ret < 0)
+		return ret;
+	gw->peer_sessions[best]++;
+	return best;
+}
+
+uint32_t
+gateway_find_sa(const struct gateway *gw, enum sg_sa_dir dir, uint32_t spi)
+{
+	uint32_t idx;
+	uint16_t w;
+
+	if (dir == SG_SA_IN) {
+		w = sg_shard_dir_find(gw->dir, spi);
+		if (w == SG_SHARD_NONE)
+			return SG_SA_NONE;
+		idx = sg_sa_table_find(gw->shards[w]->sat, SG_SA_IN, spi);
+		return idx == SG_SA_NONE ? SG_SA_NONE : sg_shard_gidx(w, idx);
 	}
-	spd = sg_spd_create(name, (int)rte_socket_id(), rules, n);
-	free(rules);
-	return spd;
+	for (w = 0; w < gw->nb_workers; w++) {
+		idx = sg_sa_table_find(gw->shards[w]->sat, SG_SA_OUT, spi);
+		if (idx != SG_SA_NONE)
+			return sg_shard_gidx(w, idx);
+	}
+	return SG_SA_NONE;
+}
+
+/* What a protect rule's verdict carries: outbound, the SA's global index;
+ * inbound, the tag its SA (and any SA that rekeys it) carries. */
+static int
+resolve(const struct gateway *gw, const struct sg_conf_sp *sp, uint32_t *out)
+{
+	uint32_t g = gateway_find_sa(gw, sp->dir, sp->spi);
+	const struct sg_sa *sa;
+
+	if (g == SG_SA_NONE)
+		return -ENOENT;
+	if (sp->dir == SG_SA_OUT) {
+		*out = g;
+		return 0;
+	}
+	sa = sg_sa_table_get(gw->shards[sg_shard_of(g)]->sat, sg_shard_local(g));
+	*out = sa->pol_tag;
+	return 0;
+}
+
+int
+gateway_build_spds(struct gateway *gw, struct sg_spd **in, struct sg_spd **out, char *err,
+		size_t errlen)
+{
+	static unsigned int gen;
+	struct sg_sp_rule *rules[2];
+	uint32_t i, n[2] = {0, 0};
+	char name[32];
+	int d, ret = -1;
+
+	*in = *out = NULL;
+	rules[0] = calloc(gw->nb_sp + 1, sizeof(*rules[0]));
+	rules[1] = calloc(gw->nb_sp + 1, sizeof(*rules[1]));
+	if (rules[0] == NULL || rules[1] == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < gw->nb_sp; i++) {
+		const struct sg_conf_sp *sp = &gw->sp[i];
+		struct sg_sp_rule *r = &rules[sp->dir][n[sp->dir]++];
+
+		*r = sp->rule;
+		if (r->action == SG_SP_PROTECT && resolve(gw, sp, &r->sa_idx) != 0) {
+			snprintf(err, errlen, "sp %s protect %u: no such SA",
+					sp->dir == SG_SA_IN ? "in" : "out", sp->spi);
+			goto out;
+		}
+	}
+	gen++;
+	for (d = 0; d < 2; d++) {
+		struct sg_spd *spd;
+
+		snprintf(name, sizeof(name), "%s%u", d == SG_SA_IN ? "in" : "out", gen);
+		spd = sg_spd_create(name, (int)rte_socket_id(), rules[d], n[d]);
+		if (spd == NULL) {
+			snprintf(err, errlen, "cannot build the %s policy database: %s",
+					d == SG_SA_IN ? "inbound" : "outbound", rte_strerror(rte_errno));
+			sg_spd_free(*in);
+			*in = NULL;
+			goto out;
+		}
+		if (d == SG_SA_IN)
+			*in = spd;
+		else
+			*out = spd;
+	}
+	ret = 0;
+out:
+	free(rules[0]);
+	free(rules[1]);
+	return ret;
+}
+
+static int
+load_sa(struct gateway *gw, const struct sg_conf_sa *csa)
+{
+	const struct sg_sa_prm *p = &csa->prm;
+	const struct sg_dp_lcore *owner;
+	struct sg_sa *sa;
+	int w, ret;
+
+	w = p->dir == SG_SA_IN ? gateway_session_owner(gw, p->tun_dst, p->tun_src, true) :
+			gateway_session_owner(gw, p->tun_src, p->tun_dst, true);
+	if (w < 0)
+		return w;
+	owner = gw->workers[w];
+	/* Workers are not running yet: the control core may fill their shards. */
+	ret = sg_sa_table_add(gw->shards[w]->sat, p, gw->ctl_mgr, owner->lcore_id, owner->socket);
+	if (ret < 0)
+		return ret;
+	if (p->dir == SG_SA_IN) {
+		sa = sg_sa_table_get(gw->shards[w]->sat, (uint32_t)ret);
+		sa->pol_tag = gw->next_tag++;
+		ret = sg_shard_dir_add(gw->dir, p->spi, (uint16_t)w);
+		if (ret < 0)
+			return ret;
+	} else if (gateway_find_sa(gw, SG_SA_OUT, p->spi) != sg_shard_gidx((uint16_t)w,
+			(uint32_t)ret)) {
+		return -EEXIST; /* the same outbound SPI in another shard */
+	}
+	return 0;
 }
 
 int
 gateway_setup_rules(struct gateway *gw)
 {
 	const struct sg_conf *c = &gw->conf;
+	struct rte_hash_parameters hp = {
+		.name = "sg_peers",
+		.entries = RTE_MAX(gw->args.sa_capacity, 8u),
+		.key_len = sizeof(uint64_t),
+		.hash_func = rte_hash_crc,
+		.socket_id = (int)rte_socket_id(),
+	};
+	char err[256];
 	uint32_t i;
+	uint16_t w;
 	int ret;
 
 	gw->ctl_mgr = sg_crypto_mgr_create((int)rte_socket_id());
@@ -103,32 +237,48 @@ gateway_setup_rules(struct gateway *gw)
 	}
 	SG_LOG(INFO, "ipsec-mb %s, %s code path", imb_get_version_str(),
 			sg_crypto_mgr_arch(gw->ctl_mgr));
-	gw->sat = sg_sa_table_create("sg_sa", gw->args.sa_capacity, (int)rte_socket_id());
-	if (gw->sat == NULL) {
-		SG_LOG(ERR, "cannot create the SA table: %s", rte_strerror(rte_errno));
+	gw->peers = rte_hash_create(&hp);
+	gw->peer_sessions = calloc(gw->nb_workers, sizeof(*gw->peer_sessions));
+	gw->dir = sg_shard_dir_create("sg_dir", gw->args.sa_capacity * gw->nb_workers,
+			(int)rte_socket_id());
+	if (gw->peers == NULL || gw->peer_sessions == NULL || gw->dir == NULL) {
+		SG_LOG(ERR, "cannot create the session maps: %s", rte_strerror(rte_errno));
 		return -1;
 	}
+	gw->ctx->dir = gw->dir;
+	/* One shard per worker, on the worker's own NUMA node. */
+	for (w = 0; w < gw->nb_workers; w++) {
+		gw->shards[w] = sg_shard_create(w, gw->args.sa_capacity, gw->workers[w]->socket);
+		if (gw->shards[w] == NULL) {
+			SG_LOG(ERR, "cannot create shard %u (%u SAs): %s", w, gw->args.sa_capacity,
+					rte_strerror(rte_errno));
+			return -1;
+		}
+		gw->workers[w]->shard = gw->shards[w];
+	}
+	gw->next_tag = 1;
 	for (i = 0; i < c->nb_sa; i++) {
-		/* Spread SAs over workers; each has exactly one owner. */
-		const struct sg_dp_lcore *owner = gw->workers[i % gw->nb_workers];
-
-		ret = sg_sa_table_add(gw->sat, &c->sa[i].prm, gw->ctl_mgr, owner->lcore_id,
-				owner->socket);
+		ret = load_sa(gw, &c->sa[i]);
 		if (ret < 0) {
-			SG_LOG(ERR, "%s:%u: sa %u: %s", c->file, c->sa[i].line, c->sa[i].prm.spi,
+			SG_LOG(ERR, "%s:%u: sa %s %u: %s", c->file, c->sa[i].line,
+					c->sa[i].prm.dir == SG_SA_IN ? "in" : "out", c->sa[i].prm.spi,
 					strerror(-ret));
 			return -1;
 		}
 	}
-	gw->spd_in = build_spd(gw, SG_SA_IN, "sg_spd_in");
-	gw->spd_out = build_spd(gw, SG_SA_OUT, "sg_spd_out");
-	if (gw->spd_in == NULL || gw->spd_out == NULL) {
-		SG_LOG(ERR, "cannot build the policy databases: %s", rte_strerror(rte_errno));
+	gw->sp = calloc(c->nb_sp + 1, sizeof(*gw->sp));
+	if (gw->sp == NULL)
+		return -1;
+	memcpy(gw->sp, c->sp, c->nb_sp * sizeof(*gw->sp));
+	gw->nb_sp = c->nb_sp;
+	if (gateway_build_spds(gw, &gw->spd_in, &gw->spd_out, err, sizeof(err)) != 0) {
+		SG_LOG(ERR, "%s: %s", c->file, err);
 		return -1;
 	}
-	gw->ctx->sat = gw->sat;
-	gw->ctx->spd_in = gw->spd_in;
-	gw->ctx->spd_out = gw->spd_out;
+	for (w = 0; w < gw->nb_workers; w++) {
+		gw->workers[w]->spd_in = gw->spd_in;
+		gw->workers[w]->spd_out = gw->spd_out;
+	}
 
 	for (i = 0; i < c->nb_neigh; i++) {
 		struct sg_dp_port *p = &gw->ctx->port[c->neigh[i].prm.port];
@@ -149,4 +299,29 @@ gateway_setup_rules(struct gateway *gw)
 					" (no_route)", gw->ports[i]);
 	}
 	return 0;
+}
+
+void
+gateway_free_rules(struct gateway *gw)
+{
+	uint16_t w;
+
+	sg_spd_free(gw->spd_in);
+	sg_spd_free(gw->spd_out);
+	gw->spd_in = gw->spd_out = NULL;
+	for (w = 0; w < SG_SHARD_MAX; w++) {
+		sg_shard_free(gw->shards[w]); /* wipes every key */
+		gw->shards[w] = NULL;
+	}
+	sg_shard_dir_free(gw->dir);
+	gw->dir = NULL;
+	rte_hash_free(gw->peers);
+	gw->peers = NULL;
+	free(gw->peer_sessions);
+	gw->peer_sessions = NULL;
+	free(gw->sp);
+	gw->sp = NULL;
+	gw->nb_sp = 0;
+	sg_crypto_mgr_free(gw->ctl_mgr);
+	gw->ctl_mgr = NULL;
 }

@@ -329,9 +329,9 @@ parse_end(struct sg_conf *conf, int rc)
 	return rc;
 }
 
-int
-sg_conf_parse_string(const char *name, const char *text, struct sg_conf *conf, char *err,
-		size_t errlen)
+static int
+parse_string(const char *name, const char *text, struct sg_conf *conf, char *err, size_t errlen,
+		bool open_refs)
 {
 	struct parse p;
 	int rc;
@@ -341,11 +341,26 @@ sg_conf_parse_string(const char *name, const char *text, struct sg_conf *conf, c
 	if (name == NULL)
 		name = "<string>";
 	rc = parse_begin(&p, name, conf, err, errlen);
+	p.open_refs = open_refs;
 	if (rc == 0 && text == NULL)
 		rc = conf_err(&p, 0, "no rule text");
 	if (rc == 0)
 		rc = parse_text(&p, text, strlen(text));
 	return parse_end(conf, rc);
+}
+
+int
+sg_conf_parse_string(const char *name, const char *text, struct sg_conf *conf, char *err,
+		size_t errlen)
+{
+	return parse_string(name, text, conf, err, errlen, false);
+}
+
+int
+sg_conf_parse_request(const char *name, const char *text, struct sg_conf *conf, char *err,
+		size_t errlen)
+{
+	return parse_string(name, text, conf, err, errlen, true);
 }
 
 /* Read all of @p fd into a wipeable buffer (stdio would leave copies behind). */

@@ -106,7 +106,7 @@ dir_name(enum sg_sa_dir dir)
 }
 
 static void
-check_sa_sp(const struct sg_conf *c, struct ref *r, struct first_err *f)
+check_sa_sp(const struct sg_conf *c, struct ref *r, struct first_err *f, bool open_refs)
 {
 	const struct sg_conf_sa *sa;
 	const struct sg_conf_sp *sp;
@@ -126,8 +126,9 @@ check_sa_sp(const struct sg_conf *c, struct ref *r, struct first_err *f)
 		note(f, sa->line, "sa %s %" PRIu32 ": duplicate SPI (first at line %" PRIu32 ")",
 			dir_name(sa->prm.dir), sa->prm.spi, first);
 	}
-	/* Policies are in file order, so the first dangling one is the earliest. */
-	for (i = 0; i < c->nb_sp; i++) {
+	/* Policies are in file order, so the first dangling one is the earliest.
+	 * A control request's policy may name an SA that is already running. */
+	for (i = 0; i < c->nb_sp && !open_refs; i++) {
 		sp = &c->sp[i];
 		if (sp->rule.action != SG_SP_PROTECT)
 			continue;
@@ -204,7 +205,7 @@ conf_check(struct parse *p)
 		conf_err(p, 0, "out of memory");
 		return -ENOMEM;
 	}
-	check_sa_sp(c, r, &f);
+	check_sa_sp(c, r, &f, p->open_refs);
 	check_neigh(c, r, &f);
 	check_rt(c, r, &f);
 	free(r);

@@ -34,6 +34,7 @@ struct parse {
 	char *err;
 	size_t errlen;
 	bool redact; /**< the current line may hold key text: mask hex:hex in messages */
+	bool open_refs; /**< sp protect may name an SA outside this text (control requests) */
 	uint32_t cap_sa;
 	uint32_t cap_sp;
 	uint32_t cap_rt;

@@ -70,6 +70,14 @@ int sg_conf_parse_file(const char *path, struct sg_conf *conf, char *err, size_t
 int sg_conf_parse_string(const char *name, const char *text, struct sg_conf *conf, char *err,
 		size_t errlen);
 
+/**
+ * Parse rule text from a control request: like sg_conf_parse_string(), but
+ * an "sp ... protect SPI" may name an SA that is not in the text (the caller
+ * resolves it against the running gateway).
+ */
+int sg_conf_parse_request(const char *name, const char *text, struct sg_conf *conf, char *err,
+		size_t errlen);
+
 /** Wipe key material and free everything @p conf holds. */
 void sg_conf_free(struct sg_conf *conf);
 

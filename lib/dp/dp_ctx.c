@@ -107,6 +107,8 @@ sg_dp_lcore_init(struct sg_dp_lcore *lc, const struct sg_dp_ctx *ctx, uint16_t l
 	lc->txq = idx;
 	lc->ctx = ctx;
 	lc->socket = (int)rte_lcore_to_socket_id(lcore_id);
+	if (lc->socket < 0)
+		lc->socket = 0;
 	lc->mgr = sg_crypto_mgr_create(lc->socket);
 	if (lc->mgr == NULL)
 		return -rte_errno;

@@ -50,11 +50,11 @@ ecn_decap(const struct rte_ipv4_hdr *outer, struct rte_ipv4_hdr *inner)
 	inner->hdr_checksum = rte_ipv4_cksum(inner);
 }
 
-/* Decide the fate of one packet before crypto. Returns SG_DROP_MAX to
- * decrypt, SG_DROP_MAX + 1 when handed off, else the drop reason. */
-static __rte_always_inline int
+/* Decide the fate of one packet of this worker's shard before crypto.
+ * Returns SG_DROP_MAX to decrypt, else the drop reason. */
+static inline enum sg_drop
 in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, uint32_t idx, struct in_meta *meta,
-		struct sg_crypto_op *op, int from_handoff)
+		struct sg_crypto_op *op)
 {
 	const struct rte_ipv4_hdr *ip;
 	const struct rte_esp_hdr *esp;
@@ -62,16 +62,12 @@ in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, uint32_t idx, struct in_meta 
 	uint32_t esp_len;
 	uint64_t seq;
 
-	sa = sg_sa_table_get(lc->ctx->sat, idx);
+	sa = sg_sa_table_get(lc->shard->sat, idx);
 	if (unlikely(sa == NULL || sa->dir != SG_SA_IN))
 		return SG_DROP_UNKNOWN_SPI;
 	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
 	if (unlikely(ip->dst_addr != sa->tun_dst_be || ip->src_addr != sa->tun_src_be))
 		return SG_DROP_BAD_TUNNEL;
-	if (!from_handoff && sa->owner != lc->lcore_id) {
-		dp_handoff(lc, m, sa->owner, idx);
-		return SG_DROP_MAX + 1;
-	}
 	if (unlikely(sa->dead)) {
 		sa->other_drop++;
 		return SG_DROP_SA_EXPIRED;
@@ -151,6 +147,36 @@ in_post(struct rte_mbuf *m, const struct in_meta *meta, const struct sg_crypto_o
 	return SG_DROP_MAX;
 }
 
+/*
+ * SPIs this shard does not hold: ask the directory which shard does.
+ * Marks idx[i] SG_SA_NONE (unknown) or HANDOFF with the owner in to[i].
+ */
+#define HANDOFF (SG_SA_NONE - 1)
+static void
+find_owners(struct sg_dp_lcore *lc, const uint32_t *spi_be, uint32_t *idx, uint16_t *to,
+		uint16_t n)
+{
+	uint32_t miss_spi[SG_DP_BURST_MAX];
+	uint16_t pos[SG_DP_BURST_MAX], owner[SG_DP_BURST_MAX];
+	uint16_t i, nm = 0;
+
+	for (i = 0; i < n; i++) {
+		if (idx[i] == SG_SA_NONE) {
+			miss_spi[nm] = spi_be[i];
+			pos[nm++] = i;
+		}
+	}
+	if (nm == 0)
+		return;
+	sg_shard_dir_lookup_bulk(lc->ctx->dir, miss_spi, nm, owner);
+	for (i = 0; i < nm; i++) {
+		if (owner[i] != SG_SHARD_NONE && owner[i] != lc->idx) {
+			idx[pos[i]] = HANDOFF;
+			to[pos[i]] = owner[i];
+		}
+	}
+}
+
 uint16_t
 dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32_t *sa_idx,
 		uint16_t *nb_bad, int from_handoff)
@@ -159,9 +185,10 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 	struct rte_mbuf *cm[SG_DP_BURST_MAX];
 	struct in_meta meta[SG_DP_BURST_MAX];
 	uint32_t spi_be[SG_DP_BURST_MAX], idx[SG_DP_BURST_MAX];
+	uint16_t to[SG_DP_BURST_MAX];
 	struct sg_crypto_op *ops = lc->ops;
 	uint16_t i, nc = 0, no = 0, nbad = 0, k = 0;
-	int r;
+	enum sg_drop why;
 
 	/* Pass 1: length check and SPI gather for one bulk lookup. */
 	for (i = 0; i < n; i++) {
@@ -176,11 +203,14 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 		}
 		esp = rte_pktmbuf_mtod_offset(m, const struct rte_esp_hdr *, m->l2_len + m->l3_len);
 		spi_be[nc] = esp->spi;
-		idx[nc] = m->hash.usr & DP_HO_SA_MASK;
 		cand[nc++] = m;
 	}
+	if (nc == 0)
+		goto out;
+	/* The common case: the NIC steered the SA's packets to its owner. */
+	sg_sa_table_lookup_in_bulk(lc->shard->sat, spi_be, nc, idx);
 	if (!from_handoff)
-		sg_sa_table_lookup_in_bulk(lc->ctx->sat, spi_be, nc, idx);
+		find_owners(lc, spi_be, idx, to, nc);
 
 	/* Pass 2: SA checks, replay pre-check, crypto op set-up. */
 	for (i = 0; i < nc; i++) {
@@ -189,11 +219,15 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 			bad[nbad++] = cand[i];
 			continue;
 		}
-		r = in_pre(lc, cand[i], idx[i], &meta[no], &ops[no], from_handoff);
-		if (r == (int)SG_DROP_MAX) {
+		if (idx[i] == HANDOFF) {
+			dp_handoff(lc, cand[i], to[i], 0);
+			continue;
+		}
+		why = in_pre(lc, cand[i], idx[i], &meta[no], &ops[no]);
+		if (why == SG_DROP_MAX) {
 			cm[no++] = cand[i];
-		} else if (r != (int)SG_DROP_MAX + 1) {
-			dp_count_drop(lc, (enum sg_drop)r);
+		} else {
+			dp_count_drop(lc, why);
 			bad[nbad++] = cand[i];
 		}
 	}
@@ -201,12 +235,13 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 	/* One ipsec-mb call for the whole burst. */
 	if (no > 0)
 		sg_crypto_decrypt_burst(lc->mgr, ops, no);
+out:
 
 	for (i = 0; i < no; i++) {
-		enum sg_drop why = in_post(cm[i], &meta[i], &ops[i]);
+		why = in_post(cm[i], &meta[i], &ops[i]);
 
 		if (likely(why == SG_DROP_MAX)) {
-			sa_idx[k] = meta[i].sa->idx;
+			sa_idx[k] = meta[i].sa->pol_tag;
 			mb[k++] = cm[i];
 		} else {
 			dp_count_drop(lc, why);
@@ -240,13 +275,14 @@ dp_policy_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], const uint32_t 
 		sg_spd_key_ipv4(&keys[i], ip, mb[i]->l3_len, l4);
 		kp[i] = &keys[i];
 	}
-	sg_spd_classify(lc->ctx->spd_in, kp, verdict, n);
+	sg_spd_classify(lc->spd_in, kp, verdict, n);
 
 	for (i = 0; i < n; i++) {
 		enum sg_sp_action act = sg_spd_action(verdict[i]);
 		enum sg_drop why = SG_DROP_MAX;
 
 		if (sa_idx != NULL) {
+			/* The policy names its SA by tag; a rekeyed SA keeps the tag. */
 			if (act != SG_SP_PROTECT || sg_spd_sa(verdict[i]) != sa_idx[i])
 				why = SG_DROP_POLICY;
 		} else if (act == SG_SP_DISCARD) {

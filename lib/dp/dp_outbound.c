@@ -113,16 +113,23 @@ dp_esp_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint32_t *sa_idx,
 	enum sg_drop why;
 
 	for (i = 0; i < n; i++) {
-		struct sg_sa *sa = sg_sa_table_get(lc->ctx->sat, sa_idx[i]);
+		uint16_t owner = sg_shard_of(sa_idx[i]);
+		struct sg_sa *sa;
 
 		dp_prefetch_ahead(mb, i, n);
-		if (unlikely(sa == NULL || sa->dir != SG_SA_OUT)) {
-			why = SG_DROP_NO_POLICY;
-		} else if (!from_handoff && sa->owner != lc->lcore_id) {
-			dp_handoff(lc, mb[i], sa->owner, DP_HO_OUTBOUND | sa_idx[i]);
-			continue;
+		if (owner != lc->idx) {
+			if (unlikely(from_handoff || owner >= lc->ctx->nb_workers)) {
+				why = SG_DROP_NO_POLICY;
+			} else {
+				dp_handoff(lc, mb[i], owner, DP_HO_OUTBOUND | sa_idx[i]);
+				continue;
+			}
 		} else {
-			why = out_pre(lc, mb[i], sa, &ops[no]);
+			sa = sg_sa_table_get(lc->shard->sat, sg_shard_local(sa_idx[i]));
+			if (unlikely(sa == NULL || sa->dir != SG_SA_OUT))
+				why = SG_DROP_NO_POLICY;
+			else
+				why = out_pre(lc, mb[i], sa, &ops[no]);
 		}
 		if (likely(why == SG_DROP_MAX)) {
 			cm[no++] = mb[i];
@@ -171,7 +178,7 @@ out_classify(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, struct r
 		sg_spd_key_ipv4(&keys[i], ip, mb[i]->l3_len, l4);
 		kp[i] = &keys[i];
 	}
-	sg_spd_classify(lc->ctx->spd_out, kp, verdict, n);
+	sg_spd_classify(lc->spd_out, kp, verdict, n);
 
 	for (i = 0; i < n; i++) {
 		switch (sg_spd_action(verdict[i])) {

@@ -9,6 +9,7 @@
 
 #include "sg_dp.h"
 #include "sg_pkt.h"
+#include "sg_shard.h"
 
 /* How far ahead of the packet in hand the loops prefetch headers. */
 #define DP_PREFETCH_AHEAD 4
@@ -31,12 +32,10 @@ dp_prefetch_ahead(struct rte_mbuf *mb[], uint16_t i, uint16_t n)
 		rte_prefetch0(rte_pktmbuf_mtod(mb[i + DP_PREFETCH_AHEAD], void *));
 }
 
-/* Queue @p m for the worker that owns its SA; sent by dp_handoff_flush(). */
+/* Queue @p m for worker @p dst, which owns its SA; sent by dp_handoff_flush(). */
 static inline void
-dp_handoff(struct sg_dp_lcore *lc, struct rte_mbuf *m, uint16_t owner, uint32_t tag)
+dp_handoff(struct sg_dp_lcore *lc, struct rte_mbuf *m, uint16_t dst, uint32_t tag)
 {
-	uint16_t dst = lc->ctx->worker_idx[owner];
-
 	m->hash.usr = tag;
 	lc->ho[dst][lc->nb_ho[dst]++] = m;
 }
@@ -88,8 +87,9 @@ void dp_handoff_flush(struct sg_dp_lcore *lc);
 /*
  * ESP stages, in the burst shape of STYLE rule 6: good packets first, then
  * *nb_bad bad ones (counted, for the caller to free); packets handed to
- * another worker leave the array. from_handoff: the SA index is in
- * hash.usr, and ownership is not checked again.
+ * another worker leave the array. from_handoff: the packet was handed to
+ * its owner, so it is not handed on again (outbound: the global SA index is
+ * in hash.usr; inbound: the SPI is looked up in this worker's shard).
  */
 uint16_t dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n,
 		uint32_t *sa_idx, uint16_t *nb_bad, int from_handoff);
@@ -103,6 +103,9 @@ uint16_t dp_esp_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint32_t
  */
 uint16_t dp_policy_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], const uint32_t *sa_idx,
 		uint16_t n);
+
+/* Take everything other workers handed to us (also drains before an SA dies). */
+uint16_t dp_poll_handoff(struct sg_dp_lcore *lc);
 
 /* Process packets another worker handed to this one. */
 void dp_inbound_handoff(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n);

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_ring.h>
 
 #include "sg_dp.h"
+#include "sg_sa.h"
+#include "sg_shard.h"
 #include "dp_priv.h"
 
 /* Idle polls before a worker with poll_sleep_us set starts to sleep. */
@@ -32,8 +36,8 @@ dp_handoff_flush(struct sg_dp_lcore *lc)
 }
 
 /* Packets other workers passed to us: ESP in either direction. */
-static uint16_t
-poll_handoff(struct sg_dp_lcore *lc)
+uint16_t
+dp_poll_handoff(struct sg_dp_lcore *lc)
 {
 	const struct sg_dp_ctx *ctx = lc->ctx;
 	struct rte_mbuf *mb[SG_DP_BURST_MAX], *in[SG_DP_BURST_MAX], *out[SG_DP_BURST_MAX];
@@ -60,6 +64,65 @@ poll_handoff(struct sg_dp_lcore *lc)
 		total += n;
 	}
 	return total;
+}
+
+/* Commands applied per call: bounded so a burst of changes cannot stall rx. */
+#define CMDS_PER_POLL 8
+
+static void
+apply_one(struct sg_dp_lcore *lc, struct sg_shard_cmd *c)
+{
+	struct sg_sa_table *sat = lc->shard->sat;
+	struct sg_sa *sa;
+	int ret;
+
+	switch (c->op) {
+	case SG_SHARD_SYNC:
+		c->result = 0;
+		break;
+	case SG_SHARD_SA_ADD:
+		ret = sg_sa_table_add(sat, &c->prm, lc->mgr, lc->lcore_id, lc->socket);
+		if (ret >= 0) {
+			sa = sg_sa_table_get(sat, (uint32_t)ret);
+			sa->pol_tag = c->pol_tag;
+		}
+		c->result = ret;
+		break;
+	case SG_SHARD_SA_DEL:
+		/* Packets already handed to us may still name this SA: finish them. */
+		while (dp_poll_handoff(lc) != 0)
+			dp_handoff_flush(lc);
+		c->result = sg_sa_table_del(sat, c->idx);
+		break;
+	case SG_SHARD_SA_REKEY:
+		sa = sg_sa_table_get(sat, c->idx);
+		c->seq = sa != NULL ? sa->seq : 0;
+		c->result = sg_sa_table_rekey(sat, c->idx, &c->prm, lc->mgr, lc->socket);
+		break;
+	case SG_SHARD_SPD_SET:
+		lc->spd_in = c->spd_in;
+		lc->spd_out = c->spd_out;
+		c->result = 0;
+		break;
+	default:
+		c->result = -EINVAL;
+		break;
+	}
+	/* Key material must not outlive its use. */
+	sg_sa_prm_wipe(&c->prm);
+	sg_shard_answer(lc->shard, c);
+}
+
+unsigned int
+sg_dp_apply_commands(struct sg_dp_lcore *lc)
+{
+	struct sg_shard_cmd *c[CMDS_PER_POLL];
+	unsigned int i, n;
+
+	n = sg_shard_take(lc->shard, c, CMDS_PER_POLL);
+	for (i = 0; i < n; i++)
+		apply_one(lc, c[i]);
+	return n;
 }
 
 int
@@ -92,13 +155,15 @@ sg_dp_worker_main(void *arg)
 		}
 		if (ctx->nb_workers > 1) {
 			t0 = rte_rdtsc();
-			n = poll_handoff(lc);
+			n = dp_poll_handoff(lc);
 			if (n > 0) {
 				dp_handoff_flush(lc);
 				lc->stats.busy_cycles += rte_rdtsc() - t0;
 				got += n;
 			}
 		}
+		/* Between bursts: the control core's changes, without locks. */
+		got += sg_dp_apply_commands(lc);
 		lc->stats.polls++;
 		if (got > 0) {
 			idle = 0;

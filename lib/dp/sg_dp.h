@@ -20,7 +20,8 @@
 #include "sg_common.h"
 #include "sg_crypto.h"
 
-struct sg_sa_table;
+struct sg_shard;
+struct sg_shard_dir;
 struct sg_spd;
 struct rte_lpm;
 struct rte_ring;
@@ -64,9 +65,7 @@ struct sg_dp_port {
  * and filled by the control core before launch.
  */
 struct sg_dp_ctx {
-	struct sg_sa_table *sat;
-	struct sg_spd *spd_in;
-	struct sg_spd *spd_out;
+	struct sg_shard_dir *dir; /**< inbound SPI -> owning shard (= worker index) */
 	struct rte_lpm *lpm; /**< IPv4 routes; next hop = port id */
 	uint16_t burst;
 	uint16_t nb_workers;
@@ -74,7 +73,6 @@ struct sg_dp_ctx {
 	struct sg_dp_port port[RTE_MAX_ETHPORTS];
 	/** handoff[src][dst]: ring from worker index src to worker index dst. */
 	struct rte_ring *handoff[SG_DP_WORKERS_MAX][SG_DP_WORKERS_MAX];
-	uint16_t worker_idx[RTE_MAX_LCORE]; /**< lcore id -> worker index */
 	volatile bool quit; /**< set by the control core; workers only read it */
 };
 
@@ -109,6 +107,9 @@ struct sg_dp_lcore {
 	uint16_t ip_id;  /**< outer IPv4 identification */
 	IMB_MGR *mgr;
 	const struct sg_dp_ctx *ctx;
+	struct sg_shard *shard; /**< this worker's sessions; shard id == idx */
+	const struct sg_spd *spd_in;  /**< switched by the control core's SPD_SET */
+	const struct sg_spd *spd_out;
 	struct sg_dp_stats stats __rte_cache_aligned;
 
 	/* Scratch, reused every burst so it stays in this core's cache. */
@@ -143,12 +144,19 @@ int sg_dp_handoff_create(struct sg_dp_ctx *ctx, const struct sg_dp_lcore *const 
 		uint16_t n, unsigned int ring_size);
 
 /**
- * Initialise worker state @p lc for lcore @p lcore_id (allocates its IMB_MGR
- * on its socket).
+ * Initialise worker state @p lc for lcore @p lcore_id, worker index @p idx
+ * (allocates its IMB_MGR on its socket). The caller sets lc->shard.
  * @return 0 or -errno.
  */
 int sg_dp_lcore_init(struct sg_dp_lcore *lc, const struct sg_dp_ctx *ctx, uint16_t lcore_id,
 		uint16_t idx);
+
+/**
+ * Apply the control core's pending commands (SA add/delete/rekey, new
+ * SPDs). Workers call it between bursts; exposed for tests.
+ * @return number of commands applied.
+ */
+unsigned int sg_dp_apply_commands(struct sg_dp_lcore *lc);
 
 /** Release what sg_dp_lcore_init() allocated. */
 void sg_dp_lcore_fini(struct sg_dp_lcore *lc);

@@ -186,7 +186,7 @@ struct sg_sa {
 	uint16_t owner; /**< lcore id of the owning worker */
 	uint16_t pad0;
 	uint32_t idx;  /**< index in its table */
-	uint32_t pad1;
+	uint32_t pol_tag; /**< inbound: the tag inbound policy names for this SA */
 	uint64_t hard_bytes;   /**< 0: unlimited */
 	uint64_t hard_packets; /**< 0: unlimited */
 	const struct sg_crypto_key *key;
@@ -253,6 +253,17 @@ int sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR 
  * @return 0 or -ENOENT.
  */
 int sg_sa_table_del(struct sg_sa_table *t, uint32_t idx);
+
+/**
+ * Rekey outbound SA @p idx in place (RFC 4301 §4.4.2.1 make-before-break on
+ * the sending side): it takes @p prm's SPI and key, and its sequence number
+ * and counters start again, so policies that name the SA follow it. Only
+ * the owning worker calls this, between bursts.
+ * @return 0, -ENOENT (no outbound SA there), -EEXIST (new SPI taken),
+ *         -EINVAL, -ENOMEM; on error the SA is unchanged.
+ */
+int sg_sa_table_rekey(struct sg_sa_table *t, uint32_t idx, const struct sg_sa_prm *prm,
+		IMB_MGR *mgr, int socket);
 
 /** SA at @p idx, or NULL. */
 struct sg_sa *sg_sa_table_get(const struct sg_sa_table *t, uint32_t idx);

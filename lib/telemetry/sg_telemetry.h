@@ -22,9 +22,8 @@
 /** What the commands read. Counters are read while workers write them. */
 struct sg_telemetry_src {
 	const struct sg_dp_ctx *ctx;
-	struct sg_dp_lcore *const *workers;
+	struct sg_dp_lcore *const *workers; /**< workers[i]->shard holds its SAs */
 	uint16_t nb_workers;
-	const struct sg_sa_table *sat;
 };
 
 /**

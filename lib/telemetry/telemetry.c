@@ -12,6 +12,7 @@
 #include "sg_common.h"
 #include "sg_dp.h"
 #include "sg_sa.h"
+#include "sg_shard.h"
 #include "sg_telemetry.h"
 
 /* The telemetry thread reads src under this lock; detach takes it too. */
@@ -43,6 +44,17 @@ sum_stats(struct sg_dp_stats *t)
 		for (r = 0; r < SG_DROP_MAX; r++)
 			t->drops[r] += s->drops[r];
 	}
+}
+
+static uint32_t
+sa_count(void)
+{
+	uint32_t n = 0;
+	uint16_t w;
+
+	for (w = 0; w < src.nb_workers; w++)
+		n += sg_sa_table_count(src.workers[w]->shard->sat);
+	return n;
 }
 
 static void
@@ -84,7 +96,7 @@ cmd_stats(const char *cmd __rte_unused, const char *params __rte_unused, struct 
 	sum_stats(&t);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_int(d, "workers", src.nb_workers);
-	rte_tel_data_add_dict_u64(d, "sa_count", sg_sa_table_count(src.sat));
+	rte_tel_data_add_dict_u64(d, "sa_count", sa_count());
 	add_counters(d, &t);
 	rte_spinlock_unlock(&lock);
 	return 0;
@@ -113,6 +125,7 @@ cmd_lcores(const char *cmd __rte_unused, const char *params __rte_unused, struct
 		rte_tel_data_start_dict(c);
 		rte_tel_data_add_dict_int(c, "lcore", lc->lcore_id);
 		rte_tel_data_add_dict_int(c, "socket", lc->socket);
+		rte_tel_data_add_dict_u64(c, "sa_count", sg_sa_table_count(lc->shard->sat));
 		add_counters(c, &s);
 		rte_tel_data_add_dict_u64(c, "polls", s.polls);
 		rte_tel_data_add_dict_u64(c, "busy_cycles", s.busy_cycles);
@@ -139,7 +152,7 @@ add_sa(struct rte_tel_data *d, const struct sg_sa *sa)
 	rte_tel_data_add_dict_u64(c, "spi", sa->spi);
 	rte_tel_data_add_dict_string(c, "dir", sa->dir == SG_SA_IN ? "in" : "out");
 	rte_tel_data_add_dict_string(c, "aead", sg_crypto_aead_name(sa->aead));
-	rte_tel_data_add_dict_int(c, "owner", sa->owner);
+	rte_tel_data_add_dict_int(c, "owner_lcore", sa->owner);
 	rte_tel_data_add_dict_u64(c, "packets", sa->packets);
 	rte_tel_data_add_dict_u64(c, "bytes", sa->bytes);
 	rte_tel_data_add_dict_u64(c, "auth_fail", sa->auth_fail);
@@ -161,6 +174,7 @@ cmd_sa(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
 	uint64_t page = 0, spi = UINT64_MAX;
 	uint32_t i, cap, seen = 0, first, shown = 0, total;
+	uint16_t w;
 	char *end;
 
 	if (params != NULL && *params != '\0') {
@@ -184,24 +198,32 @@ cmd_sa(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 		rte_spinlock_unlock(&lock);
 		return -ENODEV;
 	}
-	total = sg_sa_table_count(src.sat);
-	cap = sg_sa_table_capacity(src.sat);
+	total = sa_count();
 	first = (uint32_t)RTE_MIN(page * SG_TELEMETRY_SA_PAGE, (uint64_t)UINT32_MAX);
 	rte_tel_data_start_dict(d);
-	for (i = 0; i < cap && shown < SG_TELEMETRY_SA_PAGE; i++) {
-		const struct sg_sa *sa = sg_sa_table_get(src.sat, i);
+	for (w = 0; w < src.nb_workers && shown < SG_TELEMETRY_SA_PAGE; w++) {
+		const struct sg_sa_table *sat = src.workers[w]->shard->sat;
 
-		if (sa == NULL)
-			continue;
-		if (spi != UINT64_MAX) {
-			if (sa->spi == spi && add_sa(d, sa) == 0)
-				shown++;
+		cap = sg_sa_table_capacity(sat);
+		if (spi == UINT64_MAX && seen + sg_sa_table_count(sat) <= first) {
+			seen += sg_sa_table_count(sat); /* skip whole shards before the page */
 			continue;
 		}
-		if (seen++ < first)
-			continue;
-		if (add_sa(d, sa) == 0)
-			shown++;
+		for (i = 0; i < cap && shown < SG_TELEMETRY_SA_PAGE; i++) {
+			const struct sg_sa *sa = sg_sa_table_get(sat, i);
+
+			if (sa == NULL)
+				continue;
+			if (spi != UINT64_MAX) {
+				if (sa->spi == spi && add_sa(d, sa) == 0)
+					shown++;
+				continue;
+			}
+			if (seen++ < first)
+				continue;
+			if (add_sa(d, sa) == 0)
+				shown++;
+		}
 	}
 	if (spi == UINT64_MAX) {
 		rte_tel_data_add_dict_u64(d, "page", page);

@@ -18,6 +18,7 @@
 #include "sg_dp.h"
 #include "sg_pkt.h"
 #include "sg_sa.h"
+#include "sg_shard.h"
 #include "dp_priv.h"
 #include "sg_test.h"
 
@@ -26,6 +27,8 @@
 
 static struct rte_mempool *pool;
 static struct sg_dp_ctx *ctx;
+static struct sg_shard *shard;
+static struct sg_shard_dir *sdir;
 static struct sg_sa_table *sat;
 static struct sg_dp_lcore *lc;
 static IMB_MGR *mgr;
@@ -518,14 +521,18 @@ suite_init(void)
 {
 	pool = rte_pktmbuf_pool_create("test_dp", 1024, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	ctx = sg_dp_ctx_create(0, 16);
-	sat = sg_sa_table_create("test_dp", 64, 0);
+	shard = sg_shard_create(0, 64, 0);
+	sdir = sg_shard_dir_create("test_dp_dir", 64, 0);
 	mgr = sg_crypto_mgr_create(0);
 	lc = rte_zmalloc("test_dp_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE);
-	if (pool == NULL || ctx == NULL || sat == NULL || mgr == NULL || lc == NULL)
+	if (pool == NULL || ctx == NULL || shard == NULL || sdir == NULL || mgr == NULL ||
+			lc == NULL)
 		return -1;
 	if (sg_dp_lcore_init(lc, ctx, (uint16_t)rte_lcore_id(), 0) != 0)
 		return -1;
-	ctx->sat = sat;
+	sat = shard->sat;
+	lc->shard = shard;
+	ctx->dir = sdir;
 	ctx->nb_workers = 1;
 	return 0;
 }
@@ -536,7 +543,8 @@ suite_fini(void)
 	sg_dp_lcore_fini(lc);
 	rte_free(lc);
 	sg_crypto_mgr_free(mgr);
-	sg_sa_table_free(sat);
+	sg_shard_free(shard);
+	sg_shard_dir_free(sdir);
 	sg_dp_ctx_free(ctx);
 	rte_mempool_free(pool);
 	return 0;
