@@ -155,8 +155,9 @@ aead_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 
 	got = IMB_GET_NEXT_BURST(mgr, n, jobs);
 	if (unlikely(got < n)) {
-		/* Jobs left over from an earlier short burst: drain, then retry. */
-		IMB_FLUSH_BURST(mgr, IMB_MAX_JOBS, jobs);
+		/* Jobs left over from an earlier short burst: drain, then retry.
+		 * jobs[] holds SG_CRYPTO_BURST_MAX, not IMB_MAX_JOBS, pointers. */
+		IMB_FLUSH_BURST(mgr, RTE_DIM(jobs), jobs);
 		got = IMB_GET_NEXT_BURST(mgr, n, jobs);
 		if (got < n)
 			return 0;

@@ -1,1 +1,389 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_common.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "sg_crypto.h"
+#include "sg_sa.h"
+
+/*
+ * Only the control core writes; workers read the inbound hash and the slots
+ * it points to. A slot is in use exactly when its key pointer is set.
+ */
+struct sg_sa_table {
+	struct sg_sa *sa;         /* capacity slots; an index names an SA for life */
+	uint32_t *free_idx;       /* stack of free slot indices */
+	uint32_t n_free;
+	uint32_t capacity;
+	struct rte_hash *hash[2]; /* by enum sg_sa_dir: SPI (network order) -> index */
+};
+
+/* rte_hash refuses fewer entries than one bucket holds (8 in DPDK 22.11). */
+#define HASH_ENTRIES_MIN 8u
+
+static const char *const hash_suffix[2] = {
+	[SG_SA_IN] = "_in",
+	[SG_SA_OUT] = "_out",
+};
+
+static struct rte_hash *
+hash_create(const char *table, enum sg_sa_dir dir, uint32_t capacity, int socket)
+{
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters p = {
+		.name = name,
+		.entries = RTE_MAX(capacity, HASH_ENTRIES_MIN),
+		.key_len = sizeof(uint32_t),
+		.hash_func = rte_hash_crc,
+		.socket_id = socket,
+		/* Workers read while the control core writes; the extendable table
+		 * lets all capacity keys fit, where cuckoo alone may refuse early. */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+				RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+
+	snprintf(name, sizeof(name), "%s%s", table, hash_suffix[dir]);
+	return rte_hash_create(&p);
+}
+
+struct sg_sa_table *
+sg_sa_table_create(const char *name, uint32_t capacity, int socket)
+{
+	struct sg_sa_table *t;
+	uint32_t i;
+	int err;
+
+	if (name == NULL || name[0] == '\0' || capacity == 0 ||
+			capacity > RTE_HASH_ENTRIES_MAX) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	if (strnlen(name, SG_SA_TABLE_NAMESIZE) >= SG_SA_TABLE_NAMESIZE) {
+		rte_errno = ENAMETOOLONG;
+		return NULL;
+	}
+
+	t = rte_zmalloc_socket("sg_sa_table", sizeof(*t), RTE_CACHE_LINE_SIZE, socket);
+	if (t == NULL) {
+		err = ENOMEM;
+		goto fail;
+	}
+	t->capacity = capacity;
+
+	t->sa = rte_zmalloc_socket("sg_sa", (size_t)capacity * sizeof(*t->sa),
+			RTE_CACHE_LINE_SIZE, socket);
+	if (t->sa == NULL) {
+		err = ENOMEM;
+		goto free_table;
+	}
+	t->free_idx = rte_malloc_socket("sg_sa_free", (size_t)capacity * sizeof(*t->free_idx),
+			RTE_CACHE_LINE_SIZE, socket);
+	if (t->free_idx == NULL) {
+		err = ENOMEM;
+		goto free_sa;
+	}
+	/* Stacked so that the lowest indices come out first. */
+	for (i = 0; i < capacity; i++)
+		t->free_idx[i] = capacity - 1 - i;
+	t->n_free = capacity;
+
+	t->hash[SG_SA_IN] = hash_create(name, SG_SA_IN, capacity, socket);
+	if (t->hash[SG_SA_IN] == NULL) {
+		err = rte_errno;
+		goto free_idx;
+	}
+	t->hash[SG_SA_OUT] = hash_create(name, SG_SA_OUT, capacity, socket);
+	if (t->hash[SG_SA_OUT] == NULL) {
+		err = rte_errno;
+		goto free_hash_in;
+	}
+	return t;
+
+free_hash_in:
+	rte_hash_free(t->hash[SG_SA_IN]);
+free_idx:
+	rte_free(t->free_idx);
+free_sa:
+	rte_free(t->sa);
+free_table:
+	rte_free(t);
+fail:
+	rte_errno = err;
+	return NULL;
+}
+
+static inline int
+slot_used(const struct sg_sa *sa)
+{
+	return sa->key != NULL;
+}
+
+static int
+prm_check(const struct sg_sa_prm *prm)
+{
+	unsigned int klen = sg_crypto_key_len(prm->aead);
+
+	if (klen == 0 || prm->key_len != klen)
+		return -EINVAL;
+	if (prm->dir != SG_SA_IN && prm->dir != SG_SA_OUT)
+		return -EINVAL;
+	if (prm->mode != SG_SA_TUNNEL4)
+		return -EINVAL;
+	/* SPI 0 is reserved and never sent on the wire (RFC 4303 §2.1). */
+	if (prm->spi == 0)
+		return -EINVAL;
+	if (prm->replay_win > SG_REPLAY_WIN_MAX)
+		return -EINVAL;
+	/* ESN high bits are inferred from the window (RFC 4303 §2.2.1, A2.2). */
+	if (prm->esn && prm->dir == SG_SA_IN && prm->replay_win == 0)
+		return -EINVAL;
+	return 0;
+}
+
+int
+sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR *mgr,
+		uint16_t owner, int socket)
+{
+	struct sg_crypto_key *key;
+	struct sg_replay *rw = NULL;
+	struct rte_hash *h;
+	struct sg_sa *sa;
+	uint32_t spi_be, idx;
+	int ret;
+
+	if (t == NULL || prm == NULL || mgr == NULL)
+		return -EINVAL;
+	ret = prm_check(prm);
+	if (ret != 0)
+		return ret;
+
+	h = t->hash[prm->dir];
+	spi_be = rte_cpu_to_be_32(prm->spi);
+	if (rte_hash_lookup(h, &spi_be) >= 0)
+		return -EEXIST;
+	if (t->n_free == 0)
+		return -ENOSPC;
+
+	key = rte_zmalloc_socket("sg_sa_key", sizeof(*key), RTE_CACHE_LINE_SIZE, socket);
+	if (key == NULL)
+		return -ENOMEM;
+	ret = sg_crypto_key_init(key, mgr, prm->aead, prm->key, prm->key_len, prm->salt);
+	if (ret != 0)
+		goto free_key;
+
+	if (prm->dir == SG_SA_IN && prm->replay_win > 0) {
+		rw = rte_zmalloc_socket("sg_sa_replay", sg_replay_size(prm->replay_win),
+				RTE_CACHE_LINE_SIZE, socket);
+		if (rw == NULL) {
+			ret = -ENOMEM;
+			goto free_key;
+		}
+		sg_replay_init(rw, prm->replay_win);
+	}
+
+	idx = t->free_idx[t->n_free - 1];
+	sa = &t->sa[idx];
+	memset(sa, 0, sizeof(*sa));
+	sa->spi = prm->spi;
+	sa->spi_be = spi_be;
+	sa->tun_src_be = rte_cpu_to_be_32(prm->tun_src);
+	sa->tun_dst_be = rte_cpu_to_be_32(prm->tun_dst);
+	sa->dir = (uint8_t)prm->dir;
+	sa->mode = (uint8_t)prm->mode;
+	sa->aead = (uint8_t)prm->aead;
+	/* ESN moves where the counter must stop (RFC 4303 §3.3.3). */
+	sa->flags = (prm->esn ? SG_SA_F_ESN : 0) | (rw != NULL ? SG_SA_F_REPLAY : 0);
+	sa->owner = owner;
+	sa->idx = idx;
+	sa->hard_bytes = prm->life.hard_bytes;
+	sa->hard_packets = prm->life.hard_packets;
+	sa->key = key;
+	sa->replay = rw;
+	/* Outbound sends seq + 1, so the first packet carries 1 (RFC 4303 §3.3.3). */
+	sa->seq = 0;
+
+	/* Publish last: a lock-free reader may find the SPI at once. */
+	ret = rte_hash_add_key_data(h, &spi_be, (void *)(uintptr_t)idx);
+	if (ret < 0)
+		goto clear_slot;
+	t->n_free--;
+	return (int)idx;
+
+clear_slot:
+	memset(sa, 0, sizeof(*sa));
+	rte_free(rw);
+free_key:
+	sg_crypto_key_wipe(key);
+	rte_free(key);
+	return ret;
+}
+
+int
+sg_sa_table_del(struct sg_sa_table *t, uint32_t idx)
+{
+	struct sg_crypto_key *key;
+	struct rte_hash *h;
+	struct sg_sa *sa;
+	int32_t pos;
+
+	if (t == NULL || idx >= t->capacity || !slot_used(&t->sa[idx]))
+		return -ENOENT;
+	sa = &t->sa[idx];
+
+	h = t->hash[sa->dir];
+	pos = rte_hash_del_key(h, &sa->spi_be);
+	/* Lock-free mode keeps the key slot until told; no worker sees it now. */
+	if (pos >= 0)
+		rte_hash_free_key_with_position(h, pos);
+
+	/* Keys are wiped when an SA dies, never left in freed memory. */
+	key = (struct sg_crypto_key *)(uintptr_t)sa->key;
+	sg_crypto_key_wipe(key);
+	rte_free(key);
+	rte_free(sa->replay);
+	memset(sa, 0, sizeof(*sa));
+
+	t->free_idx[t->n_free++] = idx;
+	return 0;
+}
+
+int
+sg_sa_table_rekey(struct sg_sa_table *t, uint32_t idx, const struct sg_sa_prm *prm,
+		IMB_MGR *mgr, int socket)
+{
+	struct rte_hash *h;
+	struct sg_crypto_key *key, *old;
+	uint32_t spi_be;
+	struct sg_sa *sa;
+	int32_t pos;
+	int ret;
+
+	if (t == NULL || idx >= t->capacity || !slot_used(&t->sa[idx]) ||
+			t->sa[idx].dir != SG_SA_OUT)
+		return -ENOENT;
+	if (prm == NULL || mgr == NULL || prm->dir != SG_SA_OUT)
+		return -EINVAL;
+	ret = prm_check(prm);
+	if (ret != 0)
+		return ret;
+	sa = &t->sa[idx];
+	h = t->hash[SG_SA_OUT];
+	spi_be = rte_cpu_to_be_32(prm->spi);
+	if (spi_be != sa->spi_be && rte_hash_lookup(h, &spi_be) >= 0)
+		return -EEXIST;
+
+	key = rte_zmalloc_socket("sg_sa_key", sizeof(*key), RTE_CACHE_LINE_SIZE, socket);
+	if (key == NULL)
+		return -ENOMEM;
+	ret = sg_crypto_key_init(key, mgr, prm->aead, prm->key, prm->key_len, prm->salt);
+	if (ret != 0)
+		goto free_key;
+	if (spi_be != sa->spi_be) {
+		ret = rte_hash_add_key_data(h, &spi_be, (void *)(uintptr_t)idx);
+		if (ret < 0)
+			goto free_key;
+		pos = rte_hash_del_key(h, &sa->spi_be);
+		if (pos >= 0)
+			rte_hash_free_key_with_position(h, pos);
+	}
+
+	old = (struct sg_crypto_key *)(uintptr_t)sa->key;
+	sa->spi = prm->spi;
+	sa->spi_be = spi_be;
+	sa->tun_src_be = rte_cpu_to_be_32(prm->tun_src);
+	sa->tun_dst_be = rte_cpu_to_be_32(prm->tun_dst);
+	sa->mode = (uint8_t)prm->mode;
+	sa->aead = (uint8_t)prm->aead;
+	sa->flags = prm->esn ? SG_SA_F_ESN : 0;
+	sa->hard_bytes = prm->life.hard_bytes;
+	sa->hard_packets = prm->life.hard_packets;
+	sa->key = key;
+	/* A new SA: its counter starts again at 1 (RFC 4303 §3.3.3). */
+	memset(&sa->seq, 0, sizeof(*sa) - offsetof(struct sg_sa, seq));
+	sg_crypto_key_wipe(old);
+	rte_free(old);
+	return 0;
+
+free_key:
+	sg_crypto_key_wipe(key);
+	rte_free(key);
+	return ret;
+}
+
+void
+sg_sa_table_free(struct sg_sa_table *t)
+{
+	uint32_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->capacity; i++)
+		if (slot_used(&t->sa[i]))
+			sg_sa_table_del(t, i);
+	rte_hash_free(t->hash[SG_SA_OUT]);
+	rte_hash_free(t->hash[SG_SA_IN]);
+	rte_free(t->free_idx);
+	rte_free(t->sa);
+	rte_free(t);
+}
+
+struct sg_sa *
+sg_sa_table_get(const struct sg_sa_table *t, uint32_t idx)
+{
+	if (t == NULL || idx >= t->capacity || !slot_used(&t->sa[idx]))
+		return NULL;
+	return &t->sa[idx];
+}
+
+uint32_t
+sg_sa_table_find(const struct sg_sa_table *t, enum sg_sa_dir dir, uint32_t spi)
+{
+	uint32_t spi_be = rte_cpu_to_be_32(spi);
+	void *data;
+
+	if (t == NULL || (dir != SG_SA_IN && dir != SG_SA_OUT))
+		return SG_SA_NONE;
+	if (rte_hash_lookup_data(t->hash[dir], &spi_be, &data) < 0)
+		return SG_SA_NONE;
+	return (uint32_t)(uintptr_t)data;
+}
+
+void
+sg_sa_table_lookup_in_bulk(const struct sg_sa_table *t, const uint32_t *spi_be, uint32_t n,
+		uint32_t *idx)
+{
+	const void *keys[RTE_HASH_LOOKUP_BULK_MAX];
+	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	uint64_t hits;
+	uint32_t i, j, m;
+
+	for (i = 0; i < n; i += m) {
+		m = RTE_MIN(n - i, (uint32_t)RTE_HASH_LOOKUP_BULK_MAX);
+		for (j = 0; j < m; j++)
+			keys[j] = &spi_be[i + j];
+		if (rte_hash_lookup_bulk_data(t->hash[SG_SA_IN], keys, m, &hits, data) < 0)
+			hits = 0;
+		for (j = 0; j < m; j++)
+			idx[i + j] = (hits >> j) & 1 ? (uint32_t)(uintptr_t)data[j] : SG_SA_NONE;
+	}
+}
+
+uint32_t
+sg_sa_table_count(const struct sg_sa_table *t)
+{
+	return t == NULL ? 0 : t->capacity - t->n_free;
+}
+
+uint32_t
+sg_sa_table_capacity(const struct sg_sa_table *t)
+{
+	return t == NULL ? 0 : t->capacity;
+}

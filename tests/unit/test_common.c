@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include "sg_common.h"
+#include "sg_test.h"
+
+#define BUF_LEN 64
+
+static void
+test_ct_memcmp_equal(void)
+{
+	uint8_t a[BUF_LEN], b[BUF_LEN];
+	size_t n;
+
+	for (n = 0; n < BUF_LEN; n++)
+		a[n] = b[n] = (uint8_t)(n * 37 + 11);
+	for (n = 0; n <= BUF_LEN; n++)
+		CU_ASSERT_EQUAL(sg_ct_memcmp(a, b, n), 0);
+	/* n = 0 compares nothing, whatever the buffers hold. */
+	a[0] ^= 0xff;
+	CU_ASSERT_EQUAL(sg_ct_memcmp(a, b, 0), 0);
+	CU_ASSERT_EQUAL(sg_ct_memcmp(NULL, NULL, 0), 0);
+}
+
+static void
+test_ct_memcmp_each_position(void)
+{
+	static const uint8_t flips[] = {0x01, 0x80, 0xff};
+	uint8_t a[BUF_LEN], b[BUF_LEN];
+	size_t i, f;
+
+	for (i = 0; i < BUF_LEN; i++)
+		a[i] = b[i] = (uint8_t)i;
+	for (i = 0; i < BUF_LEN; i++) {
+		for (f = 0; f < RTE_DIM(flips); f++) {
+			b[i] ^= flips[f];
+			CU_ASSERT_NOT_EQUAL(sg_ct_memcmp(a, b, BUF_LEN), 0);
+			CU_ASSERT_NOT_EQUAL(sg_ct_memcmp(b, a, BUF_LEN), 0);
+			/* A difference past n does not count. */
+			CU_ASSERT_EQUAL(sg_ct_memcmp(a, b, i), 0);
+			CU_ASSERT_NOT_EQUAL(sg_ct_memcmp(a, b, i + 1), 0);
+			b[i] ^= flips[f];
+		}
+	}
+	CU_ASSERT_EQUAL(sg_ct_memcmp(a, b, BUF_LEN), 0);
+}
+
+static void
+test_wipe(void)
+{
+	uint8_t buf[BUF_LEN + 2];
+	size_t i, n;
+
+	for (n = 0; n <= BUF_LEN; n++) {
+		memset(buf, 0xa5, sizeof(buf));
+		sg_wipe(buf + 1, n);
+		CU_ASSERT_EQUAL(buf[0], 0xa5);
+		for (i = 0; i < n; i++)
+			CU_ASSERT_EQUAL_FATAL(buf[1 + i], 0);
+		/* Nothing past n is touched. */
+		CU_ASSERT_EQUAL(buf[1 + n], 0xa5);
+	}
+}
+
+static void
+test_drop_names(void)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < SG_DROP_MAX; i++) {
+		const char *ni = sg_drop_name((enum sg_drop)i);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ni);
+		CU_ASSERT(ni[0] != '\0');
+		CU_ASSERT(strcmp(ni, "unknown") != 0);
+		for (j = 0; j < i; j++)
+			CU_ASSERT(strcmp(ni, sg_drop_name((enum sg_drop)j)) != 0);
+	}
+	CU_ASSERT_STRING_EQUAL(sg_drop_name(SG_DROP_MAX), "unknown");
+	CU_ASSERT_STRING_EQUAL(sg_drop_name((enum sg_drop)(SG_DROP_MAX + 1)), "unknown");
+	CU_ASSERT_STRING_EQUAL(sg_drop_name((enum sg_drop)-1), "unknown");
+}
+
+int
+main(void)
+{
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return CU_get_error();
+	s = CU_add_suite("common", NULL, NULL);
+	if (s == NULL ||
+			CU_add_test(s, "ct_memcmp equal, n = 0", test_ct_memcmp_equal) == NULL ||
+			CU_add_test(s, "ct_memcmp differs at every byte",
+					test_ct_memcmp_each_position) == NULL ||
+			CU_add_test(s, "wipe", test_wipe) == NULL ||
+			CU_add_test(s, "drop names", test_drop_names) == NULL) {
+		CU_cleanup_registry();
+		return CU_get_error();
+	}
+	return sg_test_run("common", 0);
+}

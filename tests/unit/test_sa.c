@@ -1,0 +1,997 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "sg_crypto.h"
+#include "sg_sa.h"
+#include "sg_test.h"
+
+enum { OK = 0, REJ = -1 };
+
+/* ------------------------------------------------------------------------ */
+/* Anti-replay window: numbered steps (after WireGuard selftest/counter.c). */
+
+struct replay_run {
+	struct sg_replay *rw;
+	uint32_t win;
+	unsigned int step, failed;
+};
+
+static struct sg_replay *
+replay_alloc(uint32_t win)
+{
+	struct sg_replay *rw = malloc(sg_replay_size(win));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rw);
+	memset(rw, 0xff, sg_replay_size(win)); /* init must clear it all */
+	sg_replay_init(rw, win);
+	return rw;
+}
+
+/* One step: check, then update, must both give want; check must not write. */
+static void
+replay_step(struct replay_run *r, uint64_t seq, int want, int line)
+{
+	uint64_t top = r->rw->top;
+	int chk, upd;
+
+	r->step++;
+	chk = sg_replay_check(r->rw, seq);
+	if (r->rw->top != top)
+		chk = 99;
+	upd = sg_replay_update(r->rw, seq);
+	if (chk != want || upd != want) {
+		printf("\n  win %u step %u (line %d): seq %" PRIu64 " check %d update %d, want %d",
+				r->win, r->step, line, seq, chk, upd, want);
+		r->failed++;
+	}
+}
+
+/* Every number in [lo, hi] gives want (one numbered step). */
+static void
+replay_scan(struct replay_run *r, uint64_t lo, uint64_t hi, int want, int line)
+{
+	uint64_t s;
+	unsigned int bad = 0;
+
+	r->step++;
+	for (s = lo; s <= hi; s++)
+		bad += sg_replay_check(r->rw, s) != want;
+	if (bad != 0) {
+		printf("\n  win %u step %u (line %d): %u of [%" PRIu64 ", %" PRIu64 "] not %d",
+				r->win, r->step, line, bad, lo, hi, want);
+		r->failed++;
+	}
+}
+
+#define T(seq, want) replay_step(&r, (seq), (want), __LINE__)
+#define S(lo, hi, want) replay_scan(&r, (lo), (hi), (want), __LINE__)
+/* Accept every number in [lo, hi] not yet seen: a full window. */
+#define FILL(lo, hi) for (uint64_t s_ = (lo); s_ <= (hi); s_++) sg_replay_update(r.rw, s_)
+#define RESET() sg_replay_init(r.rw, W)
+
+/* A jump of d from a full window: every new number inside must pass, every
+ * old number still inside must not. Stale bits would show here. */
+static void
+replay_jump(struct replay_run *rr, uint64_t d, int line)
+{
+	struct replay_run r = *rr;
+	const uint64_t W = r.win;
+	uint64_t top = r.rw->top, nt = top + d;
+
+	FILL(top - W + 1, top);
+	replay_step(&r, nt, OK, line);
+	if (d < W)
+		replay_scan(&r, nt - W + 1, top, REJ, line);
+	replay_scan(&r, RTE_MAX(top + 1, nt - W + 1), nt - 1, OK, line);
+	replay_scan(&r, nt - W - 64, nt - W, REJ, line);
+	*rr = r;
+}
+
+#define J(d) replay_jump(&r, (d), __LINE__)
+
+static void
+replay_table(uint32_t win)
+{
+	struct replay_run r = {.rw = replay_alloc(win), .win = win};
+	const uint64_t W = win, B = ((uint64_t)r.rw->bucket_mask + 1) * SG_REPLAY_BUCKET_BITS;
+	const uint64_t jumps[] = {
+		1, 63, 64, 65, W - 1, W, W + 1, W + 64, B - 64, B - 1, B, B + 1, 2 * B + 7,
+		UINT64_C(1) << 33,
+	};
+	unsigned int i;
+	uint64_t t;
+
+	CU_ASSERT(B >= W + SG_REPLAY_BUCKET_BITS);
+
+	/* Start: nothing seen; the left edge is top - W + 1. */
+	T(0, REJ);             /* 0 is never sent (RFC 4303 §3.3.3) */
+	T(1, OK);              /* first packet */
+	T(1, REJ);             /* duplicate */
+	T(9, OK);              /* gap ahead */
+	T(8, OK);              /* back, inside */
+	T(7, OK);
+	T(7, REJ);
+	T(W, OK);              /* top = W, window [1, W] */
+	T(1, REJ);             /* left edge, seen */
+	T(2, OK);              /* inside, unseen */
+	T(W + 1, OK);          /* window [2, W + 1] */
+	T(1, REJ);             /* just outside the left edge */
+	T(2, REJ);             /* left edge, seen */
+	T(3, OK);              /* just inside the left edge */
+	T(W + 1, REJ);         /* exactly at top */
+	T(W, REJ);
+	T(W - 1, OK);
+	T(W + 2, OK);          /* window [3, W + 2] */
+	T(2, REJ);             /* just outside */
+	T(3, REJ);             /* left edge, seen */
+	T(4, OK);
+	T(0, REJ);
+
+	/* Bucket boundaries: 63 | 64 and 127 | 128 sit in different buckets. */
+	RESET();
+	T(63, OK);
+	T(64, OK);             /* slides into bucket 1 */
+	T(65, OK);
+	T(63, REJ);
+	T(64, REJ);
+	T(65, REJ);
+	T(62, OK);
+	T(127, OK);
+	T(128, OK);            /* slides into bucket 2 */
+	T(129, OK);
+	T(126, OK);
+	T(127, REJ);
+	T(128, REJ);
+	T(66, OK);             /* 66 + W > 129 for every W >= 64 */
+	T(64, REJ);
+	S(67, 125, OK);        /* the rest of buckets 1 and 2, never seen */
+	S(62, 66, REJ);
+
+	/* Jumps of exactly the window. */
+	RESET();
+	T(1, OK);
+	T(1 + W, OK);          /* window [2, W + 1] */
+	T(1, REJ);             /* just left out */
+	T(2, OK);              /* new left edge */
+	T(1 + 2 * W, OK);      /* window [W + 2, 2W + 1] */
+	T(1 + W, REJ);         /* just outside, and seen */
+	T(2 + W, OK);          /* left edge */
+	T(2, REJ);
+	/* Jump of more than the window. */
+	T(3 * W + 2, OK);      /* window [2W + 3, 3W + 2] */
+	T(2 * W + 2, REJ);
+	T(2 * W + 3, OK);
+	T(2 * W + 1, REJ);     /* old top, now outside */
+	/* Jump of exactly the bitmap: every bucket is cleared (RFC 6479 §2). */
+	t = 3 * W + 2;
+	FILL(t - W + 1, t);
+	T(t + B, OK);
+	S(t + B - W + 1, t + B - 1, OK);
+	T(t + B - W, REJ);
+	/* Going back after a huge jump. */
+	t = UINT64_C(1) << 40;
+	T(t, OK);
+	T(t - W + 1, OK);      /* left edge */
+	T(t - W, REJ);         /* just outside */
+	T(t - 1, OK);
+	T(t - 1, REJ);
+	T(t, REJ);             /* exactly at top */
+	T(t + 1, OK);
+	T(t - W + 1, REJ);     /* seen, and now outside */
+	T(t - W + 2, OK);      /* new left edge */
+	T(0, REJ);
+
+	/* From a full window, jumps that slide 0, 1, some or all buckets. */
+	RESET();
+	T(10 * B, OK);
+	for (i = 0; i < RTE_DIM(jumps); i++)
+		J(jumps[i]);
+
+	CU_ASSERT_EQUAL(r.failed, 0);
+	free(r.rw);
+}
+
+static void
+test_replay_windows(void)
+{
+	replay_table(64);
+	replay_table(1024);
+	replay_table(4096);
+}
+
+static void
+test_replay_size(void)
+{
+	static const struct {
+		uint32_t win, buckets;
+	} v[] = {
+		{0, 2}, {1, 2}, {63, 2}, {64, 2}, {65, 4}, {128, 4}, {129, 4}, {192, 4},
+		{193, 8}, {1024, 32}, {4096, 128}, {SG_REPLAY_WIN_MAX, 2048},
+	};
+	struct sg_replay *rw;
+	uint32_t i, b;
+
+	for (i = 0; i < RTE_DIM(v); i++) {
+		CU_ASSERT_EQUAL(sg_replay_size(v[i].win),
+				sizeof(struct sg_replay) + v[i].buckets * sizeof(uint64_t));
+		rw = replay_alloc(v[i].win);
+		CU_ASSERT_EQUAL(rw->bucket_mask, v[i].buckets - 1);
+		CU_ASSERT(rw->win == v[i].win && rw->top == 0);
+		for (b = 0; b < v[i].buckets; b++)
+			CU_ASSERT_EQUAL(rw->bmp[b], 0);
+		free(rw);
+	}
+	/* In general: a power of two, at least 2, holding win + 64 bits. */
+	for (i = 0; i <= 5000; i++) {
+		b = (uint32_t)((sg_replay_size(i) - sizeof(struct sg_replay)) / sizeof(uint64_t));
+		CU_ASSERT(b >= 2 && rte_is_power_of_2(b) && b * UINT64_C(64) >= i + UINT64_C(64));
+		CU_ASSERT(b == 2 || b / 2 * UINT64_C(64) < i + UINT64_C(64)); /* no bigger */
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* ESN: high-order bits inferred from the window (RFC 4303 Appendix A2.2).   */
+
+#define SUB (UINT64_C(1) << 32)
+
+static void
+test_esn_infer(void)
+{
+	static const struct {
+		uint64_t top;
+		uint32_t win, lo;
+		uint64_t want;
+	} v[] = {
+		/* Nothing seen yet: subspace 0, never "before" it. */
+		{0, 64, 1, 1},
+		{0, 64, 0xfffffff0, 0xfffffff0},
+		/* Case A: the window [937, 1000] lies in one subspace. */
+		{1000, 64, 1000, 1000},
+		{1000, 64, 937, 937},                 /* left edge */
+		{1000, 64, 5000, 5000},               /* ahead */
+		{1000, 64, 936, SUB + 936},           /* left of it: next subspace */
+		{5 * SUB + 1023, 1024, 0, 5 * SUB},   /* Tl = W - 1: still case A */
+		/* Case A just below 2^32: small numbers have wrapped. */
+		{SUB - 10, 64, 5, SUB + 5},
+		{SUB - 10, 64, 0, SUB},
+		{SUB - 10, 64, 0xffffffff, SUB - 1},
+		{SUB - 10, 64, 0xffffffb7, SUB - 73}, /* left edge */
+		{SUB - 10, 4096, 7, SUB + 7},
+		/* Case B just above 2^32: the window spans both subspaces. */
+		{SUB + 5, 64, 0xfffffff0, SUB - 16},  /* previous subspace */
+		{SUB + 5, 64, 0xffffffc6, SUB - 58},  /* left edge */
+		{SUB + 5, 64, 0xffffffc5, 2 * SUB - 59}, /* left of it: ahead */
+		{SUB + 5, 64, 3, SUB + 3},
+		{SUB + 5, 1024, 0xfffffc06, SUB - 1018},
+		{3 * SUB + 1, 4096, 0xfffff002, 3 * SUB - 4094}, /* left edge */
+		{3 * SUB + 1, 4096, 0xfffff001, 4 * SUB - 4095},
+	};
+	uint64_t got;
+	uint32_t i;
+
+	for (i = 0; i < RTE_DIM(v); i++) {
+		/* Inference reads only top and win. */
+		struct sg_replay rw = {.top = v[i].top, .win = v[i].win};
+
+		got = sg_replay_esn_infer(&rw, v[i].lo);
+		CU_ASSERT_EQUAL(got, v[i].want);
+		if (got != v[i].want)
+			printf("\n  esn %u: top %#" PRIx64 " lo %#x: got %#" PRIx64, i, v[i].top,
+					v[i].lo, got);
+	}
+}
+
+/* Packets cross 2^32 out of order: infer, then check + update. */
+static void
+test_esn_wrap(void)
+{
+	static const struct {
+		uint32_t lo;
+		uint64_t seq; /* inferred */
+		int want;     /* check + update */
+	} v[] = {
+		{0xfffffffd, SUB - 3, OK},
+		{0xfffffffe, SUB - 2, OK},
+		{2, SUB + 2, OK},              /* wrapped: top = 2^32 + 2 */
+		{0xfffffffd, SUB - 3, REJ},    /* case B: previous subspace, seen */
+		{0xffffffff, SUB - 1, OK},     /* previous subspace, unseen */
+		{0, SUB, OK},                  /* 2^32: low half 0 is valid with ESN */
+		{0, SUB, REJ},
+		{1, SUB + 1, OK},
+		{0xffffffc3, SUB - 61, OK},    /* left edge, W = 64 */
+		{0xffffffc3, SUB - 61, REJ},
+		{70, SUB + 70, OK},            /* back to case A */
+		{0xfffffffe, 2 * SUB - 2, OK}, /* case A: all is subspace 1 or ahead */
+		{0xffffffff, 2 * SUB - 1, OK},
+		{5, 2 * SUB + 5, OK},          /* second wrap */
+		{0xffffffff, 2 * SUB - 1, REJ},
+		{0xfffffffe, 2 * SUB - 2, REJ},
+		{0xfffffffc, 2 * SUB - 4, OK},
+	};
+	struct replay_run r = {.rw = replay_alloc(64), .win = 64};
+	uint64_t seq;
+	uint32_t i;
+
+	for (i = 0; i < RTE_DIM(v); i++) {
+		seq = sg_replay_esn_infer(r.rw, v[i].lo);
+		CU_ASSERT_EQUAL(seq, v[i].seq);
+		T(seq, v[i].want);
+	}
+	CU_ASSERT_EQUAL(r.failed, 0);
+	free(r.rw);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cross-check against a reference that remembers every number it saw.      */
+
+#define REF_BITS (UINT64_C(1) << 26)
+#define REF_BITS_ESN (UINT64_C(1) << 19) /* small, to cross 2^32 again and again */
+
+struct ref {
+	uint64_t base; /* seen[] covers [base, base + REF_BITS) */
+	uint64_t top;
+	uint32_t win;
+	uint8_t *seen;
+};
+
+/* RFC 4303 §3.4.3 stated plainly: 0, left of the window, or seen: reject. */
+static int
+ref_accept(struct ref *m, uint64_t seq)
+{
+	uint64_t i = seq - m->base;
+
+	if (seq == 0 || seq + m->win <= m->top)
+		return REJ;
+	if (m->seen[i / 8] & (1 << (i % 8)))
+		return REJ;
+	m->seen[i / 8] |= (uint8_t)(1 << (i % 8));
+	m->top = RTE_MAX(m->top, seq);
+	return OK;
+}
+
+static uint64_t
+rnd64(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Next sequence number: mostly near the top, sometimes far off. */
+static uint64_t
+next_seq(uint64_t *s, const struct ref *m, uint64_t bits, const uint64_t *recent)
+{
+	const uint64_t W = m->win, top = m->top;
+	const uint64_t special[] = {
+		0, 1, 63, 64, 65, W - 1, W, W + 1, W + 64, bits - 64, bits, bits + 1, 2 * bits + 3,
+	};
+	uint64_t r = rnd64(s), x = rnd64(s), back;
+
+	switch (r % 20) {
+	case 0: case 1: case 2: case 3: case 4: case 5: case 6:
+		return top + 1 + x % 3;
+	case 7: case 8: case 9: case 10:
+		back = x % (W + W / 2 + 2); /* around the left edge */
+		return top > back ? top - back : 1;
+	case 11:
+		return top + special[x % RTE_DIM(special)];
+	case 12:
+		back = special[x % RTE_DIM(special)];
+		return top > back ? top - back : 1;
+	case 13: case 14:
+		back = x % (3 * W + 1);
+		return (top > back ? top - back : 1) + x % (2 * W + 1);
+	case 15:
+		return top + x % (4 * bits);
+	default:
+		return recent[x % 16];
+	}
+}
+
+/*
+ * n random steps for window win. With esn, numbers start below 2^32 and
+ * only the low half is "sent"; inference must give back the number wherever
+ * RFC 4303 A2.2 says it can (from the left edge to 2^32 - 1 beyond it).
+ * Both models restart when the reference runs out of room.
+ */
+static void
+replay_cross(uint32_t win, unsigned int n, uint64_t seed, int esn)
+{
+	struct sg_replay *rw = replay_alloc(win);
+	uint64_t bits = ((uint64_t)rw->bucket_mask + 1) * SG_REPLAY_BUCKET_BITS;
+	const uint64_t span = esn ? REF_BITS_ESN : REF_BITS, lim = span - 8 * bits - 16 * win;
+	struct ref m = {.win = win, .base = esn ? SUB - span / 2 : 0};
+	unsigned int i, bad = 0, wraps = 0, accepted = 0;
+	uint64_t recent[16] = {0}, seq;
+	int want, chk, upd;
+
+	m.seen = calloc(REF_BITS / 8, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m.seen);
+	m.top = m.base;
+	rw->top = m.base;
+	for (i = 0; i < n && bad < 10; i++) {
+		if (m.top - m.base > lim) {
+			memset(m.seen, 0, (m.top - m.base) / 8 + 1);
+			sg_replay_init(rw, win);
+			m.top = rw->top = m.base;
+		}
+		seq = next_seq(&seed, &m, bits, recent);
+		if (seq < m.base || seq - m.base >= span)
+			continue;
+		if (esn) {
+			uint64_t got = sg_replay_esn_infer(rw, (uint32_t)seq);
+			int inferable = seq + win > rw->top && seq + win - rw->top <= SUB;
+
+			bad += inferable && got != seq;
+			if (!inferable)
+				continue; /* a wrong guess: the ICV would fail */
+		}
+		wraps += seq >= SUB && m.top < SUB;
+		want = ref_accept(&m, seq);
+		chk = sg_replay_check(rw, seq);
+		upd = sg_replay_update(rw, seq);
+		if (chk != want || upd != want || rw->top != m.top) {
+			printf("\n  cross win %u step %u: seq %" PRIu64 " top %" PRIu64
+					" check %d update %d, want %d", win, i, seq, rw->top, chk,
+					upd, want);
+			bad++;
+		}
+		if (want == OK)
+			recent[accepted++ % 16] = seq;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(accepted > n / 4);
+	CU_ASSERT(!esn || wraps >= 5);
+	free(m.seen);
+	free(rw);
+}
+
+static void
+test_replay_cross(void)
+{
+	static const uint32_t wins[] = {64, 1024, 4096};
+	static const uint32_t odd[] = {1, 32, 100, 1000, 4097, SG_REPLAY_WIN_MAX};
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(wins); i++) {
+		replay_cross(wins[i], 200000, 0x9e3779b97f4a7c15ULL + i, 0);
+		replay_cross(wins[i], 200000, 0x165667b19e3779f9ULL + i, 1); /* ESN */
+	}
+	for (i = 0; i < RTE_DIM(odd); i++)
+		replay_cross(odd[i], 50000, 0xc2b2ae3d27d4eb4fULL + i, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* SA parameters and table.                                                  */
+
+static IMB_MGR *mgr;
+static int sock;
+
+static void
+prm_fill(struct sg_sa_prm *p, uint32_t spi, enum sg_sa_dir dir, enum sg_aead aead, uint32_t win,
+		bool esn)
+{
+	unsigned int i;
+
+	*p = (struct sg_sa_prm){.spi = spi, .dir = dir, .mode = SG_SA_TUNNEL4, .aead = aead,
+		.key_len = (uint8_t)sg_crypto_key_len(aead), .replay_win = win, .esn = esn,
+		.tun_src = 0xc0000201, .tun_dst = 0xc6336407, /* 192.0.2.1, 198.51.100.7 */
+		.life = {.hard_bytes = 1000000 + spi, .hard_packets = 5000 + spi}};
+	for (i = 0; i < p->key_len; i++)
+		p->key[i] = (uint8_t)(spi * 31 + i);
+	memcpy(p->salt, &spi, SG_CRYPTO_SALT_LEN);
+}
+
+/* Allocations on our heap: what add/del/free leave behind shows here. */
+static unsigned int
+heap_allocs(void)
+{
+	struct rte_malloc_socket_stats st;
+
+	CU_ASSERT_FATAL(rte_malloc_get_socket_stats(sock, &st) == 0);
+	return st.alloc_count;
+}
+
+#define ZERO32 "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+
+/*
+ * Known answers run through an SA's own key, so its expansion from the
+ * parameters (key, length, salt) is checked end to end: draft-mcgrew-gcm-
+ * test-01 (an ESP packet, AAD = SPI || seq) and GCM spec test case 14.
+ */
+static const struct sa_kat {
+	enum sg_aead aead;
+	uint8_t len, aad_len;
+	const char *key, *nonce, *aad, *pt, *ct, *tag;
+} sa_kats[] = {
+	{SG_AEAD_AES128_GCM, 4, 8,
+		"\x7d\x77\x3d\x00\xc1\x44\xc5\x25\xac\x61\x9d\x18\xc8\x4a\x3f\x47",
+		"\xd9\x66\x42\x67\x43\x45\x7e\x91\x82\x44\x3b\xc6",
+		"\x33\x54\x67\xae\xff\xff\xff\xff", "\x01\x02\x02\x01", "\x43\x7f\x86\x6b",
+		"\xcb\x3f\x69\x9f\xe9\xb0\x82\x2b\xac\x96\x1c\x45\x04\xbe\xf2\x70"},
+	{SG_AEAD_AES256_GCM, 16, 0, ZERO32, ZERO32, "", ZERO32,
+		"\xce\xa7\x40\x3d\x4d\x60\x6b\x6e\x07\x4e\xc5\xd3\xba\xf3\x9d\x18",
+		"\xd0\xd1\xc8\xa7\x99\x99\x6b\xf0\x26\x5b\x98\xb5\xd4\x8a\xb9\x19"},
+};
+
+/* Parameters that give an SA the vector's key and salt. */
+static struct sg_sa_prm *
+kat_prm(struct sg_sa_prm *p, uint32_t spi, enum sg_sa_dir dir, const struct sa_kat *k)
+{
+	prm_fill(p, spi, dir, k->aead, 64, false);
+	memcpy(p->key, k->key, p->key_len);
+	memcpy(p->salt, k->nonce, SG_CRYPTO_SALT_LEN);
+	return p;
+}
+
+/* Encrypt the vector with the SA's key; the nonce is its salt || IV. */
+static int
+sa_kat_ok(const struct sg_sa *sa, const struct sa_kat *k)
+{
+	uint8_t data[16], icv[SG_CRYPTO_TAG_LEN];
+	struct sg_crypto_op op = {.key = sa->key, .data = data, .icv = icv, .len = k->len,
+		.aad_len = k->aad_len};
+
+	memcpy(data, k->pt, k->len);
+	memcpy(op.aad, k->aad, k->aad_len);
+	memcpy(op.nonce, sa->key->salt, SG_CRYPTO_SALT_LEN);
+	memcpy(op.nonce + SG_CRYPTO_SALT_LEN, k->nonce + SG_CRYPTO_SALT_LEN, 8);
+	return sg_crypto_encrypt_burst(mgr, &op, 1) == 1 && memcmp(data, k->ct, k->len) == 0 &&
+			memcmp(icv, k->tag, sizeof(icv)) == 0;
+}
+
+static void
+test_table_create(void)
+{
+	static const struct {
+		const char *name;
+		uint32_t cap, err;
+	} bad[] = {
+		{"sa_create", 16, EEXIST}, /* names are global: one live table each */
+		{"sixteen_chars_xx", 16, ENAMETOOLONG},
+		{NULL, 16, EINVAL}, {"", 16, EINVAL}, {"sa_zero", 0, EINVAL},
+	};
+	unsigned int base = heap_allocs(), i;
+	struct sg_sa_table *t, *t2;
+
+	t = sg_sa_table_create("sa_create", 16, sock);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT(sg_sa_table_capacity(t) == 16 && sg_sa_table_count(t) == 0);
+	CU_ASSERT(sg_sa_table_get(t, 0) == NULL && sg_sa_table_find(t, SG_SA_IN, 1) == SG_SA_NONE);
+	for (i = 0; i < RTE_DIM(bad); i++) {
+		rte_errno = 0;
+		CU_ASSERT_PTR_NULL(sg_sa_table_create(bad[i].name, bad[i].cap, sock));
+		CU_ASSERT_EQUAL(rte_errno, (int)bad[i].err);
+	}
+	/* The longest name, and a table of one (below one hash bucket). */
+	t2 = sg_sa_table_create("fifteen_chars_x", 1, sock);
+	CU_ASSERT(t2 != NULL && sg_sa_table_capacity(t2) == 1);
+	sg_sa_table_free(t2);
+	sg_sa_table_free(t);
+	sg_sa_table_free(NULL);
+	CU_ASSERT_EQUAL(sg_sa_table_count(NULL) + sg_sa_table_capacity(NULL), 0);
+	CU_ASSERT_EQUAL(heap_allocs(), base);
+	/* Freed names can be used again. */
+	t = sg_sa_table_create("sa_create", 16, sock);
+	CU_ASSERT_PTR_NOT_NULL(t);
+	sg_sa_table_free(t);
+}
+
+static void
+test_table_add(void)
+{
+	struct sg_sa_table *t = sg_sa_table_create("sa_add", 64, sock);
+	int in, out, plain, esn_out, k;
+	struct sg_sa_prm p;
+	struct sg_sa *sa;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	prm_fill(&p, 0x1000, SG_SA_IN, SG_AEAD_AES256_GCM, 1024, true);
+	in = sg_sa_table_add(t, &p, mgr, 3, sock);
+	sa = sg_sa_table_get(t, (uint32_t)in);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sa);
+	CU_ASSERT_EQUAL((uintptr_t)sa % RTE_CACHE_LINE_SIZE, 0);
+	CU_ASSERT(sa->spi == 0x1000 && sa->spi_be == rte_cpu_to_be_32(0x1000));
+	CU_ASSERT_EQUAL(sa->tun_src_be, rte_cpu_to_be_32(0xc0000201));
+	CU_ASSERT_EQUAL(sa->tun_dst_be, rte_cpu_to_be_32(0xc6336407));
+	CU_ASSERT(sa->dir == SG_SA_IN && sa->mode == SG_SA_TUNNEL4);
+	CU_ASSERT(sa->aead == SG_AEAD_AES256_GCM && sa->owner == 3 && sa->idx == (uint32_t)in);
+	CU_ASSERT_EQUAL(sa->flags, SG_SA_F_ESN | SG_SA_F_REPLAY);
+	CU_ASSERT(sa->hard_bytes == 1000000 + 0x1000 && sa->hard_packets == 5000 + 0x1000);
+	CU_ASSERT_EQUAL(sa->seq + sa->packets + sa->bytes + sa->auth_fail + sa->dead, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sa->key);
+	CU_ASSERT_EQUAL((uintptr_t)sa->key % RTE_CACHE_LINE_SIZE, 0);
+	CU_ASSERT(sa->key->aead == SG_AEAD_AES256_GCM && sa->key->key_len == 32);
+	CU_ASSERT(memcmp(sa->key->salt, p.salt, SG_CRYPTO_SALT_LEN) == 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sa->replay);
+	CU_ASSERT(sa->replay->win == 1024 && sa->replay->top == 0);
+	CU_ASSERT_EQUAL(sa->replay->bucket_mask, 31);
+
+	/* Same SPI, other direction: a separate SA, with no window. */
+	prm_fill(&p, 0x1000, SG_SA_OUT, SG_AEAD_AES128_GCM, 1024, false);
+	out = sg_sa_table_add(t, &p, mgr, 4, sock);
+	CU_ASSERT_FATAL(out >= 0 && out != in);
+	sa = sg_sa_table_get(t, (uint32_t)out);
+	CU_ASSERT(sa->dir == SG_SA_OUT && sa->flags == 0 && sa->replay == NULL);
+	CU_ASSERT_EQUAL(sa->seq, 0); /* first packet sends 1 (RFC 4303 §3.3.3) */
+	/* Outbound ESN needs no window; inbound without a window has none. */
+	prm_fill(&p, 0x2000, SG_SA_OUT, SG_AEAD_AES128_GCM, 0, true);
+	esn_out = sg_sa_table_add(t, &p, mgr, 4, sock);
+	CU_ASSERT_FATAL(esn_out >= 0);
+	CU_ASSERT_EQUAL(sg_sa_table_get(t, (uint32_t)esn_out)->flags, SG_SA_F_ESN);
+	prm_fill(&p, 0x2000, SG_SA_IN, SG_AEAD_AES128_GCM, 0, false);
+	plain = sg_sa_table_add(t, &p, mgr, 4, sock);
+	CU_ASSERT_FATAL(plain >= 0);
+	sa = sg_sa_table_get(t, (uint32_t)plain);
+	CU_ASSERT(sa->flags == 0 && sa->replay == NULL);
+	/* The largest window is accepted. */
+	prm_fill(&p, 0x3000, SG_SA_IN, SG_AEAD_AES128_GCM, SG_REPLAY_WIN_MAX, true);
+	CU_ASSERT(sg_sa_table_add(t, &p, mgr, 4, sock) >= 0);
+	CU_ASSERT_EQUAL(sg_sa_table_count(t), 5);
+
+	/* Duplicates, in either direction, change nothing. */
+	prm_fill(&p, 0x1000, SG_SA_IN, SG_AEAD_AES128_GCM, 64, false);
+	CU_ASSERT_EQUAL(sg_sa_table_add(t, &p, mgr, 5, sock), -EEXIST);
+	p.dir = SG_SA_OUT;
+	CU_ASSERT_EQUAL(sg_sa_table_add(t, &p, mgr, 5, sock), -EEXIST);
+	CU_ASSERT_EQUAL(sg_sa_table_count(t), 5);
+	CU_ASSERT_EQUAL(sg_sa_table_get(t, (uint32_t)in)->owner, 3);
+
+	CU_ASSERT(sg_sa_table_find(t, SG_SA_IN, 0x1000) == (uint32_t)in &&
+			sg_sa_table_find(t, SG_SA_OUT, 0x1000) == (uint32_t)out);
+	CU_ASSERT(sg_sa_table_find(t, SG_SA_IN, 0x2000) == (uint32_t)plain &&
+			sg_sa_table_find(t, SG_SA_OUT, 0x2000) == (uint32_t)esn_out);
+	CU_ASSERT_EQUAL(sg_sa_table_find(t, SG_SA_OUT, 0x3000), SG_SA_NONE);
+	CU_ASSERT_EQUAL(sg_sa_table_find(t, SG_SA_IN, 0x00100000), SG_SA_NONE); /* swapped */
+	CU_ASSERT_EQUAL(sg_sa_table_find(t, (enum sg_sa_dir)2, 0x1000), SG_SA_NONE);
+	/* Out of range, in range but unused, no table. */
+	CU_ASSERT(sg_sa_table_get(t, 64) == NULL && sg_sa_table_get(t, 60) == NULL &&
+			sg_sa_table_get(NULL, 0) == NULL);
+
+	/* Each SA encrypts with the key and salt it was given. */
+	for (k = 0; k < (int)RTE_DIM(sa_kats); k++) {
+		kat_prm(&p, 0x100 + k, k % 2 ? SG_SA_OUT : SG_SA_IN, &sa_kats[k]);
+		in = sg_sa_table_add(t, &p, mgr, 0, sock);
+		CU_ASSERT_FATAL(in >= 0);
+		CU_ASSERT(sa_kat_ok(sg_sa_table_get(t, (uint32_t)in), &sa_kats[k]));
+	}
+	sg_sa_table_free(t);
+}
+
+static void
+test_table_bad_prm(void)
+{
+	struct sg_sa_table *t = sg_sa_table_create("sa_bad", 8, sock);
+	unsigned int base, i;
+	struct sg_sa_prm p;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	base = heap_allocs();
+	for (i = 0;; i++) {
+		prm_fill(&p, 0x500, SG_SA_IN, SG_AEAD_AES128_GCM, 64, false);
+		switch (i) {
+		case 0: p.aead = SG_AEAD_MAX; break;
+		case 1: p.aead = (enum sg_aead)-1; break;
+		case 2: p.key_len = 24; break;
+		case 3: p.key_len = 32; break; /* AES-256 length for AES-128 */
+		case 4: p.aead = SG_AEAD_AES256_GCM; break; /* key_len still 16 */
+		case 5: p.key_len = 0; break;
+		case 6: p.dir = (enum sg_sa_dir)2; break;
+		case 7: p.mode = (enum sg_sa_mode)1; break;
+		case 8: p.replay_win = SG_REPLAY_WIN_MAX + 1; break;
+		case 9: p.replay_win = UINT32_MAX; break;
+		case 10: p.esn = true; p.replay_win = 0; break; /* ESN needs a window */
+		case 11: p.spi = 0; break; /* reserved (RFC 4303 §2.1) */
+		default: goto done;
+		}
+		if (sg_sa_table_add(t, &p, mgr, 0, sock) != -EINVAL)
+			CU_FAIL("bad prm accepted");
+	}
+done:
+	prm_fill(&p, 0x500, SG_SA_IN, SG_AEAD_AES128_GCM, 64, false);
+	CU_ASSERT_EQUAL(sg_sa_table_add(NULL, &p, mgr, 0, sock), -EINVAL);
+	CU_ASSERT_EQUAL(sg_sa_table_add(t, NULL, mgr, 0, sock), -EINVAL);
+	CU_ASSERT_EQUAL(sg_sa_table_add(t, &p, NULL, 0, sock), -EINVAL);
+	CU_ASSERT(sg_sa_table_count(t) == 0 && sg_sa_table_find(t, SG_SA_IN, 0x500) == SG_SA_NONE);
+	CU_ASSERT_EQUAL(heap_allocs(), base);
+	CU_ASSERT_EQUAL(sg_sa_table_add(t, &p, mgr, 0, sock), 0); /* the good one goes in */
+	sg_sa_table_free(t);
+
+	memset(&p, 0xaa, sizeof(p));
+	sg_sa_prm_wipe(&p);
+	CU_ASSERT(p.spi == 0 && p.key[0] == 0 && p.key[31] == 0 && p.salt[3] == 0);
+	CU_ASSERT(p.key_len == 0 && p.tun_dst == 0 && p.life.idle_sec == 0);
+	sg_sa_prm_wipe(NULL);
+}
+
+static void
+test_table_full(void)
+{
+	struct sg_sa_table *t = sg_sa_table_create("sa_full", 4, sock);
+	struct sg_sa_prm p;
+	unsigned int base;
+	uint32_t i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	for (i = 0; i < 4; i++) {
+		prm_fill(&p, 0x10 + i, i % 2 ? SG_SA_OUT : SG_SA_IN, SG_AEAD_AES128_GCM, 64, false);
+		CU_ASSERT_EQUAL(sg_sa_table_add(t, &p, mgr, 0, sock), (int)i);
+	}
+	base = heap_allocs();
+	prm_fill(&p, 0x20, SG_SA_IN, SG_AEAD_AES128_GCM, 64, false);
+	CU_ASSERT_EQUAL(sg_sa_table_add(t, &p, mgr, 0, sock), -ENOSPC);
+	p.dir = SG_SA_OUT;
+	CU_ASSERT_EQUAL(sg_sa_table_add(t, &p, mgr, 0, sock), -ENOSPC);
+	/* A duplicate is still a duplicate when full. */
+	prm_fill(&p, 0x10, SG_SA_IN, SG_AEAD_AES128_GCM, 64, false);
+	CU_ASSERT_EQUAL(sg_sa_table_add(t, &p, mgr, 0, sock), -EEXIST);
+	/* Unchanged: memory, count, contents. */
+	CU_ASSERT(heap_allocs() == base && sg_sa_table_count(t) == 4);
+	CU_ASSERT(sg_sa_table_find(t, SG_SA_IN, 0x20) == SG_SA_NONE &&
+			sg_sa_table_find(t, SG_SA_OUT, 0x20) == SG_SA_NONE);
+	for (i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(sg_sa_table_find(t, i % 2 ? SG_SA_OUT : SG_SA_IN, 0x10 + i), i);
+	/* One out, one in. */
+	CU_ASSERT_EQUAL(sg_sa_table_del(t, 2), 0);
+	prm_fill(&p, 0x20, SG_SA_IN, SG_AEAD_AES128_GCM, 64, false);
+	CU_ASSERT_EQUAL(sg_sa_table_add(t, &p, mgr, 0, sock), 2);
+	CU_ASSERT_EQUAL(sg_sa_table_count(t), 4);
+	sg_sa_table_free(t);
+}
+
+/* Bulk lookup must agree with one-by-one find, for any n. */
+static void
+check_bulk(const struct sg_sa_table *t, const uint32_t *spi_be, uint32_t n)
+{
+	static uint32_t idx[512];
+	uint32_t i, bad = 0;
+
+	CU_ASSERT_FATAL(n < RTE_DIM(idx));
+	idx[n] = 0xdeadbeef;
+	sg_sa_table_lookup_in_bulk(t, spi_be, n, idx);
+	for (i = 0; i < n; i++)
+		bad += idx[i] != sg_sa_table_find(t, SG_SA_IN, rte_be_to_cpu_32(spi_be[i]));
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(idx[n], 0xdeadbeef); /* nothing written past n */
+}
+
+static void
+test_table_bulk(void)
+{
+	static const uint32_t ns[] = {0, 1, 7, 32, 63, 64, 65, 128, 150, 300};
+	unsigned int base = heap_allocs();
+	struct sg_sa_table *t = sg_sa_table_create("sa_bulk", 400, sock);
+	uint32_t spi[300], idx[300], i;
+	struct sg_sa_prm p;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	/* Inbound SPIs 0x100 + 7i; outbound ones must never be found. */
+	for (i = 0; i < 200; i++) {
+		prm_fill(&p, 0x100 + 7 * i, SG_SA_IN, SG_AEAD_AES128_GCM, 64 * (i % 3), false);
+		CU_ASSERT_FATAL(sg_sa_table_add(t, &p, mgr, 0, sock) >= 0);
+		prm_fill(&p, 0x90000 + i, SG_SA_OUT, SG_AEAD_AES128_GCM, 0, false);
+		CU_ASSERT_FATAL(sg_sa_table_add(t, &p, mgr, 0, sock) >= 0);
+	}
+	/* Hits, misses, outbound-only SPIs and repeats, interleaved. */
+	for (i = 0; i < RTE_DIM(spi); i++) {
+		static const uint32_t first[4] = {0x100, 0x101, 0, 0x100};
+
+		spi[i] = i % 4 == 2 ? 0x90000 + i % 200 :
+				first[i % 4] + 7 * ((i % 4 == 3 ? i * 13 : i) % 200);
+		spi[i] = rte_cpu_to_be_32(spi[i]);
+	}
+	for (i = 0; i < RTE_DIM(ns); i++)
+		check_bulk(t, spi, ns[i]);
+	sg_sa_table_lookup_in_bulk(t, spi, RTE_DIM(spi), idx);
+	for (i = 0; i < RTE_DIM(spi); i++) {
+		CU_ASSERT_EQUAL(idx[i] != SG_SA_NONE, i % 4 == 0 || i % 4 == 3);
+		if (idx[i] != SG_SA_NONE)
+			CU_ASSERT_EQUAL(sg_sa_table_get(t, idx[i])->spi_be, spi[i]);
+	}
+	/* Free with 400 SAs still in: keys, windows, hashes and name all go. */
+	sg_sa_table_free(t);
+	CU_ASSERT_EQUAL(heap_allocs(), base);
+	t = sg_sa_table_create("sa_bulk", 400, sock);
+	CU_ASSERT_PTR_NOT_NULL(t);
+	sg_sa_table_free(t);
+}
+
+static void
+test_table_del(void)
+{
+	struct sg_sa_table *t = sg_sa_table_create("sa_del", 8, sock);
+	uint32_t spi_be = rte_cpu_to_be_32(0x4242), idx;
+	struct sg_sa_prm p;
+	unsigned int base;
+	struct sg_sa *sa;
+	int a, b, c;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	base = heap_allocs();
+	prm_fill(&p, 0x4242, SG_SA_IN, SG_AEAD_AES256_GCM, 4096, true);
+	a = sg_sa_table_add(t, &p, mgr, 1, sock);
+	p.dir = SG_SA_OUT;
+	b = sg_sa_table_add(t, &p, mgr, 1, sock);
+	CU_ASSERT_FATAL(a >= 0 && b >= 0);
+	/* Traffic leaves its marks on the per-packet line. */
+	sa = sg_sa_table_get(t, (uint32_t)a);
+	sa->packets = 10;
+	sa->dead = 1;
+	sg_replay_update(sa->replay, 77);
+
+	CU_ASSERT_EQUAL(sg_sa_table_del(t, (uint32_t)a), 0);
+	/* Again, out of range, never used, no table. */
+	CU_ASSERT(sg_sa_table_del(t, (uint32_t)a) == -ENOENT && sg_sa_table_del(t, 8) == -ENOENT);
+	CU_ASSERT(sg_sa_table_del(t, 5) == -ENOENT && sg_sa_table_del(NULL, 0) == -ENOENT);
+	CU_ASSERT_PTR_NULL(sg_sa_table_get(t, (uint32_t)a));
+	CU_ASSERT_EQUAL(sg_sa_table_find(t, SG_SA_IN, 0x4242), SG_SA_NONE);
+	sg_sa_table_lookup_in_bulk(t, &spi_be, 1, &idx);
+	CU_ASSERT_EQUAL(idx, SG_SA_NONE);
+	CU_ASSERT_EQUAL(sg_sa_table_count(t), 1);
+	/* The outbound twin is untouched. */
+	CU_ASSERT_EQUAL(sg_sa_table_find(t, SG_SA_OUT, 0x4242), (uint32_t)b);
+
+	/* The slot comes back clean, window and counters included. */
+	prm_fill(&p, 0x4242, SG_SA_IN, SG_AEAD_AES128_GCM, 64, false);
+	CU_ASSERT_EQUAL(sg_sa_table_add(t, &p, mgr, 2, sock), a);
+	sa = sg_sa_table_get(t, (uint32_t)a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sa);
+	CU_ASSERT(sa->packets == 0 && sa->dead == 0 && sa->owner == 2);
+	CU_ASSERT(sa->replay->top == 0 && sg_replay_check(sa->replay, 77) == 0);
+	sg_sa_table_lookup_in_bulk(t, &spi_be, 1, &idx);
+	CU_ASSERT_EQUAL(idx, (uint32_t)a);
+
+	/* Outbound rekey in place; on any error the SA stays as it was. */
+	prm_fill(&p, 0x99, SG_SA_OUT, SG_AEAD_AES128_GCM, 0, false);
+	c = sg_sa_table_add(t, &p, mgr, 1, sock);
+	sa = sg_sa_table_get(t, (uint32_t)b);
+	sa->seq = 99;
+	CU_ASSERT_EQUAL(sg_sa_table_rekey(t, (uint32_t)b, &p, mgr, sock), -EEXIST);
+	kat_prm(&p, 0x77, SG_SA_OUT, &sa_kats[1]);
+	CU_ASSERT_EQUAL(sg_sa_table_rekey(t, (uint32_t)a, &p, mgr, sock), -ENOENT); /* inbound */
+	CU_ASSERT_EQUAL(sg_sa_table_rekey(t, 6, &p, mgr, sock), -ENOENT);
+	p.dir = SG_SA_IN;
+	CU_ASSERT_EQUAL(sg_sa_table_rekey(t, (uint32_t)b, &p, mgr, sock), -EINVAL);
+	CU_ASSERT(sa->spi == 0x4242 && sa->seq == 99 && sa->aead == SG_AEAD_AES256_GCM);
+	p.dir = SG_SA_OUT;
+	CU_ASSERT_EQUAL(sg_sa_table_rekey(t, (uint32_t)b, &p, mgr, sock), 0);
+	CU_ASSERT(sa->spi == 0x77 && sa->seq == 0 && sa->idx == (uint32_t)b);
+	CU_ASSERT(sa->flags == 0 && sa_kat_ok(sa, &sa_kats[1]));
+	CU_ASSERT(sg_sa_table_find(t, SG_SA_OUT, 0x77) == (uint32_t)b &&
+			sg_sa_table_find(t, SG_SA_OUT, 0x4242) == SG_SA_NONE);
+	/* Same SPI, new key. */
+	kat_prm(&p, 0x77, SG_SA_OUT, &sa_kats[0]);
+	CU_ASSERT_EQUAL(sg_sa_table_rekey(t, (uint32_t)b, &p, mgr, sock), 0);
+	CU_ASSERT(sa_kat_ok(sa, &sa_kats[0]));
+	CU_ASSERT_EQUAL(sg_sa_table_find(t, SG_SA_OUT, 0x77), (uint32_t)b);
+
+	/* Keys and windows go back to the heap with their SA. */
+	CU_ASSERT(sg_sa_table_del(t, (uint32_t)a) == 0 && sg_sa_table_del(t, (uint32_t)b) == 0 &&
+			sg_sa_table_del(t, (uint32_t)c) == 0);
+	CU_ASSERT(sg_sa_table_count(t) == 0 && heap_allocs() == base);
+	sg_sa_table_free(t);
+}
+
+#define CHURN_N 100000
+
+/*
+ * A full table of 100k SAs, and 100k add/del cycles on a small one: the
+ * hash must hand back its slots (lock-free mode keeps them until freed).
+ */
+static void
+test_table_churn(void)
+{
+	static uint32_t spi_be[CHURN_N], idx[CHURN_N];
+	unsigned int base = heap_allocs();
+	struct sg_sa_table *t;
+	struct sg_sa_prm p;
+	uint32_t i, bad = 0;
+	int r;
+
+	t = sg_sa_table_create("sa_churn", CHURN_N, sock);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	for (i = 0; i < CHURN_N; i++) {
+		/* Spread SPIs over the whole space, as peers pick them. */
+		prm_fill(&p, (i + 1) * 2654435761u, i % 2 ? SG_SA_OUT : SG_SA_IN,
+				SG_AEAD_AES128_GCM, 64, false);
+		bad += sg_sa_table_add(t, &p, mgr, 0, sock) != (int)i;
+		spi_be[i] = rte_cpu_to_be_32(p.spi);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(sg_sa_table_count(t), CHURN_N);
+	prm_fill(&p, 7, SG_SA_IN, SG_AEAD_AES128_GCM, 64, false);
+	CU_ASSERT_EQUAL(sg_sa_table_add(t, &p, mgr, 0, sock), -ENOSPC);
+
+	/* Bursts of 32, as the data path does; odd indices are outbound. */
+	for (i = 0; i < CHURN_N; i += 32)
+		sg_sa_table_lookup_in_bulk(t, spi_be + i, RTE_MIN(32u, CHURN_N - i), idx + i);
+	for (i = 0, bad = 0; i < CHURN_N; i++)
+		bad += idx[i] != (i % 2 ? SG_SA_NONE : i);
+	CU_ASSERT_EQUAL(bad, 0);
+	/* Delete every other inbound SA; the rest are still found. */
+	for (i = 0; i < CHURN_N; i += 4)
+		CU_ASSERT_EQUAL_FATAL(sg_sa_table_del(t, i), 0);
+	sg_sa_table_lookup_in_bulk(t, spi_be, CHURN_N, idx);
+	for (i = 0, bad = 0; i < CHURN_N; i++)
+		bad += idx[i] != (i % 2 || i % 4 == 0 ? SG_SA_NONE : i);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(sg_sa_table_count(t), CHURN_N - CHURN_N / 4);
+	sg_sa_table_free(t);
+	CU_ASSERT_EQUAL(heap_allocs(), base);
+
+	t = sg_sa_table_create("sa_churn8", 8, sock);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	for (i = 0, bad = 0; i < CHURN_N; i++) {
+		prm_fill(&p, 0x1000 + i % 1000, SG_SA_IN, SG_AEAD_AES128_GCM, 64, false);
+		r = sg_sa_table_add(t, &p, mgr, 0, sock);
+		bad += r < 0 || sg_sa_table_find(t, SG_SA_IN, p.spi) != (uint32_t)r ||
+				sg_sa_table_del(t, (uint32_t)r) != 0;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	sg_sa_table_free(t);
+	CU_ASSERT_EQUAL(heap_allocs(), base);
+}
+
+static int
+suite_init(void)
+{
+	sock = (int)rte_socket_id();
+	mgr = sg_crypto_mgr_create(sock);
+	return mgr == NULL ? -1 : 0;
+}
+
+static int
+suite_fini(void)
+{
+	sg_crypto_mgr_free(mgr);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	CU_TestFunc fn;
+} replay_tests[] = {
+	{"window sizes", test_replay_size},
+	{"windows 64, 1024, 4096: numbered steps", test_replay_windows},
+	{"ESN inference", test_esn_infer},
+	{"ESN wrap with update", test_esn_wrap},
+	{"cross-check vs reference", test_replay_cross},
+}, table_tests[] = {
+	{"create", test_table_create},
+	{"add, find, keys", test_table_add},
+	{"bad prm, prm wipe", test_table_bad_prm},
+	{"full", test_table_full},
+	{"bulk lookup, free", test_table_bulk},
+	{"del, rekey", test_table_del},
+	{"100k churn", test_table_churn},
+};
+
+int
+main(void)
+{
+	CU_pSuite r, t;
+	unsigned int i, err = 0;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return CU_get_error();
+	r = CU_add_suite("replay", NULL, NULL);
+	t = CU_add_suite("sa_table", suite_init, suite_fini);
+	for (i = 0; i < RTE_DIM(replay_tests); i++)
+		err |= CU_add_test(r, replay_tests[i].name, replay_tests[i].fn) == NULL;
+	for (i = 0; i < RTE_DIM(table_tests); i++)
+		err |= CU_add_test(t, table_tests[i].name, table_tests[i].fn) == NULL;
+	if (r == NULL || t == NULL || err || sg_test_eal_init("sa") != 0) {
+		CU_cleanup_registry();
+		return EXIT_FAILURE;
+	}
+	return sg_test_run("sa", 1);
+}
