@@ -68,7 +68,7 @@ int gateway_build_spds(struct gateway *gw, struct sg_spd **in, struct sg_spd **o
 
 /* The control socket (control.c). */
 int control_open(struct gateway *gw);
-void control_poll(struct gateway *gw);
+void control_poll(struct gateway *gw, int timeout_ms);
 void control_close(struct gateway *gw);
 
 #endif /* GATEWAY_H */

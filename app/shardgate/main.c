@@ -32,8 +32,8 @@ enum {
 	EXIT_LEAK = 3,
 };
 
-/* How often the control loop wakes to check for a signal. */
-#define CONTROL_TICK_US 20000
+/* How often the control loop wakes to check for a signal and timers. */
+#define CONTROL_TICK_MS 20
 
 static volatile sig_atomic_t quit_signal;
 
@@ -91,6 +91,7 @@ teardown(struct gateway *gw)
 	unsigned int leaked = 0, s;
 	uint16_t w;
 
+	control_close(gw);
 	sg_telemetry_detach();
 	gateway_close_ports(gw);
 	sg_dp_ctx_free(gw->ctx); /* drains the handoff rings */
@@ -174,17 +175,21 @@ main(int argc, char **argv)
 	tsrc.nb_workers = gw.nb_workers;
 	if (sg_telemetry_register(&tsrc) != 0)
 		SG_LOG(WARNING, "telemetry commands not registered");
+	ret = control_open(&gw);
+	if (ret != 0)
+		SG_LOG(WARNING, "no control socket: %s", strerror(-ret));
 
 	for (w = 0; w < gw.nb_workers; w++)
 		rte_eal_remote_launch(sg_dp_worker_main, gw.workers[w], gw.workers[w]->lcore_id);
-	printf("shardgate: running: %u worker(s), %u SA(s), %u port(s); telemetry at %s\n",
+	printf("shardgate: running: %u worker(s), %u SA(s), %u port(s); telemetry and control"
+			" sockets in %s\n",
 			gw.nb_workers, gw.conf.nb_sa, gw.nb_ports, rte_eal_get_runtime_dir());
 	fflush(stdout);
 	/* Keys now live in the shards only. */
 	sg_conf_free(&gw.conf);
 
 	while (!quit_signal)
-		rte_delay_us_sleep(CONTROL_TICK_US);
+		control_poll(&gw, CONTROL_TICK_MS);
 
 	printf("shardgate: signal %d, stopping\n", (int)quit_signal);
 	/* Workers finish the burst in hand, then return. */

@@ -1,0 +1,753 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Control requests: one line in, one JSON line out. Lines reuse the rule
+ * file's grammar, so what a rule file can say, a request can say live:
+ *
+ *   add sa in 5000 aead_algo aes-128-gcm aead_key ... mode ipv4-tunnel src A dst B
+ *   add sp ipv4 out esp protect 5000 pri 1 dst 10.2.0.0/24
+ *   del sa in 5000 | del sp <the sp rule as added>
+ *   rekey in OLD NEW aead_algo ALG aead_key KEY [grace_ms N]
+ *   rekey out OLD NEW aead_algo ALG aead_key KEY
+ *   list sa [PAGE] | list sp | list sessions | help
+ *
+ * A request that fails changes nothing.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <rte_cycles.h>
+#include <rte_hash.h>
+
+#include "control.h"
+#include "gateway.h"
+#include "sg_common.h"
+#include "sg_conf.h"
+
+/* How long the control core waits for a worker to answer. */
+#define CALL_TIMEOUT_US 1000000
+/* Default time the old inbound SA keeps working after a rekey. */
+#define REKEY_GRACE_MS_DEFAULT 5000
+/* SAs per "list sa" page. */
+#define LIST_PAGE 256
+
+struct pending_del {
+	uint32_t spi;      /* old inbound SA */
+	uint32_t new_spi;  /* its successor, which policies move to */
+	uint64_t due;      /* TSC */
+};
+
+static struct pending_del *pending;
+static uint32_t nb_pending, cap_pending;
+
+void
+reply_printf(struct reply *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (r->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(r->buf + r->len, r->cap - r->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			r->failed = 1;
+			return;
+		}
+		if ((size_t)n < r->cap - r->len) {
+			r->len += (size_t)n;
+			return;
+		}
+		char *nb = realloc(r->buf, r->cap * 2 + (size_t)n);
+
+		if (nb == NULL) {
+			r->failed = 1;
+			return;
+		}
+		r->buf = nb;
+		r->cap = r->cap * 2 + (size_t)n;
+	}
+}
+
+static void
+fail(struct reply *r, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	size_t i;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Messages are ours or the parser's: keep them valid JSON strings. */
+	for (i = 0; msg[i] != '\0'; i++)
+		if (msg[i] == '"' || msg[i] == '\\' || (unsigned char)msg[i] < 0x20)
+			msg[i] = '\'';
+	r->len = 0;
+	reply_printf(r, "{\"ok\":false,\"error\":\"%s\"}", msg);
+}
+
+static const char *
+dir_name(enum sg_sa_dir d)
+{
+	return d == SG_SA_IN ? "in" : "out";
+}
+
+static struct sg_sa *
+sa_at(struct gateway *gw, uint32_t g)
+{
+	return sg_sa_table_get(gw->shards[sg_shard_of(g)]->sat, sg_shard_local(g));
+}
+
+/* Send @p c to worker @p w and wait; -errno on transport failure. */
+static int
+call(struct gateway *gw, uint16_t w, struct sg_shard_cmd *c)
+{
+	int ret = sg_shard_call(gw->shards[w], c, CALL_TIMEOUT_US);
+
+	if (ret == -ETIMEDOUT)
+		return ret; /* the worker still holds c: it is freed on its late answer */
+	return ret;
+}
+
+/* A barrier: every worker has finished the burst it was in. */
+static int
+sync_all(struct gateway *gw)
+{
+	uint16_t w;
+	int ret;
+
+	for (w = 0; w < gw->nb_workers; w++) {
+		struct sg_shard_cmd *c = sg_shard_cmd_alloc(SG_SHARD_SYNC);
+
+		if (c == NULL)
+			return -ENOMEM;
+		ret = call(gw, w, c);
+		if (ret == -ETIMEDOUT)
+			return ret;
+		sg_shard_cmd_free(c);
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* Parse rule text from a request into @p conf; on error the reply says why. */
+static int
+parse(const char *text, struct sg_conf *conf, struct reply *r)
+{
+	char err[512];
+
+	if (sg_conf_parse_request("request", text, conf, err, sizeof(err)) != 0) {
+		/* "request:1: sa: ..." reads better without the pseudo file name. */
+		fail(r, "%s", strncmp(err, "request:1: ", 11) == 0 ? err + 11 : err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Publish new SPDs from gw->sp to every worker, then free the old ones. */
+static int
+publish_spds(struct gateway *gw, struct reply *r)
+{
+	struct sg_spd *in, *out;
+	char err[256];
+	uint16_t w;
+	int ret;
+
+	if (gateway_build_spds(gw, &in, &out, err, sizeof(err)) != 0) {
+		fail(r, "%s", err);
+		return -1;
+	}
+	for (w = 0; w < gw->nb_workers; w++) {
+		struct sg_shard_cmd *c = sg_shard_cmd_alloc(SG_SHARD_SPD_SET);
+
+		if (c == NULL) {
+			ret = -ENOMEM;
+		} else {
+			c->spd_in = in;
+			c->spd_out = out;
+			ret = call(gw, w, c);
+			if (ret != -ETIMEDOUT)
+				sg_shard_cmd_free(c);
+		}
+		if (ret != 0) {
+			/* Some workers may use the new SPDs already: keep both alive. */
+			SG_LOG(ERR, "worker %u did not take the new policies: %s", w,
+					strerror(-ret));
+			fail(r, "worker %u did not answer; policies may be inconsistent", w);
+			return -1;
+		}
+	}
+	sg_spd_free(gw->spd_in);
+	sg_spd_free(gw->spd_out);
+	gw->spd_in = in;
+	gw->spd_out = out;
+	return 0;
+}
+
+static void
+add_sa(struct gateway *gw, struct sg_conf_sa *csa, struct reply *r, uint32_t tag)
+{
+	struct sg_sa_prm *p = &csa->prm;
+	struct sg_shard_cmd *c;
+	int w, ret;
+
+	if (p->replay_win == SG_CONF_UNSET)
+		p->replay_win = gw->args.replay_win != SG_CONF_UNSET ? gw->args.replay_win :
+				SG_REPLAY_WIN_DEFAULT;
+	if (p->dir == SG_SA_OUT)
+		p->replay_win = 0;
+	if (gw->args.esn)
+		p->esn = true;
+	if (gateway_find_sa(gw, p->dir, p->spi) != SG_SA_NONE) {
+		fail(r, "sa %s %u: SPI already in use", dir_name(p->dir), p->spi);
+		return;
+	}
+	w = p->dir == SG_SA_IN ? gateway_session_owner(gw, p->tun_dst, p->tun_src, true) :
+			gateway_session_owner(gw, p->tun_src, p->tun_dst, true);
+	if (w < 0) {
+		fail(r, "sa %s %u: no owner: %s", dir_name(p->dir), p->spi, strerror(-w));
+		return;
+	}
+	c = sg_shard_cmd_alloc(SG_SHARD_SA_ADD);
+	if (c == NULL) {
+		fail(r, "out of memory");
+		return;
+	}
+	c->prm = *p;
+	c->pol_tag = tag != 0 ? tag : gw->next_tag;
+	ret = call(gw, (uint16_t)w, c);
+	if (ret == -ETIMEDOUT) {
+		fail(r, "worker %u did not answer", w);
+		return;
+	}
+	ret = ret != 0 ? ret : c->result;
+	sg_shard_cmd_free(c);
+	if (ret == -ENOSPC) {
+		fail(r, "sa %s %u: the shard of lcore %u is full (%u SAs)", dir_name(p->dir), p->spi,
+				gw->workers[w]->lcore_id, gw->args.sa_capacity);
+		return;
+	}
+	if (ret < 0) {
+		fail(r, "sa %s %u: %s", dir_name(p->dir), p->spi, strerror(-ret));
+		return;
+	}
+	if (p->dir == SG_SA_IN) {
+		if (tag == 0)
+			gw->next_tag++;
+		/* Now other workers may find the owner of this SPI. */
+		sg_shard_dir_add(gw->dir, p->spi, (uint16_t)w);
+	}
+	reply_printf(r, "{\"ok\":true,\"sa\":{\"dir\":\"%s\",\"spi\":%u,\"lcore\":%u,\"shard\":%d}}",
+			dir_name(p->dir), p->spi, gw->workers[w]->lcore_id, w);
+}
+
+static int
+sp_same(const struct sg_conf_sp *a, const struct sg_conf_sp *b)
+{
+	return a->dir == b->dir && a->spi == b->spi && a->rule.action == b->rule.action &&
+			a->rule.priority == b->rule.priority && a->rule.src == b->rule.src &&
+			a->rule.dst == b->rule.dst && a->rule.src_depth == b->rule.src_depth &&
+			a->rule.dst_depth == b->rule.dst_depth && a->rule.proto == b->rule.proto &&
+			a->rule.proto_mask == b->rule.proto_mask &&
+			a->rule.sport_lo == b->rule.sport_lo && a->rule.sport_hi == b->rule.sport_hi &&
+			a->rule.dport_lo == b->rule.dport_lo && a->rule.dport_hi == b->rule.dport_hi;
+}
+
+static void
+add_sp(struct gateway *gw, const struct sg_conf_sp *sp, struct reply *r)
+{
+	struct sg_conf_sp *grown;
+	uint32_t i;
+
+	for (i = 0; i < gw->nb_sp; i++) {
+		if (sp_same(&gw->sp[i], sp)) {
+			fail(r, "sp: the same policy is already there");
+			return;
+		}
+	}
+	if (sp->rule.action == SG_SP_PROTECT &&
+			gateway_find_sa(gw, sp->dir, sp->spi) == SG_SA_NONE) {
+		fail(r, "sp %s protect %u: no such SA", dir_name(sp->dir), sp->spi);
+		return;
+	}
+	grown = realloc(gw->sp, (gw->nb_sp + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		fail(r, "out of memory");
+		return;
+	}
+	gw->sp = grown;
+	gw->sp[gw->nb_sp++] = *sp;
+	if (publish_spds(gw, r) != 0) {
+		gw->nb_sp--;
+		return;
+	}
+	reply_printf(r, "{\"ok\":true,\"sp\":%u}", gw->nb_sp);
+}
+
+static void
+del_sp(struct gateway *gw, const struct sg_conf_sp *sp, struct reply *r)
+{
+	struct sg_conf_sp saved;
+	uint32_t i;
+
+	for (i = 0; i < gw->nb_sp; i++)
+		if (sp_same(&gw->sp[i], sp))
+			break;
+	if (i == gw->nb_sp) {
+		fail(r, "sp: no such policy");
+		return;
+	}
+	saved = gw->sp[i];
+	memmove(&gw->sp[i], &gw->sp[i + 1], (gw->nb_sp - i - 1) * sizeof(gw->sp[0]));
+	gw->nb_sp--;
+	if (publish_spds(gw, r) != 0) {
+		memmove(&gw->sp[i + 1], &gw->sp[i], (gw->nb_sp - i) * sizeof(gw->sp[0]));
+		gw->sp[i] = saved;
+		gw->nb_sp++;
+		return;
+	}
+	reply_printf(r, "{\"ok\":true,\"sp\":%u}", gw->nb_sp);
+}
+
+/* Remove an SA no lookup can reach any more. Inbound: directory first. */
+static int
+remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *why, size_t whylen)
+{
+	uint32_t g = gateway_find_sa(gw, dir, spi);
+	struct sg_shard_cmd *c;
+	uint16_t w;
+	int ret;
+
+	if (g == SG_SA_NONE) {
+		snprintf(why, whylen, "sa %s %u: no such SA", dir_name(dir), spi);
+		return -ENOENT;
+	}
+	w = sg_shard_of(g);
+	if (dir == SG_SA_IN) {
+		sg_shard_dir_del(gw->dir, spi);
+		/* Every lookup that found the SPI before has finished its burst. */
+		ret = sync_all(gw);
+		if (ret != 0) {
+			sg_shard_dir_add(gw->dir, spi, w);
+			snprintf(why, whylen, "workers did not answer: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	c = sg_shard_cmd_alloc(SG_SHARD_SA_DEL);
+	if (c == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	c->idx = sg_shard_local(g);
+	ret = call(gw, w, c);
+	if (ret == -ETIMEDOUT) {
+		snprintf(why, whylen, "worker %u did not answer", w);
+		return ret;
+	}
+	ret = ret != 0 ? ret : c->result;
+	sg_shard_cmd_free(c);
+	if (ret != 0)
+		snprintf(why, whylen, "sa %s %u: %s", dir_name(dir), spi, strerror(-ret));
+	return ret;
+}
+
+static int
+policy_uses(const struct gateway *gw, enum sg_sa_dir dir, uint32_t spi)
+{
+	uint32_t i;
+
+	for (i = 0; i < gw->nb_sp; i++)
+		if (gw->sp[i].dir == dir && gw->sp[i].rule.action == SG_SP_PROTECT &&
+				gw->sp[i].spi == spi)
+			return 1;
+	return 0;
+}
+
+static void
+del_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, struct reply *r)
+{
+	char why[256];
+	uint32_t i;
+
+	for (i = 0; i < nb_pending; i++) {
+		if (dir == SG_SA_IN && (pending[i].spi == spi || pending[i].new_spi == spi)) {
+			fail(r, "sa in %u: a rekey is in progress", spi);
+			return;
+		}
+	}
+	if (policy_uses(gw, dir, spi)) {
+		fail(r, "sa %s %u: a policy protects with it; delete the policy first",
+				dir_name(dir), spi);
+		return;
+	}
+	if (remove_sa(gw, dir, spi, why, sizeof(why)) != 0) {
+		fail(r, "%s", why);
+		return;
+	}
+	reply_printf(r, "{\"ok\":true}");
+}
+
+/* Build the new SA's parameters from the running one plus new SPI and key. */
+static int
+rekey_prm(struct gateway *gw, enum sg_sa_dir dir, const struct sg_sa *old, uint32_t new_spi,
+		const char *crypto, struct sg_conf *conf, struct reply *r)
+{
+	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], *text;
+	struct in_addr a;
+	int n, ret;
+
+	(void)gw;
+	a.s_addr = old->tun_src_be;
+	inet_ntop(AF_INET, &a, src, sizeof(src));
+	a.s_addr = old->tun_dst_be;
+	inet_ntop(AF_INET, &a, dst, sizeof(dst));
+	n = snprintf(NULL, 0, "sa %s %u %s mode ipv4-tunnel src %s dst %s%s", dir_name(dir),
+			new_spi, crypto, src, dst, (old->flags & SG_SA_F_ESN) ? " esn" : "");
+	text = malloc((size_t)n + 1);
+	if (text == NULL) {
+		fail(r, "out of memory");
+		return -1;
+	}
+	snprintf(text, (size_t)n + 1, "sa %s %u %s mode ipv4-tunnel src %s dst %s%s",
+			dir_name(dir), new_spi, crypto, src, dst,
+			(old->flags & SG_SA_F_ESN) ? " esn" : "");
+	ret = parse(text, conf, r);
+	sg_wipe(text, (size_t)n);
+	free(text);
+	if (ret != 0)
+		return -1;
+	if (conf->nb_sa != 1 || conf->nb_sp != 0) {
+		fail(r, "rekey: expected aead_algo ALG aead_key KEY");
+		return -1;
+	}
+	/* The new SA keeps the old one's window (outbound SAs have none). */
+	conf->sa[0].prm.replay_win = dir == SG_SA_IN && old->replay != NULL ? old->replay->win : 0;
+	return 0;
+}
+
+/* rekey in OLD NEW <crypto>: the new inbound SA is accepted at once; the old
+ * one keeps working for grace_ms, then goes (RFC 4301 §4.4.2.1). */
+static void
+rekey_in(struct gateway *gw, uint32_t old_spi, uint32_t new_spi, const char *crypto,
+		uint32_t grace_ms, struct reply *r)
+{
+	struct sg_conf conf;
+	struct sg_sa *old;
+	uint32_t g = gateway_find_sa(gw, SG_SA_IN, old_spi);
+	struct pending_del *grown;
+	size_t mark;
+
+	if (g == SG_SA_NONE) {
+		fail(r, "rekey in %u: no such SA", old_spi);
+		return;
+	}
+	old = sa_at(gw, g);
+	if (rekey_prm(gw, SG_SA_IN, old, new_spi, crypto, &conf, r) != 0)
+		return;
+	if (nb_pending == cap_pending) {
+		grown = realloc(pending, (cap_pending * 2 + 8) * sizeof(*grown));
+		if (grown == NULL) {
+			sg_conf_free(&conf);
+			fail(r, "out of memory");
+			return;
+		}
+		pending = grown;
+		cap_pending = cap_pending * 2 + 8;
+	}
+	mark = r->len;
+	/* Same session, so the same owner; same tag, so policy accepts it. */
+	add_sa(gw, &conf.sa[0], r, old->pol_tag);
+	sg_conf_free(&conf);
+	if (strncmp(r->buf + mark, "{\"ok\":true", 10) != 0)
+		return;
+	pending[nb_pending].spi = old_spi;
+	pending[nb_pending].new_spi = new_spi;
+	pending[nb_pending].due = rte_get_tsc_cycles() + (uint64_t)grace_ms * rte_get_tsc_hz() / 1000;
+	nb_pending++;
+	r->len = mark;
+	reply_printf(r, "{\"ok\":true,\"rekey\":{\"dir\":\"in\",\"old\":%u,\"new\":%u,"
+			"\"old_removed_in_ms\":%u}}", old_spi, new_spi, grace_ms);
+}
+
+/* rekey out OLD NEW <crypto>: the owner swaps SPI and key between bursts. */
+static void
+rekey_out(struct gateway *gw, uint32_t old_spi, uint32_t new_spi, const char *crypto,
+		struct reply *r)
+{
+	uint32_t g = gateway_find_sa(gw, SG_SA_OUT, old_spi);
+	struct sg_shard_cmd *c;
+	struct sg_conf conf;
+	uint32_t i;
+	int ret;
+
+	if (g == SG_SA_NONE) {
+		fail(r, "rekey out %u: no such SA", old_spi);
+		return;
+	}
+	if (new_spi != old_spi && gateway_find_sa(gw, SG_SA_OUT, new_spi) != SG_SA_NONE) {
+		fail(r, "rekey out %u: SPI %u already in use", old_spi, new_spi);
+		return;
+	}
+	if (rekey_prm(gw, SG_SA_OUT, sa_at(gw, g), new_spi, crypto, &conf, r) != 0)
+		return;
+	c = sg_shard_cmd_alloc(SG_SHARD_SA_REKEY);
+	if (c == NULL) {
+		sg_conf_free(&conf);
+		fail(r, "out of memory");
+		return;
+	}
+	c->prm = conf.sa[0].prm;
+	c->idx = sg_shard_local(g);
+	sg_conf_free(&conf);
+	ret = call(gw, sg_shard_of(g), c);
+	if (ret == -ETIMEDOUT) {
+		fail(r, "worker %u did not answer", sg_shard_of(g));
+		return;
+	}
+	ret = ret != 0 ? ret : c->result;
+	sg_shard_cmd_free(c);
+	if (ret != 0) {
+		fail(r, "rekey out %u: %s", old_spi, strerror(-ret));
+		return;
+	}
+	/* The SA kept its slot: policies follow it; only their SPI text moves. */
+	for (i = 0; i < gw->nb_sp; i++)
+		if (gw->sp[i].dir == SG_SA_OUT && gw->sp[i].spi == old_spi)
+			gw->sp[i].spi = new_spi;
+	reply_printf(r, "{\"ok\":true,\"rekey\":{\"dir\":\"out\",\"old\":%u,\"new\":%u}}",
+			old_spi, new_spi);
+}
+
+void
+control_run_timers(struct gateway *gw)
+{
+	uint64_t now = rte_get_tsc_cycles();
+	char why[256];
+	uint32_t i = 0, j;
+
+	while (i < nb_pending) {
+		if (pending[i].due > now) {
+			i++;
+			continue;
+		}
+		/* Policies that named the old SA now name its successor. */
+		for (j = 0; j < gw->nb_sp; j++)
+			if (gw->sp[j].dir == SG_SA_IN && gw->sp[j].spi == pending[i].spi)
+				gw->sp[j].spi = pending[i].new_spi;
+		if (remove_sa(gw, SG_SA_IN, pending[i].spi, why, sizeof(why)) != 0)
+			SG_LOG(ERR, "rekey: removing the old inbound SA: %s", why);
+		else
+			SG_LOG(INFO, "rekey: old inbound SA %u removed", pending[i].spi);
+		pending[i] = pending[--nb_pending];
+	}
+}
+
+static void
+list_sa(struct gateway *gw, uint64_t page, struct reply *r)
+{
+	uint64_t seen = 0, first = page * LIST_PAGE, total = 0;
+	uint32_t shown = 0, i;
+	uint16_t w;
+
+	for (w = 0; w < gw->nb_workers; w++)
+		total += sg_sa_table_count(gw->shards[w]->sat);
+	reply_printf(r, "{\"ok\":true,\"total\":%" PRIu64 ",\"page\":%" PRIu64 ",\"sa\":[",
+			total, page);
+	for (w = 0; w < gw->nb_workers && shown < LIST_PAGE; w++) {
+		const struct sg_sa_table *t = gw->shards[w]->sat;
+
+		for (i = 0; i < sg_sa_table_capacity(t) && shown < LIST_PAGE; i++) {
+			const struct sg_sa *sa = sg_sa_table_get(t, i);
+
+			if (sa == NULL || seen++ < first)
+				continue;
+			reply_printf(r, "%s{\"dir\":\"%s\",\"spi\":%u,\"lcore\":%u,\"packets\":%" PRIu64
+					",\"bytes\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"auth_fail\":%" PRIu64
+					",\"replay_drop\":%" PRIu64 "}", shown ? "," : "",
+					dir_name(sa->dir), sa->spi, sa->owner, sa->packets, sa->bytes,
+					sa->dir == SG_SA_OUT ? sa->seq :
+					(sa->replay != NULL ? sa->replay->top : 0),
+					sa->auth_fail, sa->replay_drop);
+			shown++;
+		}
+	}
+	reply_printf(r, "]}");
+}
+
+static void
+list_sp(struct gateway *gw, struct reply *r)
+{
+	static const char *const act[] = {"none", "protect", "bypass", "discard"};
+	uint32_t i;
+
+	reply_printf(r, "{\"ok\":true,\"sp\":[");
+	for (i = 0; i < gw->nb_sp; i++) {
+		const struct sg_conf_sp *sp = &gw->sp[i];
+		struct in_addr s = {.s_addr = htonl(sp->rule.src)};
+		struct in_addr d = {.s_addr = htonl(sp->rule.dst)};
+		char sb[INET_ADDRSTRLEN], db[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &s, sb, sizeof(sb));
+		inet_ntop(AF_INET, &d, db, sizeof(db));
+		reply_printf(r, "%s{\"dir\":\"%s\",\"action\":\"%s\",\"spi\":%u,\"pri\":%u,"
+				"\"src\":\"%s/%u\",\"dst\":\"%s/%u\"}", i ? "," : "", dir_name(sp->dir),
+				act[sp->rule.action & 3], sp->spi, sp->rule.priority, sb,
+				sp->rule.src_depth, db, sp->rule.dst_depth);
+	}
+	reply_printf(r, "]}");
+}
+
+static void
+list_sessions(struct gateway *gw, struct reply *r)
+{
+	const void *key;
+	void *data;
+	uint32_t it = 0, n = 0;
+
+	reply_printf(r, "{\"ok\":true,\"sessions\":[");
+	while (rte_hash_iterate(gw->peers, &key, &data, &it) >= 0) {
+		uint64_t k = *(const uint64_t *)key;
+		struct in_addr l = {.s_addr = htonl((uint32_t)(k >> 32))};
+		struct in_addr p = {.s_addr = htonl((uint32_t)k)};
+		char lb[INET_ADDRSTRLEN], pb[INET_ADDRSTRLEN];
+		uint16_t w = (uint16_t)(uintptr_t)data;
+
+		inet_ntop(AF_INET, &l, lb, sizeof(lb));
+		inet_ntop(AF_INET, &p, pb, sizeof(pb));
+		reply_printf(r, "%s{\"local\":\"%s\",\"peer\":\"%s\",\"lcore\":%u}", n++ ? "," : "",
+				lb, pb, gw->workers[w]->lcore_id);
+	}
+	reply_printf(r, "]}");
+}
+
+/* Whole-word unsigned number. */
+static int
+number(const char *s, uint64_t max, uint64_t *v)
+{
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno == 0 && *end == '\0' && *v <= max ? 0 : -1;
+}
+
+/* "rekey DIR OLD NEW aead_algo A aead_key K [grace_ms N]" */
+static void
+rekey(struct gateway *gw, char *args, struct reply *r)
+{
+	char *save = NULL, *dir = strtok_r(args, " \t", &save);
+	char *o = strtok_r(NULL, " \t", &save), *n = strtok_r(NULL, " \t", &save);
+	char *rest = strtok_r(NULL, "", &save), *g;
+	uint64_t old_spi, new_spi, grace = REKEY_GRACE_MS_DEFAULT;
+
+	if (dir == NULL || (strcmp(dir, "in") != 0 && strcmp(dir, "out") != 0) ||
+			number(o, UINT32_MAX, &old_spi) != 0 || number(n, UINT32_MAX, &new_spi) != 0 ||
+			rest == NULL) {
+		fail(r, "usage: rekey in|out OLD_SPI NEW_SPI aead_algo ALG aead_key KEY"
+				" [grace_ms N]");
+		return;
+	}
+	g = strstr(rest, " grace_ms ");
+	if (g != NULL) {
+		if (dir[0] != 'i' || number(g + 10, 3600000, &grace) != 0) {
+			fail(r, "rekey: grace_ms takes 0..3600000, inbound only");
+			return;
+		}
+		*g = '\0';
+	}
+	if (new_spi == old_spi && dir[0] == 'i') {
+		fail(r, "rekey in: the new SPI must differ from the old one");
+		return;
+	}
+	if (dir[0] == 'i')
+		rekey_in(gw, (uint32_t)old_spi, (uint32_t)new_spi, rest, (uint32_t)grace, r);
+	else
+		rekey_out(gw, (uint32_t)old_spi, (uint32_t)new_spi, rest, r);
+}
+
+static void
+add_or_del(struct gateway *gw, char *rest, int add, struct reply *r)
+{
+	struct sg_conf conf;
+	uint64_t spi;
+
+	if (!add && strncmp(rest, "sa ", 3) == 0) {
+		char *save = NULL, *d = strtok_r(rest + 3, " \t", &save);
+		char *s = strtok_r(NULL, " \t", &save);
+
+		if (d == NULL || (strcmp(d, "in") != 0 && strcmp(d, "out") != 0) ||
+				number(s, UINT32_MAX, &spi) != 0 || strtok_r(NULL, " \t", &save)) {
+			fail(r, "usage: del sa in|out SPI");
+			return;
+		}
+		del_sa(gw, d[0] == 'i' ? SG_SA_IN : SG_SA_OUT, (uint32_t)spi, r);
+		return;
+	}
+	if (parse(rest, &conf, r) != 0)
+		return;
+	if (conf.nb_rt + conf.nb_neigh > 0) {
+		fail(r, "rt and neigh cannot change live yet; restart with the rule file");
+	} else if (conf.nb_sa + conf.nb_sp != 1) {
+		fail(r, "one sa or sp rule per request");
+	} else if (conf.nb_sa == 1) {
+		if (add)
+			add_sa(gw, &conf.sa[0], r, 0);
+		else
+			fail(r, "usage: del sa in|out SPI");
+	} else if (add) {
+		add_sp(gw, &conf.sp[0], r);
+	} else {
+		del_sp(gw, &conf.sp[0], r);
+	}
+	sg_conf_free(&conf);
+}
+
+void
+control_request(struct gateway *gw, char *line, struct reply *r)
+{
+	char *cmd = line, *rest;
+	uint64_t page = 0;
+
+	while (*cmd == ' ' || *cmd == '\t')
+		cmd++;
+	rest = strpbrk(cmd, " \t");
+	if (rest != NULL) {
+		*rest++ = '\0';
+		while (*rest == ' ' || *rest == '\t')
+			rest++;
+	} else {
+		rest = cmd + strlen(cmd);
+	}
+	if (strcmp(cmd, "add") == 0 || strcmp(cmd, "del") == 0) {
+		add_or_del(gw, rest, cmd[0] == 'a', r);
+	} else if (strcmp(cmd, "rekey") == 0) {
+		rekey(gw, rest, r);
+	} else if (strcmp(cmd, "list") == 0 && strncmp(rest, "sa", 2) == 0 &&
+			(rest[2] == '\0' || (rest[2] == ' ' && number(rest + 3, UINT32_MAX, &page) == 0))) {
+		list_sa(gw, page, r);
+	} else if (strcmp(cmd, "list") == 0 && strcmp(rest, "sp") == 0) {
+		list_sp(gw, r);
+	} else if (strcmp(cmd, "list") == 0 && strcmp(rest, "sessions") == 0) {
+		list_sessions(gw, r);
+	} else if (strcmp(cmd, "help") == 0) {
+		reply_printf(r, "{\"ok\":true,\"commands\":[\"add sa|sp RULE\",\"del sa in|out SPI\","
+				"\"del sp RULE\",\"rekey in|out OLD NEW aead_algo ALG aead_key KEY"
+				" [grace_ms N]\",\"list sa [PAGE]\",\"list sp\",\"list sessions\"]}");
+	} else {
+		fail(r, "unknown request '%.32s' (try help)", cmd);
+	}
+	if (r->failed) {
+		r->failed = 0;
+		fail(r, "out of memory");
+	}
+}
