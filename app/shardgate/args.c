@@ -135,8 +135,9 @@ parse_config(const char *s, struct args *a, char *err, size_t errlen)
 			p++;
 		if (*p == '\0')
 			break;
-		if (*p++ != '(')
+		if (*p != '(')
 			goto bad;
+		p++;
 		for (i = 0; i < 3; i++) {
 			while (*p == ' ')
 				p++;
@@ -149,8 +150,9 @@ parse_config(const char *s, struct args *a, char *err, size_t errlen)
 			p = end;
 			while (*p == ' ')
 				p++;
-			if (*p++ != (i < 2 ? ',' : ')'))
+			if (*p != (i < 2 ? ',' : ')'))
 				goto bad;
+			p++;
 		}
 		if (a->nb_map == ARGS_MAP_MAX) {
 			snprintf(err, errlen, "--config: more than %d entries", ARGS_MAP_MAX);

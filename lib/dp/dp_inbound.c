@@ -17,6 +17,41 @@ struct in_meta {
 	uint16_t esp_off; /* offset of the ESP header from the frame start */
 };
 
+/*
+ * ESN SAs seen in the crypto batch being built, with the highest number
+ * inferred for each. RFC 4303 A2.2 infers a packet's high half from the
+ * window as the packets before it left it; within one batch the window has
+ * not moved yet, so where an earlier packet of the batch could change the
+ * answer, the batch is cut and finished first.
+ */
+struct esn_batch {
+	uint16_t n;
+	struct sg_sa *sa[SG_DP_BURST_MAX];
+	uint64_t top[SG_DP_BURST_MAX];
+};
+
+/* Returns 0 when @p seq (inferred from the window) stands whatever the
+ * batch's earlier packets do to the window, else -1: cut the batch here. */
+static int
+esn_batch_check(struct esn_batch *b, struct sg_sa *sa, uint32_t seq_lo, uint64_t seq)
+{
+	uint16_t i;
+
+	for (i = 0; i < b->n && b->sa[i] != sa; i++)
+		;
+	if (i == b->n) {
+		b->sa[b->n] = sa;
+		b->top[b->n++] = RTE_MAX(seq, sa->replay->top);
+		return 0;
+	}
+	/* The inference is monotonic in the top: equal at both ends of the
+	 * range the window can reach means equal everywhere in it. */
+	if (sg_replay_esn_infer_at(b->top[i], sa->replay->win, seq_lo) != seq)
+		return -1;
+	b->top[i] = RTE_MAX(b->top[i], seq);
+	return 0;
+}
+
 /* Build the AAD of RFC 4106 §5: SPI || seq, or SPI || seq_hi || seq_lo. */
 static inline void
 set_aad(struct sg_crypto_op *op, const struct sg_sa *sa, uint64_t seq)
@@ -52,9 +87,10 @@ ecn_decap(const struct rte_ipv4_hdr *outer, struct rte_ipv4_hdr *inner)
 
 /* Decide the fate of one packet of this worker's shard before crypto.
  * Returns SG_DROP_MAX to decrypt, else the drop reason. */
-static inline enum sg_drop
+#define IN_PRE_CUT SG_DROP_MAX + 1
+static inline int
 in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, uint32_t idx, struct in_meta *meta,
-		struct sg_crypto_op *op)
+		struct sg_crypto_op *op, struct esn_batch *eb)
 {
 	const struct rte_ipv4_hdr *ip;
 	const struct rte_esp_hdr *esp;
@@ -76,8 +112,13 @@ in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, uint32_t idx, struct in_meta 
 	esp = rte_pktmbuf_mtod_offset(m, const struct rte_esp_hdr *, meta->esp_off);
 	seq = rte_be_to_cpu_32(esp->seq);
 	if (sa->replay != NULL) {
-		if (sa->flags & SG_SA_F_ESN)
-			seq = sg_replay_esn_infer(sa->replay, (uint32_t)seq);
+		if (sa->flags & SG_SA_F_ESN) {
+			uint32_t lo = (uint32_t)seq;
+
+			seq = sg_replay_esn_infer(sa->replay, lo);
+			if (esn_batch_check(eb, sa, lo, seq) != 0)
+				return IN_PRE_CUT;
+		}
 		/* Cheap reject before spending crypto on it (RFC 4303 §3.4.3). */
 		if (sg_replay_check(sa->replay, seq) != 0) {
 			sa->replay_drop++;
@@ -187,7 +228,7 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 	uint32_t spi_be[SG_DP_BURST_MAX], idx[SG_DP_BURST_MAX];
 	uint16_t to[SG_DP_BURST_MAX];
 	struct sg_crypto_op *ops = lc->ops;
-	uint16_t i, nc = 0, no = 0, nbad = 0, k = 0;
+	uint16_t i, nc = 0, nbad = 0, k = 0;
 	enum sg_drop why;
 
 	/* Pass 1: length check and SPI gather for one bulk lookup. */
@@ -212,42 +253,50 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 	if (!from_handoff)
 		find_owners(lc, spi_be, idx, to, nc);
 
-	/* Pass 2: SA checks, replay pre-check, crypto op set-up. */
-	for (i = 0; i < nc; i++) {
-		if (unlikely(idx[i] == SG_SA_NONE)) {
-			dp_count_drop(lc, SG_DROP_UNKNOWN_SPI);
-			bad[nbad++] = cand[i];
-			continue;
+	/* Pass 2: SA checks, replay pre-check, crypto op set-up; then one
+	 * ipsec-mb call for the batch. Only an ESN wrap inside the burst
+	 * makes a second batch. */
+	i = 0;
+	while (i < nc) {
+		struct esn_batch eb;
+		uint16_t no = 0, j;
+		int r;
+
+		eb.n = 0;
+		for (; i < nc; i++) {
+			if (unlikely(idx[i] == SG_SA_NONE)) {
+				dp_count_drop(lc, SG_DROP_UNKNOWN_SPI);
+				bad[nbad++] = cand[i];
+				continue;
+			}
+			if (idx[i] == HANDOFF) {
+				dp_handoff(lc, cand[i], to[i], 0);
+				continue;
+			}
+			r = in_pre(lc, cand[i], idx[i], &meta[no], &ops[no], &eb);
+			if (unlikely(r == IN_PRE_CUT))
+				break;
+			if (r == SG_DROP_MAX) {
+				cm[no++] = cand[i];
+			} else {
+				dp_count_drop(lc, (enum sg_drop)r);
+				bad[nbad++] = cand[i];
+			}
 		}
-		if (idx[i] == HANDOFF) {
-			dp_handoff(lc, cand[i], to[i], 0);
-			continue;
-		}
-		why = in_pre(lc, cand[i], idx[i], &meta[no], &ops[no]);
-		if (why == SG_DROP_MAX) {
-			cm[no++] = cand[i];
-		} else {
-			dp_count_drop(lc, why);
-			bad[nbad++] = cand[i];
+		if (no > 0)
+			sg_crypto_decrypt_burst(lc->mgr, ops, no);
+		for (j = 0; j < no; j++) {
+			why = in_post(cm[j], &meta[j], &ops[j]);
+			if (likely(why == SG_DROP_MAX)) {
+				sa_idx[k] = meta[j].sa->pol_tag;
+				mb[k++] = cm[j];
+			} else {
+				dp_count_drop(lc, why);
+				bad[nbad++] = cm[j];
+			}
 		}
 	}
-
-	/* One ipsec-mb call for the whole burst. */
-	if (no > 0)
-		sg_crypto_decrypt_burst(lc->mgr, ops, no);
 out:
-
-	for (i = 0; i < no; i++) {
-		why = in_post(cm[i], &meta[i], &ops[i]);
-
-		if (likely(why == SG_DROP_MAX)) {
-			sa_idx[k] = meta[i].sa->pol_tag;
-			mb[k++] = cm[i];
-		} else {
-			dp_count_drop(lc, why);
-			bad[nbad++] = cm[i];
-		}
-	}
 	memcpy(&mb[k], bad, nbad * sizeof(bad[0]));
 	*nb_bad = nbad;
 	lc->stats.inbound += k;

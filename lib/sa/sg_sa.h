@@ -136,15 +136,15 @@ sg_replay_update(struct sg_replay *rw, uint64_t seq)
 }
 
 /**
- * Infer the high 32 bits of an ESN from its low half (RFC 4303 Appendix A2.2).
+ * Infer the high 32 bits of an ESN from its low half (RFC 4303 Appendix A2.2),
+ * for a window of @p w packets whose highest number is @p top.
  * @return the full 64-bit sequence number to authenticate and check.
  */
 static inline uint64_t
-sg_replay_esn_infer(const struct sg_replay *rw, uint32_t seq_lo)
+sg_replay_esn_infer_at(uint64_t top, uint32_t w, uint32_t seq_lo)
 {
-	uint32_t tl = (uint32_t)rw->top;
-	uint32_t th = (uint32_t)(rw->top >> 32);
-	uint32_t w = rw->win;
+	uint32_t tl = (uint32_t)top;
+	uint32_t th = (uint32_t)(top >> 32);
 	uint32_t sh;
 
 	if (tl >= w - 1) {
@@ -157,6 +157,13 @@ sg_replay_esn_infer(const struct sg_replay *rw, uint32_t seq_lo)
 			sh = 0; /* nothing precedes subspace 0 */
 	}
 	return ((uint64_t)sh << 32) | seq_lo;
+}
+
+/** The same against the window's own top. */
+static inline uint64_t
+sg_replay_esn_infer(const struct sg_replay *rw, uint32_t seq_lo)
+{
+	return sg_replay_esn_infer_at(rw->top, rw->win, seq_lo);
 }
 
 /* ------------------------------------------------------------------------ */
