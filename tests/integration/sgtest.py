@@ -377,12 +377,14 @@ def eal_args(prefix, tmp, nports=2, lcores="-l 0,1", txq=1):
 
 
 def run_gateway(exe, rules, inputs, app_args=(), lcores="-l 0,1", queries=(),
-                settle_timeout=15.0, stock_client=False, keep_tmp=False, txq=1):
+                settle_timeout=15.0, stock_client=False, keep_tmp=False, txq=1,
+                stop_signal=signal.SIGTERM):
     """
     Start the gateway with @rules and the frames of @inputs ({port: [bytes]})
     on net_pcap vdevs, wait until every frame was received and accounted for
     (rx == tx + drops), read telemetry, stop it with SIGTERM and collect what
     it sent. Always kills the process and removes its runtime directory.
+    @stop_signal: SIGTERM, or SIGINT (both must stop it cleanly).
     """
     r = Result()
     tmp = tempfile.mkdtemp(prefix="sgit_")
@@ -449,7 +451,7 @@ def run_gateway(exe, rules, inputs, app_args=(), lcores="-l 0,1", queries=(),
             r.client_output = (cp.returncode, cp.stdout, cp.stderr)
         tel.close()
         tel = None
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(stop_signal)
         try:
             r.rc = proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -554,3 +556,29 @@ def diff_bytes(a, b):
     i = next((k for k in range(n) if a[k] != b[k]), n)
     return "len %d vs %d, first difference at byte %d: got %s want %s" % (
         len(a), len(b), i, a[i:i + 8].hex(), b[i:i + 8].hex())
+
+
+def check_outputs(s, tag, got, expect):
+    """
+    @got: IP bytes the gateway sent, in order; @expect: [(label, IP bytes)].
+    One case per expected packet (present, byte for byte), one for the
+    order, one for the count: a lost packet fails once, not for every
+    packet behind it.
+    """
+    s.eq("%s: packets out" % tag, len(got), len(expect))
+    left = list(got)
+    for i, (label, e) in enumerate(expect):
+        if e in left:
+            left.remove(e)
+            s.check("%s: byte-exact: %s" % (tag, label), True)
+            continue
+        if i < len(got):
+            why = "missing; output #%d in its place: %s" % (i, diff_bytes(got[i], e))
+        else:
+            why = "missing"
+        s.check("%s: byte-exact: %s" % (tag, label), False, why)
+    want = [e for _, e in expect]
+    first = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]),
+                 None if len(got) == len(want) else min(len(got), len(want)))
+    s.check("%s: in arrival order" % tag, got == want,
+            "first difference at output #%s" % first)

@@ -14,7 +14,7 @@ Scapy without ESN must not (the high half really is in the AAD).
 import struct
 
 from sgtest import (suite_main, IP, UDP, Raw, peer_sa, esp_custom, gw_out_sa, frame, base_rules,
-                    split_frame, diff_bytes, IPSecIntegrityError, SPI_IN_128, SPI_IN_256,
+                    split_frame, diff_bytes, check_outputs, IPSecIntegrityError, SPI_IN_128, SPI_IN_256,
                     KEY_IN_128, KEY_IN_256, SPI_OUT_256, KEY_OUT_256, SPI_OUT_128, KEY_OUT_128,
                     UNPROT, PROT)
 
@@ -63,15 +63,7 @@ def wrap_run(s, tag, app_args, with_outbound):
         inputs[PROT] = [frame(p, PROT) for p in pts]
     r = s.run(base_rules(), inputs, app_args=["-e"] + app_args)
 
-    got = [split_frame(f)[3] for f in r.out[PROT]]
-    s.eq("%s: inbound packets passed" % tag, len(got), len(expect))
-    for i, (label, p) in enumerate(expect):
-        g = got[i] if i < len(got) else None
-        if g != p and p in got:
-            why = "present, but as output #%d" % got.index(p)
-        else:
-            why = "missing" if g is None else diff_bytes(g, p)
-        s.check("%s: inbound passes byte-exact: %s" % (tag, label), g == p, why)
+    check_outputs(s, tag + " inbound", [split_frame(f)[3] for f in r.out[PROT]], expect)
     n_rep = len([x for x in plan if not x[3]]) - n_auth
     s.eq("%s: drop_replay (duplicates across the wrap)" % tag, r.drop("replay"), n_rep)
     s.eq("%s: drop_auth (only the wrong high half in the AAD)" % tag, r.drop("auth"), n_auth)

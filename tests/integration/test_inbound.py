@@ -14,7 +14,7 @@ the outer header, which RFC 6040 §4.2 carries into an ECN-capable inner one.
 
 
 from sgtest import (suite_main, IP, UDP, TCP, ICMP, Raw, peer_sa, frame, base_rules, l2_problems,
-                    diff_bytes, split_frame, SPI_IN_128, SPI_IN_256, KEY_IN_128, KEY_IN_256,
+                    check_outputs, split_frame, SPI_IN_128, SPI_IN_256, KEY_IN_128, KEY_IN_256,
                     UNPROT, PROT)
 from scapy.layers.inet import IPOption_Router_Alert, IPOption_RR, IPOption_NOP
 
@@ -125,19 +125,8 @@ def body(s):
     frames = [c[2] for c in cases]
     r = s.run(base_rules(), {UNPROT: frames})
     out = r.out[PROT]
-    s.eq("decrypted packets on the protected port", len(out), len(cases))
-    got_ip = [split_frame(f)[3] for f in out]
-    for i, (label, spi, _, expect) in enumerate(cases):
-        got = got_ip[i] if i < len(got_ip) else None
-        if got == expect:
-            s.check("byte-exact: " + label, True)
-        elif expect in got_ip:
-            s.check("byte-exact: " + label, False,
-                    "present but out of order (output #%d, expected #%d)"
-                    % (got_ip.index(expect), i))
-        else:
-            s.check("byte-exact: " + label, False,
-                    "missing" if got is None else diff_bytes(got, expect))
+    check_outputs(s, "decrypted", [split_frame(f)[3] for f in out],
+                  [(label, expect) for label, _, _, expect in cases])
     s.check("Ethernet: dst = neigh port 1 MAC, src = port 1 MAC, type IPv4",
             len(out) > 0 and not l2_problems(r, out, PROT), l2_problems(r, out, PROT))
     s.eq("nothing sent back out of the unprotected port", len(r.out[UNPROT]), 0)

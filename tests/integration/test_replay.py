@@ -16,7 +16,7 @@ the others as "replay" (totals and per SA):
 """
 
 
-from sgtest import (suite_main, IP, UDP, Raw, peer_sa, frame, base_rules, split_frame, diff_bytes,
+from sgtest import (suite_main, IP, UDP, Raw, peer_sa, frame, base_rules, split_frame, check_outputs,
                     SPI_IN_128, SPI_IN_256, KEY_IN_128, KEY_IN_256, UNPROT, PROT)
 
 
@@ -43,12 +43,9 @@ def scenario(s, tag, app_args, steps, sa_opts=None, want_win=None):
         if ok:
             expect.append((spi, seq, note, inner))
     r = s.run(base_rules(sa_opts=sa_opts), {UNPROT: frames}, app_args=app_args)
-    got = [split_frame(f)[3] for f in r.out[PROT]]
-    s.eq("%s: packets passed" % tag, len(got), len(expect))
-    for i, (spi, seq, note, inner) in enumerate(expect):
-        g = got[i] if i < len(got) else None
-        s.check("%s: SA %d seq %d passes (%s)" % (tag, spi, seq, note), g == inner,
-                "missing" if g is None else diff_bytes(g, inner))
+    check_outputs(s, tag, [split_frame(f)[3] for f in r.out[PROT]],
+                  [("SA %d seq %d passes (%s)" % (spi, seq, note), inner)
+                   for spi, seq, note, inner in expect])
     rejected = [st for st in steps if not st[2]]
     s.check("%s: rejected exactly: %s" % (tag, ", ".join("%d/%s" % (st[1], st[3])
                                                         for st in rejected) or "none"),

@@ -15,9 +15,10 @@ gets the same JSON. A second run pins both ports to one worker with
 """
 
 import json
+import signal
 import struct
 
-from sgtest import (suite_main, IP, UDP, TCP, Raw, peer_sa, gw_out_sa, frame, base_rules,
+from sgtest import (suite_main, hexkey, PEER, GW, IP, UDP, TCP, Raw, peer_sa, gw_out_sa, frame, base_rules,
                     split_frame, SPI_IN_128, SPI_IN_256, KEY_IN_128, KEY_IN_256, SPI_OUT_256,
                     SPI_OUT_128, KEY_OUT_256, KEY_OUT_128, UNPROT, PROT)
 
@@ -157,18 +158,37 @@ def body(s):
         s.eq("stock client reads the same totals", js["/shardgate/stats"].get("rx"), nin)
     s.check_clean_exit("two-worker run", r)
 
-    s.section("--config pins both ports to lcore 1")
+    s.section("/shardgate/sa pages: 100 SAs")
+    extra = "".join("sa in %d aead_algo aes-128-gcm aead_key %s mode ipv4-tunnel src %s dst %s\n"
+                    % (20000 + i, hexkey(KEY_IN_128), PEER, GW) for i in range(96))
+    r = s.run(base_rules(extra), {}, queries=["/shardgate/sa,1", "/shardgate/sa,2",
+                                              "/shardgate/sa,99", "/shardgate/sa,spi=20095"])
+    p1, p2 = r.extra.get("/shardgate/sa,1") or {}, r.extra.get("/shardgate/sa,2") or {}
+    sas = lambda d: sorted(k for k, v in d.items() if isinstance(v, dict))  # noqa: E731
+    s.eq("every SA listed once over the pages", len(r.sa), 100)
+    s.eq("sa_count", (r.stats or {}).get("sa_count"), 100)
+    s.eq("page 1: total and pages", (p1.get("total"), p1.get("pages")), (100, 3))
+    s.check("pages are disjoint and 48 SAs long",
+            len(sas(p1)) == 48 and len(sas(p2)) == 4 and not set(sas(p1)) & set(sas(p2)),
+            "page 1 %d SAs, page 2 %d" % (len(sas(p1)), len(sas(p2))))
+    s.eq("a page past the end is empty", sas(r.extra.get("/shardgate/sa,99") or {}), [])
+    s.eq("spi=20095 finds the last SA", sas(r.extra.get("/shardgate/sa,spi=20095") or {}),
+         ["in_20095"])
+    s.check_clean_exit("100-SA run", r)
+
+    s.section("--config pins both ports to lcore 1; SIGINT stops it")
     a = peer_sa(SPI_IN_128, KEY_IN_128)
     inner = bytes(IP(src="10.1.0.9", dst="10.2.0.3") / UDP() / Raw(b"cfg"))
     pt = bytes(IP(src="10.2.0.5", dst="10.1.0.3") / UDP() / Raw(b"cfg"))
     r = s.run(base_rules(), {UNPROT: [frame(bytes(a.encrypt(IP(inner))), UNPROT)],
                              PROT: [frame(pt, PROT)]},
-              lcores="--lcores=0@0,1@1,2@1", txq=2, app_args=["--config", "(0,0,1),(1,0,1)"])
+              lcores="--lcores=0@0,1@1,2@1", txq=2, app_args=["--config", "(0,0,1),(1,0,1)"],
+              stop_signal=signal.SIGINT)
     lc = {k: v for k, v in (r.lcores or {}).items() if isinstance(v, dict)}
     s.eq("lcore 1 received both packets", (lc.get("1") or {}).get("rx"), 2)
     s.eq("lcore 2 received none", (lc.get("2") or {}).get("rx"), 0)
     s.eq("the packets went through", (len(r.out[PROT]), len(r.out[UNPROT])), (1, 1))
-    s.check_clean_exit("--config run", r)
+    s.check_clean_exit("--config run, stopped by SIGINT", r)
 
 
 if __name__ == "__main__":
