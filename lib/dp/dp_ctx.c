@@ -122,6 +122,22 @@ sg_dp_lcore_fini(struct sg_dp_lcore *lc)
 	lc->mgr = NULL;
 }
 
+const char *
+sg_dp_stage_name(enum sg_dp_stage s)
+{
+	static const char *const names[SG_STAGE_MAX] = {
+		[SG_STAGE_RX] = "rx",
+		[SG_STAGE_PARSE] = "parse",
+		[SG_STAGE_LOOKUP] = "lookup",
+		[SG_STAGE_CRYPTO] = "crypto",
+		[SG_STAGE_ENCAP] = "encap_decap",
+		[SG_STAGE_ROUTE] = "route",
+		[SG_STAGE_TX] = "tx",
+	};
+
+	return (unsigned int)s < SG_STAGE_MAX ? names[s] : "unknown";
+}
+
 uint64_t
 sg_dp_stats_drops(const struct sg_dp_stats *s)
 {

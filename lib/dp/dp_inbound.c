@@ -229,6 +229,7 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 	uint16_t to[SG_DP_BURST_MAX];
 	struct sg_crypto_op *ops = lc->ops;
 	uint16_t i, nc = 0, nbad = 0, k = 0;
+	uint64_t t = rte_rdtsc();
 	enum sg_drop why;
 
 	/* Pass 1: length check and SPI gather for one bulk lookup. */
@@ -252,6 +253,7 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 	sg_sa_table_lookup_in_bulk(lc->shard->sat, spi_be, nc, idx);
 	if (!from_handoff)
 		find_owners(lc, spi_be, idx, to, nc);
+	dp_stage(lc, SG_STAGE_LOOKUP, &t);
 
 	/* Pass 2: SA checks, replay pre-check, crypto op set-up; then one
 	 * ipsec-mb call for the batch. Only an ESN wrap inside the burst
@@ -283,8 +285,10 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 				bad[nbad++] = cand[i];
 			}
 		}
+		dp_stage(lc, SG_STAGE_ENCAP, &t);
 		if (no > 0)
 			sg_crypto_decrypt_burst(lc->mgr, ops, no);
+		dp_stage(lc, SG_STAGE_CRYPTO, &t);
 		for (j = 0; j < no; j++) {
 			why = in_post(cm[j], &meta[j], &ops[j]);
 			if (likely(why == SG_DROP_MAX)) {
@@ -295,6 +299,7 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 				bad[nbad++] = cm[j];
 			}
 		}
+		dp_stage(lc, SG_STAGE_ENCAP, &t);
 	}
 out:
 	memcpy(&mb[k], bad, nbad * sizeof(bad[0]));
@@ -312,9 +317,11 @@ dp_policy_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], const uint32_t 
 	uint32_t verdict[SG_DP_BURST_MAX];
 	struct rte_mbuf *bad[SG_DP_BURST_MAX];
 	uint16_t i, k = 0, nbad = 0;
+	uint64_t t;
 
 	if (n == 0)
 		return 0;
+	t = rte_rdtsc();
 	for (i = 0; i < n; i++) {
 		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(mb[i],
 				const struct rte_ipv4_hdr *, mb[i]->l2_len);
@@ -350,6 +357,7 @@ dp_policy_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], const uint32_t 
 	}
 	if (sa_idx == NULL)
 		lc->stats.bypass += k;
+	dp_stage(lc, SG_STAGE_LOOKUP, &t);
 	memcpy(&mb[k], bad, nbad * sizeof(bad[0]));
 	return k;
 }
@@ -361,6 +369,7 @@ inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, int from_hand
 	struct rte_mbuf *esp[SG_DP_BURST_MAX], *plain[SG_DP_BURST_MAX], *fwd[SG_DP_BURST_MAX];
 	uint32_t sa_idx[SG_DP_BURST_MAX];
 	uint16_t i, ne = 0, np = 0, k, nbad, nf;
+	uint64_t t = rte_rdtsc();
 	enum sg_drop why;
 
 	for (i = 0; i < n; i++) {
@@ -381,6 +390,7 @@ inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, int from_hand
 		else
 			plain[np++] = mb[i];
 	}
+	dp_stage(lc, SG_STAGE_PARSE, &t);
 
 	k = dp_esp_inbound(lc, esp, ne, sa_idx, &nbad, from_handoff);
 	rte_pktmbuf_free_bulk(&esp[k], nbad);

@@ -110,6 +110,7 @@ dp_esp_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint32_t *sa_idx,
 	struct rte_mbuf *bad[SG_DP_BURST_MAX], *cm[SG_DP_BURST_MAX];
 	struct sg_crypto_op *ops = lc->ops;
 	uint16_t i, no = 0, nbad = 0, k = 0;
+	uint64_t t = rte_rdtsc();
 	enum sg_drop why;
 
 	for (i = 0; i < n; i++) {
@@ -139,8 +140,10 @@ dp_esp_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint32_t *sa_idx,
 		}
 	}
 
+	dp_stage(lc, SG_STAGE_ENCAP, &t);
 	if (no > 0)
 		sg_crypto_encrypt_burst(lc->mgr, ops, no);
+	dp_stage(lc, SG_STAGE_CRYPTO, &t);
 
 	for (i = 0; i < no; i++) {
 		if (likely(ops[i].status == SG_CRYPTO_OK)) {
@@ -153,6 +156,7 @@ dp_esp_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint32_t *sa_idx,
 	memcpy(&mb[k], bad, nbad * sizeof(bad[0]));
 	*nb_bad = nbad;
 	lc->stats.outbound += k;
+	dp_stage(lc, SG_STAGE_ENCAP, &t);
 	return k;
 }
 
@@ -166,10 +170,12 @@ out_classify(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, struct r
 	const struct sg_spd_key *kp[SG_DP_BURST_MAX];
 	uint32_t verdict[SG_DP_BURST_MAX];
 	uint16_t i, nbp = 0, np = 0;
+	uint64_t t;
 
 	*nb_prot = 0;
 	if (n == 0)
 		return 0;
+	t = rte_rdtsc();
 	for (i = 0; i < n; i++) {
 		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(mb[i], const struct rte_ipv4_hdr *);
 		uint32_t l4 = ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK) ?
@@ -201,6 +207,7 @@ out_classify(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, struct r
 	}
 	lc->stats.bypass += nbp;
 	*nb_prot = np;
+	dp_stage(lc, SG_STAGE_LOOKUP, &t);
 	return nbp;
 }
 
@@ -210,6 +217,7 @@ outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n)
 	struct rte_mbuf *good[SG_DP_BURST_MAX], *prot[SG_DP_BURST_MAX];
 	uint32_t prot_sa[SG_DP_BURST_MAX];
 	uint16_t i, ng = 0, np, nbp, k, nbad;
+	uint64_t t = rte_rdtsc();
 	enum sg_drop why;
 
 	for (i = 0; i < n; i++) {
@@ -224,6 +232,7 @@ outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n)
 		mb[i]->l2_len = 0;
 		good[ng++] = mb[i];
 	}
+	dp_stage(lc, SG_STAGE_PARSE, &t);
 	nbp = out_classify(lc, good, ng, prot, prot_sa, &np);
 
 	k = dp_esp_outbound(lc, prot, prot_sa, np, &nbad, 0);

@@ -4,6 +4,7 @@
 
 /* Helpers shared by the inbound, outbound, route and worker files. */
 
+#include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
@@ -23,6 +24,16 @@ static inline void
 dp_count_drop(struct sg_dp_lcore *lc, enum sg_drop why)
 {
 	lc->stats.drops[why]++;
+}
+
+/* Charge the cycles since *t to stage @p s and move *t to now. */
+static inline void
+dp_stage(struct sg_dp_lcore *lc, enum sg_dp_stage s, uint64_t *t)
+{
+	uint64_t now = rte_rdtsc();
+
+	lc->stats.stage_cycles[s] += now - *t;
+	*t = now;
 }
 
 static inline void

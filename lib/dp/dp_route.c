@@ -15,8 +15,10 @@ tx_flush(struct sg_dp_lcore *lc, uint16_t port)
 {
 	uint16_t n = lc->nb_tx[port];
 	uint16_t sent;
+	uint64_t t = rte_rdtsc();
 
 	sent = rte_eth_tx_burst(port, lc->txq, lc->txb[port], n);
+	dp_stage(lc, SG_STAGE_TX, &t);
 	lc->stats.tx += sent;
 	if (unlikely(sent < n)) {
 		lc->stats.drops[SG_DROP_TX_FULL] += n - sent;
@@ -31,11 +33,13 @@ dp_route_tx(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n)
 	const struct sg_dp_ctx *ctx = lc->ctx;
 	uint32_t dst[SG_DP_BURST_MAX], hop[SG_DP_BURST_MAX];
 	uint64_t used = 0; /* bitmap of ports with packets queued */
+	uint64_t t;
 	uint16_t i;
 
 	RTE_BUILD_BUG_ON(RTE_MAX_ETHPORTS > 64);
 	if (n == 0)
 		return;
+	t = rte_rdtsc();
 	for (i = 0; i < n; i++) {
 		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(mb[i], const struct rte_ipv4_hdr *);
 
@@ -79,6 +83,7 @@ dp_route_tx(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n)
 		lc->txb[port][lc->nb_tx[port]++] = m;
 		used |= UINT64_C(1) << port;
 	}
+	dp_stage(lc, SG_STAGE_ROUTE, &t);
 	while (used != 0) {
 		uint16_t port = (uint16_t)rte_bsf64(used);
 

@@ -140,10 +140,11 @@ sg_dp_worker_main(void *arg)
 		for (q = 0; q < lc->nb_rxq; q++) {
 			const struct sg_dp_rxq *rq = &lc->rxq[q];
 
+			t0 = rte_rdtsc();
 			n = rte_eth_rx_burst(rq->port, rq->queue, mb, ctx->burst);
 			if (n == 0)
 				continue;
-			t0 = rte_rdtsc();
+			lc->stats.stage_cycles[SG_STAGE_RX] += rte_rdtsc() - t0;
 			lc->stats.rx += n;
 			if (ctx->port[rq->port].unprotected)
 				sg_dp_process_inbound(lc, mb, n);

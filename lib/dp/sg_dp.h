@@ -82,6 +82,24 @@ struct sg_dp_rxq {
 	uint16_t queue;
 };
 
+/**
+ * Pipeline stages whose cycles each worker adds up (per burst, not per
+ * packet: a TSC read costs about as much as a few packets' parsing).
+ */
+enum sg_dp_stage {
+	SG_STAGE_RX,       /**< rte_eth_rx_burst() calls that returned packets */
+	SG_STAGE_PARSE,    /**< L2/L3 checks, split by direction */
+	SG_STAGE_LOOKUP,   /**< SA lookup (inbound), policy classify (both) */
+	SG_STAGE_CRYPTO,   /**< the ipsec-mb burst */
+	SG_STAGE_ENCAP,    /**< ESP encap/decap around the crypto call */
+	SG_STAGE_ROUTE,    /**< LPM lookup and L2 rewrite */
+	SG_STAGE_TX,       /**< rte_eth_tx_burst() */
+	SG_STAGE_MAX
+};
+
+/** Stable name of a stage for telemetry. */
+const char *sg_dp_stage_name(enum sg_dp_stage s);
+
 /** Counters of one worker, written by that worker only. */
 struct sg_dp_stats {
 	uint64_t rx;
@@ -93,6 +111,7 @@ struct sg_dp_stats {
 	uint64_t handoff_rx; /**< packets taken from other workers */
 	uint64_t busy_cycles; /**< TSC cycles spent on bursts that had packets */
 	uint64_t polls;
+	uint64_t stage_cycles[SG_STAGE_MAX];
 	uint64_t drops[SG_DROP_MAX];
 };
 

@@ -106,6 +106,7 @@ static int
 cmd_lcores(const char *cmd __rte_unused, const char *params __rte_unused, struct rte_tel_data *d)
 {
 	char key[RTE_TEL_MAX_STRING_LEN];
+	unsigned int st;
 	uint16_t w;
 
 	rte_spinlock_lock(&lock);
@@ -129,6 +130,10 @@ cmd_lcores(const char *cmd __rte_unused, const char *params __rte_unused, struct
 		add_counters(c, &s);
 		rte_tel_data_add_dict_u64(c, "polls", s.polls);
 		rte_tel_data_add_dict_u64(c, "busy_cycles", s.busy_cycles);
+		for (st = 0; st < SG_STAGE_MAX; st++) {
+			snprintf(key, sizeof(key), "cycles_%s", sg_dp_stage_name(st));
+			rte_tel_data_add_dict_u64(c, key, s.stage_cycles[st]);
+		}
 		/* Handed-off packets cost their owner cycles too: divide by all work. */
 		rte_tel_data_add_dict_u64(c, "cycles_per_packet",
 				s.rx + s.handoff_rx ? s.busy_cycles / (s.rx + s.handoff_rx) : 0);
