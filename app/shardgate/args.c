@@ -21,6 +21,9 @@ enum {
 	OPT_HANDOFF_RING,
 	OPT_MAX_SA,
 	OPT_STRICT_NUMA,
+	OPT_SOFT,
+	OPT_HARD,
+	OPT_IDLE,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_UNSUPPORTED,
@@ -37,6 +40,9 @@ static const struct option longopts[] = {
 	{"handoff-ring", required_argument, NULL, OPT_HANDOFF_RING},
 	{"max-sa", required_argument, NULL, OPT_MAX_SA},
 	{"strict-numa", no_argument, NULL, OPT_STRICT_NUMA},
+	{"lifetime-soft", required_argument, NULL, OPT_SOFT},
+	{"lifetime-hard", required_argument, NULL, OPT_HARD},
+	{"idle-timeout", required_argument, NULL, OPT_IDLE},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
 	/* ipsec-secgw options shardgate does not implement: refused by name. */
@@ -65,6 +71,7 @@ args_usage(const char *prog)
 	       "       [-P] [-w REPLAY_WINDOW] [-e] [--config (port,queue,lcore)[,...]]\n"
 	       "       [--burst N] [--mtu N] [--rxd N] [--txd N] [--nb-mbufs N]\n"
 	       "       [--poll-sleep-us N] [--handoff-ring N] [--max-sa N] [--strict-numa]\n"
+	       "       [--lifetime-soft S] [--lifetime-hard S] [--idle-timeout S]\n"
 	       "\n"
 	       "ipsec-secgw compatible options:\n"
 	       "  -p PORTMASK        hex mask of the ports to use\n"
@@ -92,6 +99,12 @@ args_usage(const char *prog)
 	       "  --handoff-ring N   slots of each worker-to-worker handoff ring (default 1024)\n"
 	       "  --max-sa N         SA table capacity (default 65536)\n"
 	       "  --strict-numa      refuse to start when a queue is polled from another node\n"
+	       "  --lifetime-soft S  soft lifetime in seconds of SAs whose line sets none:\n"
+	       "                     an event (rekey needed) on telemetry and the control socket\n"
+	       "  --lifetime-hard S  hard lifetime in seconds: the SA stops and is removed\n"
+	       "  --idle-timeout S   remove SAs that passed no traffic for S seconds\n"
+	       "                     (sa lines: lifetime_soft_sec/_hard_sec/_soft_bytes/\n"
+	       "                     _hard_bytes/_soft_packets/_hard_packets N, idle_timeout N)\n"
 	       "  --help, --version\n"
 	       "\n"
 	       "The EAL main lcore is the control core and never polls packets; every other\n"
@@ -287,6 +300,19 @@ args_parse(int argc, char **argv, struct args *a, char *err, size_t errlen)
 		case OPT_STRICT_NUMA:
 			a->strict_numa = true;
 			break;
+		case OPT_SOFT:
+		case OPT_HARD:
+		case OPT_IDLE:
+			/* Seconds; a year is plenty and keeps TSC arithmetic far from overflow. */
+			if (parse_uint(optarg, 10, 1, 366 * 86400, &v) != 0)
+				goto bad_value;
+			if (opt == OPT_SOFT)
+				a->soft_sec = (uint32_t)v;
+			else if (opt == OPT_HARD)
+				a->hard_sec = (uint32_t)v;
+			else
+				a->idle_sec = (uint32_t)v;
+			break;
 		case OPT_HELP:
 			args_usage(argv[0]);
 			return 1;
@@ -344,6 +370,11 @@ args_parse(int argc, char **argv, struct args *a, char *err, size_t errlen)
 	if ((a->unprot_mask & ~a->portmask) != 0) {
 		snprintf(err, errlen, "-u 0x%" PRIx64 ": ports outside -p 0x%" PRIx64,
 				a->unprot_mask, a->portmask);
+		return -1;
+	}
+	if (a->soft_sec != 0 && a->hard_sec != 0 && a->soft_sec > a->hard_sec) {
+		snprintf(err, errlen, "--lifetime-soft %u is above --lifetime-hard %u", a->soft_sec,
+				a->hard_sec);
 		return -1;
 	}
 	if (a->esn && a->replay_win == 0) {

@@ -39,6 +39,9 @@ struct args {
 	uint32_t handoff_ring;  /* --handoff-ring */
 	uint32_t sa_capacity;   /* --max-sa */
 	bool strict_numa;       /* --strict-numa */
+	uint32_t soft_sec;      /* --lifetime-soft: default soft time limit */
+	uint32_t hard_sec;      /* --lifetime-hard */
+	uint32_t idle_sec;      /* --idle-timeout */
 };
 
 /*

@@ -151,6 +151,7 @@ control_poll(struct gateway *gw, int timeout_ms)
 	ssize_t got;
 
 	control_run_timers(gw);
+	gateway_poll_events(gw);
 	if (ctl == NULL) {
 		poll(NULL, 0, timeout_ms);
 		return;

@@ -33,6 +33,7 @@ struct gateway {
 	uint32_t nb_sp;
 	uint32_t next_tag; /* inbound policy tags, never reused */
 	struct control *control;
+	struct sg_event_log events; /* lifetimes and idle expiry, for telemetry */
 	IMB_MGR *ctl_mgr; /* key expansion on the control core */
 	uint16_t nb_workers;
 	struct sg_dp_lcore *workers[SG_DP_WORKERS_MAX];
@@ -46,6 +47,12 @@ struct gateway {
 /* Check the rule file against the options, before EAL touches a device.
  * Fills defaults (-w, -e) into the SAs. Returns 0, or -1 with err set. */
 int gateway_check_conf(struct gateway *gw, char *err, size_t errlen);
+
+/* Fill lifetimes the SA line left unset from --lifetime-soft/-hard, --idle-timeout. */
+void gateway_lifetime_defaults(const struct args *a, struct sg_sa_lifetime *l);
+
+/* Events from the workers: soft/hard expiry, idle (events.c). */
+void gateway_poll_events(struct gateway *gw);
 
 /* Workers, queue map, NUMA checks, mempools and ports (ports.c). */
 int gateway_setup_lcores(struct gateway *gw);
@@ -65,6 +72,10 @@ uint32_t gateway_find_sa(const struct gateway *gw, enum sg_sa_dir dir, uint32_t 
 /* Build both SPDs from gw->sp. Returns 0, or -1 with err set ("sp ...: why"). */
 int gateway_build_spds(struct gateway *gw, struct sg_spd **in, struct sg_spd **out, char *err,
 		size_t errlen);
+
+/* Remove an SA safely (directory, barrier, owner drains, then deletes). */
+int control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *why,
+		size_t whylen);
 
 /* The control socket (control.c). */
 int control_open(struct gateway *gw);

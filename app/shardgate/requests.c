@@ -8,7 +8,7 @@
  *   del sa in 5000 | del sp <the sp rule as added>
  *   rekey in OLD NEW aead_algo ALG aead_key KEY [grace_ms N]
  *   rekey out OLD NEW aead_algo ALG aead_key KEY
- *   list sa [PAGE] | list sp | list sessions | help
+ *   list sa [PAGE] | list sp | list sessions | events [SINCE_ID] | help
  *
  * A request that fails changes nothing.
  */
@@ -206,6 +206,7 @@ add_sa(struct gateway *gw, struct sg_conf_sa *csa, struct reply *r, uint32_t tag
 		p->replay_win = 0;
 	if (gw->args.esn)
 		p->esn = true;
+	gateway_lifetime_defaults(&gw->args, &p->life);
 	if (gateway_find_sa(gw, p->dir, p->spi) != SG_SA_NONE) {
 		fail(r, "sa %s %u: SPI already in use", dir_name(p->dir), p->spi);
 		return;
@@ -318,8 +319,8 @@ del_sp(struct gateway *gw, const struct sg_conf_sp *sp, struct reply *r)
 }
 
 /* Remove an SA no lookup can reach any more. Inbound: directory first. */
-static int
-remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *why, size_t whylen)
+int
+control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *why, size_t whylen)
 {
 	uint32_t g = gateway_find_sa(gw, dir, spi);
 	struct sg_shard_cmd *c;
@@ -388,7 +389,7 @@ del_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, struct reply *r)
 				dir_name(dir), spi);
 		return;
 	}
-	if (remove_sa(gw, dir, spi, why, sizeof(why)) != 0) {
+	if (control_remove_sa(gw, dir, spi, why, sizeof(why)) != 0) {
 		fail(r, "%s", why);
 		return;
 	}
@@ -542,7 +543,7 @@ control_run_timers(struct gateway *gw)
 		for (j = 0; j < gw->nb_sp; j++)
 			if (gw->sp[j].dir == SG_SA_IN && gw->sp[j].spi == pending[i].spi)
 				gw->sp[j].spi = pending[i].new_spi;
-		if (remove_sa(gw, SG_SA_IN, pending[i].spi, why, sizeof(why)) != 0)
+		if (control_remove_sa(gw, SG_SA_IN, pending[i].spi, why, sizeof(why)) != 0)
 			SG_LOG(ERR, "rekey: removing the old inbound SA: %s", why);
 		else
 			SG_LOG(INFO, "rekey: old inbound SA %u removed", pending[i].spi);
@@ -579,6 +580,23 @@ list_sa(struct gateway *gw, uint64_t page, struct reply *r)
 			shown++;
 		}
 	}
+	reply_printf(r, "]}");
+}
+
+static void
+list_events(struct gateway *gw, uint64_t since, struct reply *r)
+{
+	struct sg_event_rec rec[SG_EVENT_LOG_SIZE];
+	unsigned int i, n;
+
+	n = sg_event_log_read(&gw->events, since, rec, RTE_DIM(rec));
+	reply_printf(r, "{\"ok\":true,\"events\":[");
+	for (i = 0; i < n; i++)
+		reply_printf(r, "%s{\"id\":%" PRIu64 ",\"unix_ms\":%" PRIu64 ",\"type\":\"%s\","
+				"\"dir\":\"%s\",\"spi\":%u,\"lcore\":%u}", i ? "," : "", rec[i].id,
+				rec[i].unix_ms, sg_shard_event_name(rec[i].ev.type),
+				dir_name(rec[i].ev.dir), rec[i].ev.spi,
+				gw->workers[rec[i].ev.shard]->lcore_id);
 	reply_printf(r, "]}");
 }
 
@@ -739,10 +757,14 @@ control_request(struct gateway *gw, char *line, struct reply *r)
 		list_sp(gw, r);
 	} else if (strcmp(cmd, "list") == 0 && strcmp(rest, "sessions") == 0) {
 		list_sessions(gw, r);
+	} else if (strcmp(cmd, "events") == 0 &&
+			(rest[0] == '\0' || number(rest, UINT64_MAX, &page) == 0)) {
+		list_events(gw, page, r);
 	} else if (strcmp(cmd, "help") == 0) {
 		reply_printf(r, "{\"ok\":true,\"commands\":[\"add sa|sp RULE\",\"del sa in|out SPI\","
 				"\"del sp RULE\",\"rekey in|out OLD NEW aead_algo ALG aead_key KEY"
-				" [grace_ms N]\",\"list sa [PAGE]\",\"list sp\",\"list sessions\"]}");
+				" [grace_ms N]\",\"list sa [PAGE]\",\"list sp\",\"list sessions\","
+				"\"events [SINCE_ID]\"]}");
 	} else {
 		fail(r, "unknown request '%.32s' (try help)", cmd);
 	}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
@@ -47,6 +48,7 @@ gateway_check_conf(struct gateway *gw, char *err, size_t errlen)
 			p->replay_win = 0;
 		if (a->esn)
 			p->esn = true;
+		gateway_lifetime_defaults(a, &p->life);
 		if (p->dir == SG_SA_IN && p->esn && p->replay_win == 0) {
 			snprintf(err, errlen, "%s:%u: sa in %u: ESN needs a replay window (-w 0 given)",
 					c->file, c->sa[i].line, p->spi);
@@ -59,6 +61,17 @@ gateway_check_conf(struct gateway *gw, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+void
+gateway_lifetime_defaults(const struct args *a, struct sg_sa_lifetime *l)
+{
+	if (l->soft_sec == 0 && a->soft_sec != 0 && (l->hard_sec == 0 || a->soft_sec <= l->hard_sec))
+		l->soft_sec = a->soft_sec;
+	if (l->hard_sec == 0 && a->hard_sec != 0 && a->hard_sec >= l->soft_sec)
+		l->hard_sec = a->hard_sec;
+	if (l->idle_sec == 0)
+		l->idle_sec = a->idle_sec;
 }
 
 /* A session is one tunnel peer: every SA between the same two endpoints. */
@@ -190,6 +203,7 @@ load_sa(struct gateway *gw, const struct sg_conf_sa *csa)
 	const struct sg_sa_prm *p = &csa->prm;
 	const struct sg_dp_lcore *owner;
 	struct sg_sa *sa;
+	uint64_t tsc;
 	int w, ret;
 
 	w = p->dir == SG_SA_IN ? gateway_session_owner(gw, p->tun_dst, p->tun_src, true) :
@@ -201,8 +215,10 @@ load_sa(struct gateway *gw, const struct sg_conf_sa *csa)
 	ret = sg_sa_table_add(gw->shards[w]->sat, p, gw->ctl_mgr, owner->lcore_id, owner->socket);
 	if (ret < 0)
 		return ret;
+	sa = sg_sa_table_get(gw->shards[w]->sat, (uint32_t)ret);
+	tsc = rte_rdtsc();
+	sg_shard_arm_sa(gw->shards[w], sa, sg_timer_tick(gw->shards[w]->timer, tsc), tsc);
 	if (p->dir == SG_SA_IN) {
-		sa = sg_sa_table_get(gw->shards[w]->sat, (uint32_t)ret);
 		sa->pol_tag = gw->next_tag++;
 		ret = sg_shard_dir_add(gw->dir, p->spi, (uint16_t)w);
 		if (ret < 0)

@@ -104,7 +104,8 @@ in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, uint32_t idx, struct in_meta 
 	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
 	if (unlikely(ip->dst_addr != sa->tun_dst_be || ip->src_addr != sa->tun_src_be))
 		return SG_DROP_BAD_TUNNEL;
-	if (unlikely(sa->dead)) {
+	if (unlikely(sa->dead || ((sa->packets >= sa->lim_packets ||
+			sa->bytes >= sa->lim_bytes) && sg_shard_sa_limit(lc->shard, sa) != 0))) {
 		sa->other_drop++;
 		return SG_DROP_SA_EXPIRED;
 	}
@@ -140,7 +141,8 @@ in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, uint32_t idx, struct in_meta 
 
 /* After the ICV passed: window, trailer, inner header, strip. */
 static inline enum sg_drop
-in_post(struct rte_mbuf *m, const struct in_meta *meta, const struct sg_crypto_op *op)
+in_post(struct sg_dp_lcore *lc, struct rte_mbuf *m, const struct in_meta *meta,
+		const struct sg_crypto_op *op)
 {
 	struct sg_sa *sa = meta->sa;
 	const struct rte_esp_tail *tail;
@@ -181,6 +183,9 @@ in_post(struct rte_mbuf *m, const struct in_meta *meta, const struct sg_crypto_o
 	ecn_decap(rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len), inner);
 	sa->packets++;
 	sa->bytes += inner_len;
+	/* Only authentic traffic keeps an SA from going idle: one store. */
+	if (sa->idle_ticks != 0)
+		sg_timer_arm(lc->shard->timer, sa->idx, SG_TIMER_IDLE, lc->now + sa->idle_ticks);
 	rte_pktmbuf_adj(m, (uint16_t)(meta->esp_off + SG_ESP_HDR_LEN + SG_ESP_IV_LEN));
 	rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - inner_len));
 	m->l2_len = 0;
@@ -290,7 +295,7 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 			sg_crypto_decrypt_burst(lc->mgr, ops, no);
 		dp_stage(lc, SG_STAGE_CRYPTO, &t);
 		for (j = 0; j < no; j++) {
-			why = in_post(cm[j], &meta[j], &ops[j]);
+			why = in_post(lc, cm[j], &meta[j], &ops[j]);
 			if (likely(why == SG_DROP_MAX)) {
 				sa_idx[k] = meta[j].sa->pol_tag;
 				mb[k++] = cm[j];

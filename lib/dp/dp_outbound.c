@@ -27,7 +27,8 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 	uint8_t *trailer;
 	uint64_t seq, iv_be;
 
-	if (unlikely(sa->dead)) {
+	if (unlikely(sa->dead || ((sa->packets >= sa->lim_packets ||
+			sa->bytes >= sa->lim_bytes) && sg_shard_sa_limit(lc->shard, sa) != 0))) {
 		sa->other_drop++;
 		return SG_DROP_SA_EXPIRED;
 	}
@@ -36,12 +37,6 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 		sa->dead = 1;
 		sa->other_drop++;
 		return SG_DROP_SEQ_OVERFLOW;
-	}
-	if (unlikely((sa->hard_packets != 0 && sa->packets >= sa->hard_packets) ||
-			(sa->hard_bytes != 0 && sa->bytes >= sa->hard_bytes))) {
-		sa->dead = 1;
-		sa->other_drop++;
-		return SG_DROP_SA_EXPIRED;
 	}
 	inner_len = m->pkt_len;
 	pad = sg_esp_pad_len(inner_len);
@@ -98,6 +93,8 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 
 	sa->packets++;
 	sa->bytes += inner_len;
+	if (sa->idle_ticks != 0)
+		sg_timer_arm(lc->shard->timer, sa->idx, SG_TIMER_IDLE, lc->now + sa->idle_ticks);
 	m->l2_len = 0;
 	m->l3_len = sizeof(*outer);
 	return SG_DROP_MAX;

@@ -85,6 +85,7 @@ apply_one(struct sg_dp_lcore *lc, struct sg_shard_cmd *c)
 		if (ret >= 0) {
 			sa = sg_sa_table_get(sat, (uint32_t)ret);
 			sa->pol_tag = c->pol_tag;
+			sg_shard_arm_sa(lc->shard, sa, lc->now, rte_rdtsc());
 		}
 		c->result = ret;
 		break;
@@ -92,12 +93,16 @@ apply_one(struct sg_dp_lcore *lc, struct sg_shard_cmd *c)
 		/* Packets already handed to us may still name this SA: finish them. */
 		while (dp_poll_handoff(lc) != 0)
 			dp_handoff_flush(lc);
+		if (c->idx < sg_sa_table_capacity(sat))
+			sg_timer_clear(lc->shard->timer, c->idx);
 		c->result = sg_sa_table_del(sat, c->idx);
 		break;
 	case SG_SHARD_SA_REKEY:
 		sa = sg_sa_table_get(sat, c->idx);
 		c->seq = sa != NULL ? sa->seq : 0;
 		c->result = sg_sa_table_rekey(sat, c->idx, &c->prm, lc->mgr, lc->socket);
+		if (c->result == 0)
+			sg_shard_arm_sa(lc->shard, sa, lc->now, rte_rdtsc());
 		break;
 	case SG_SHARD_SPD_SET:
 		lc->spd_in = c->spd_in;
@@ -125,6 +130,24 @@ sg_dp_apply_commands(struct sg_dp_lcore *lc)
 	return n;
 }
 
+/* Expired deadlines taken per sweep call; a sweep stops early when full. */
+#define EXPIRED_PER_SWEEP 64
+
+/* One budgeted slice of the timer sweep (AVX-512 where allowed). */
+static uint32_t
+sweep(struct sg_dp_lcore *lc, uint64_t tsc)
+{
+	uint32_t idx[EXPIRED_PER_SWEEP];
+	uint8_t kinds[EXPIRED_PER_SWEEP];
+	uint32_t i, n;
+
+	n = sg_timer_sweep(lc->shard->timer, lc->now, idx, kinds, EXPIRED_PER_SWEEP);
+	for (i = 0; i < n; i++)
+		lc->stats.events_lost += sg_shard_expire(lc->shard, idx[i], kinds[i], lc->now, tsc);
+	lc->stats.expired += n;
+	return n;
+}
+
 int
 sg_dp_worker_main(void *arg)
 {
@@ -133,10 +156,12 @@ sg_dp_worker_main(void *arg)
 	struct rte_mbuf *mb[SG_DP_BURST_MAX];
 	uint32_t idle = 0;
 	uint16_t q, n, got;
-	uint64_t t0;
+	uint64_t t0, tsc;
 
 	while (!ctx->quit) {
 		got = 0;
+		tsc = rte_rdtsc();
+		lc->now = sg_timer_tick(lc->shard->timer, tsc);
 		for (q = 0; q < lc->nb_rxq; q++) {
 			const struct sg_dp_rxq *rq = &lc->rxq[q];
 
@@ -165,6 +190,7 @@ sg_dp_worker_main(void *arg)
 		}
 		/* Between bursts: the control core's changes, without locks. */
 		got += sg_dp_apply_commands(lc);
+		got += sweep(lc, tsc);
 		lc->stats.polls++;
 		if (got > 0) {
 			idle = 0;

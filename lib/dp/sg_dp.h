@@ -111,6 +111,8 @@ struct sg_dp_stats {
 	uint64_t handoff_rx; /**< packets taken from other workers */
 	uint64_t busy_cycles; /**< TSC cycles spent on bursts that had packets */
 	uint64_t polls;
+	uint64_t expired;     /**< SAs whose time limit or idle timeout fired */
+	uint64_t events_lost; /**< events the control core's ring had no room for */
 	uint64_t stage_cycles[SG_STAGE_MAX];
 	uint64_t drops[SG_DROP_MAX];
 };
@@ -124,6 +126,7 @@ struct sg_dp_lcore {
 	struct sg_dp_rxq rxq[SG_DP_RXQ_MAX];
 	uint16_t txq;    /**< this worker's tx queue on every port */
 	uint16_t ip_id;  /**< outer IPv4 identification */
+	uint32_t now;    /**< timer tick of this poll iteration */
 	IMB_MGR *mgr;
 	const struct sg_dp_ctx *ctx;
 	struct sg_shard *shard; /**< this worker's sessions; shard id == idx */

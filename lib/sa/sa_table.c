@@ -203,8 +203,8 @@ sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR *mgr
 	sa->flags = (prm->esn ? SG_SA_F_ESN : 0) | (rw != NULL ? SG_SA_F_REPLAY : 0);
 	sa->owner = owner;
 	sa->idx = idx;
-	sa->hard_bytes = prm->life.hard_bytes;
-	sa->hard_packets = prm->life.hard_packets;
+	sa->life = prm->life;
+	sg_sa_set_limits(sa);
 	sa->key = key;
 	sa->replay = rw;
 	/* Outbound sends seq + 1, so the first packet carries 1 (RFC 4303 §3.3.3). */
@@ -303,11 +303,12 @@ sg_sa_table_rekey(struct sg_sa_table *t, uint32_t idx, const struct sg_sa_prm *p
 	sa->mode = (uint8_t)prm->mode;
 	sa->aead = (uint8_t)prm->aead;
 	sa->flags = prm->esn ? SG_SA_F_ESN : 0;
-	sa->hard_bytes = prm->life.hard_bytes;
-	sa->hard_packets = prm->life.hard_packets;
 	sa->key = key;
-	/* A new SA: its counter starts again at 1 (RFC 4303 §3.3.3). */
-	memset(&sa->seq, 0, sizeof(*sa) - offsetof(struct sg_sa, seq));
+	/* A new SA: its counter starts again at 1 (RFC 4303 §3.3.3), and so do
+	 * its lifetimes; the owner re-arms the time limits. */
+	memset(&sa->seq, 0, offsetof(struct sg_sa, life) - offsetof(struct sg_sa, seq));
+	sa->life = prm->life;
+	sg_sa_set_limits(sa);
 	sg_crypto_key_wipe(old);
 	rte_free(old);
 	return 0;

@@ -194,8 +194,10 @@ struct sg_sa {
 	uint16_t pad0;
 	uint32_t idx;  /**< index in its table */
 	uint32_t pol_tag; /**< inbound: the tag inbound policy names for this SA */
-	uint64_t hard_bytes;   /**< 0: unlimited */
-	uint64_t hard_packets; /**< 0: unlimited */
+	/** Next byte/packet count that needs a look (soft or hard lifetime,
+	 * RFC 4301 §4.4.2.1); UINT64_MAX: none. One compare per packet. */
+	uint64_t lim_bytes;
+	uint64_t lim_packets;
 	const struct sg_crypto_key *key;
 	struct sg_replay *replay; /**< inbound with a window, else NULL */
 
@@ -207,11 +209,50 @@ struct sg_sa {
 	uint64_t auth_fail;
 	uint64_t replay_drop;
 	uint64_t other_drop; /**< seq overflow, expiry, bad pad/next header */
-	uint8_t dead; /**< hard lifetime reached or sequence exhausted */
+	uint8_t dead; /**< hard lifetime reached, idle, or sequence exhausted */
+	uint8_t soft_fired; /**< the soft lifetime event was sent */
+	uint16_t pad2;
+	uint32_t idle_ticks; /**< idle timeout in timer ticks; 0: none */
+
+	/* Line 2: cold; read when a limit is crossed and by the control core. */
+	struct sg_sa_lifetime life __rte_cache_aligned;
+	uint64_t soft_tsc; /**< TSC of the soft time limit; 0: none */
+	uint64_t hard_tsc; /**< TSC of the hard time limit; 0: none */
 } __rte_cache_aligned;
 
-_Static_assert(sizeof(struct sg_sa) == 2 * RTE_CACHE_LINE_SIZE, "sg_sa is two cache lines");
+_Static_assert(sizeof(struct sg_sa) == 3 * RTE_CACHE_LINE_SIZE, "sg_sa is three cache lines");
 _Static_assert(offsetof(struct sg_sa, seq) == RTE_CACHE_LINE_SIZE, "per-packet fields on line 1");
+_Static_assert(offsetof(struct sg_sa, life) == 2 * RTE_CACHE_LINE_SIZE, "cold fields on line 2");
+
+/** Recompute the next byte/packet limit after a soft event or a (re)key. */
+static inline void
+sg_sa_set_limits(struct sg_sa *sa)
+{
+	const struct sg_sa_lifetime *l = &sa->life;
+	uint64_t hb = l->hard_bytes ? l->hard_bytes : UINT64_MAX;
+	uint64_t hp = l->hard_packets ? l->hard_packets : UINT64_MAX;
+	uint64_t sb = !sa->soft_fired && l->soft_bytes ? l->soft_bytes : UINT64_MAX;
+	uint64_t sp = !sa->soft_fired && l->soft_packets ? l->soft_packets : UINT64_MAX;
+
+	sa->lim_bytes = RTE_MIN(hb, sb);
+	sa->lim_packets = RTE_MIN(hp, sp);
+}
+
+/** Whether @p sa has reached a hard byte or packet limit. */
+static inline bool
+sg_sa_hard_reached(const struct sg_sa *sa)
+{
+	return (sa->life.hard_bytes != 0 && sa->bytes >= sa->life.hard_bytes) ||
+			(sa->life.hard_packets != 0 && sa->packets >= sa->life.hard_packets);
+}
+
+/** Whether @p sa has reached a soft byte or packet limit. */
+static inline bool
+sg_sa_soft_reached(const struct sg_sa *sa)
+{
+	return (sa->life.soft_bytes != 0 && sa->bytes >= sa->life.soft_bytes) ||
+			(sa->life.soft_packets != 0 && sa->packets >= sa->life.soft_packets);
+}
 
 /** Last usable sequence number: the counter must not cycle (RFC 4303 §3.3.3). */
 static inline uint64_t

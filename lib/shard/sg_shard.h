@@ -22,6 +22,7 @@
 #include <rte_common.h>
 
 #include "sg_sa.h"
+#include "sg_timer.h"
 
 struct rte_ring;
 struct sg_spd;
@@ -97,6 +98,7 @@ struct sg_shard {
 	uint16_t id;
 	int socket;
 	struct sg_sa_table *sat;   /**< written by the owning worker only */
+	struct sg_timer *timer;    /**< lifetimes and idle deadlines, indexed like sat */
 	struct rte_ring *cmd;      /**< control -> worker */
 	struct rte_ring *reply;    /**< worker -> control, answers */
 	struct rte_ring *event;    /**< worker -> control, news */
@@ -107,6 +109,32 @@ struct sg_shard {
  * @return the shard, or NULL with rte_errno set.
  */
 struct sg_shard *sg_shard_create(uint16_t id, uint32_t capacity, int socket);
+
+/**
+ * Owner (or the control core before workers start): arm @p sa's time
+ * limits from its lifetime (RFC 4301 §4.4.2.1), from tick @p now and TSC
+ * @p tsc. Limits beyond the timer's horizon are armed at the horizon and
+ * re-armed when it passes (sg_shard_expire() looks at the TSC).
+ */
+void sg_shard_arm_sa(struct sg_shard *s, struct sg_sa *sa, uint32_t now, uint64_t tsc);
+
+/**
+ * Owner: act on deadlines the sweep reported for SA @p idx (@p kinds is a
+ * mask of SG_TIMER_KIND_BIT()). Soft: note it and post an event. Hard or
+ * idle: the SA stops passing traffic at once, and an event asks the control
+ * core to remove it.
+ * @return number of events that did not fit in the event ring.
+ */
+unsigned int sg_shard_expire(struct sg_shard *s, uint32_t idx, uint8_t kinds, uint32_t now,
+		uint64_t tsc);
+
+/**
+ * Owner, on the packet path, when a byte or packet count reached
+ * lim_bytes/lim_packets: post the soft event or, at the hard limit, stop
+ * the SA.
+ * @return 0 when the SA still passes traffic, -1 when it must not.
+ */
+int sg_shard_sa_limit(struct sg_shard *s, struct sg_sa *sa);
 
 /** Free a shard (wiping every key). Its worker must have stopped. */
 void sg_shard_free(struct sg_shard *s);
@@ -143,6 +171,42 @@ int sg_shard_post(struct sg_shard *s, const struct sg_shard_event *ev);
 
 /** Control core: take one event. @return 1 when one was taken, else 0. */
 int sg_shard_poll_event(struct sg_shard *s, struct sg_shard_event *ev);
+
+/* ------------------------------------------------------------------------ */
+
+/** Events the control core keeps for telemetry and the control socket. */
+#define SG_EVENT_LOG_SIZE 256
+
+/** One logged event with its sequence number (1, 2, ...). */
+struct sg_event_rec {
+	uint64_t id;
+	uint64_t unix_ms; /**< wall clock when the control core took it */
+	struct sg_shard_event ev;
+};
+
+/**
+ * The last SG_EVENT_LOG_SIZE events and counts by type. Written by the
+ * control core; read by the telemetry thread and control requests.
+ */
+struct sg_event_log {
+	uint64_t next_id;
+	uint64_t count[SG_SHARD_EV_IDLE + 1];
+	struct sg_event_rec rec[SG_EVENT_LOG_SIZE];
+	int lock; /**< rte_spinlock_t, kept opaque here */
+};
+
+/** Name of an event type ("soft_expired", "hard_expired", "idle"). */
+const char *sg_shard_event_name(enum sg_shard_event_type t);
+
+/** Log @p ev (control core). @return its id. */
+uint64_t sg_event_log_add(struct sg_event_log *log, const struct sg_shard_event *ev);
+
+/**
+ * Copy up to @p n events with id > @p since, oldest first.
+ * @return number copied.
+ */
+unsigned int sg_event_log_read(struct sg_event_log *log, uint64_t since, struct sg_event_rec *out,
+		unsigned int n);
 
 /* ------------------------------------------------------------------------ */
 

@@ -2,12 +2,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_pause.h>
 #include <rte_ring.h>
+#include <rte_spinlock.h>
 
 #include "sg_common.h"
 #include "sg_shard.h"
@@ -59,6 +61,12 @@ sg_shard_create(uint16_t id, uint32_t capacity, int socket)
 	s->sat = sg_sa_table_create(name, capacity, socket);
 	if (s->sat == NULL)
 		goto fail;
+	s->timer = sg_timer_create(&(struct sg_timer_prm){
+		.capacity = capacity,
+		.socket_id = socket,
+	});
+	if (s->timer == NULL)
+		goto fail;
 	s->cmd = ring("cmd", id, CMD_RING_SIZE, socket);
 	s->reply = ring("rep", id, CMD_RING_SIZE, socket);
 	s->event = event_ring(id, socket);
@@ -80,6 +88,7 @@ sg_shard_free(struct sg_shard *s)
 	rte_ring_free(s->event);
 	rte_ring_free(s->reply);
 	rte_ring_free(s->cmd);
+	sg_timer_free(s->timer);
 	sg_sa_table_free(s->sat);
 	rte_free(s);
 }
@@ -154,4 +163,156 @@ int
 sg_shard_poll_event(struct sg_shard *s, struct sg_shard_event *ev)
 {
 	return rte_ring_dequeue_elem(s->event, ev, sizeof(*ev)) == 0;
+}
+
+/* Arm @p kind for the limit at @p at_tsc, capped at the timer's horizon. */
+static void
+arm_at(struct sg_shard *s, uint32_t idx, enum sg_timer_kind kind, uint64_t at_tsc, uint32_t now,
+		uint64_t tsc)
+{
+	uint64_t ms = at_tsc > tsc ? (at_tsc - tsc) * 1000 / rte_get_tsc_hz() : 0;
+
+	sg_timer_arm(s->timer, idx, kind, now + sg_timer_ms_to_ticks(s->timer, ms));
+}
+
+void
+sg_shard_arm_sa(struct sg_shard *s, struct sg_sa *sa, uint32_t now, uint64_t tsc)
+{
+	const struct sg_sa_lifetime *l = &sa->life;
+	uint64_t hz = rte_get_tsc_hz();
+
+	sg_timer_clear(s->timer, sa->idx);
+	sa->soft_tsc = l->soft_sec ? tsc + l->soft_sec * hz : 0;
+	sa->hard_tsc = l->hard_sec ? tsc + l->hard_sec * hz : 0;
+	if (sa->soft_tsc != 0)
+		arm_at(s, sa->idx, SG_TIMER_SOFT, sa->soft_tsc, now, tsc);
+	if (sa->hard_tsc != 0)
+		arm_at(s, sa->idx, SG_TIMER_HARD, sa->hard_tsc, now, tsc);
+	sa->idle_ticks = l->idle_sec ? sg_timer_ms_to_ticks(s->timer, (uint64_t)l->idle_sec * 1000) :
+			0;
+	if (sa->idle_ticks != 0)
+		sg_timer_arm(s->timer, sa->idx, SG_TIMER_IDLE, now + sa->idle_ticks);
+}
+
+static unsigned int
+post(struct sg_shard *s, const struct sg_sa *sa, enum sg_shard_event_type type, uint64_t tsc)
+{
+	struct sg_shard_event ev = {
+		.type = (uint8_t)type,
+		.dir = sa->dir,
+		.shard = s->id,
+		.spi = sa->spi,
+		.tsc = tsc,
+	};
+
+	return sg_shard_post(s, &ev) == 0 ? 0 : 1;
+}
+
+unsigned int
+sg_shard_expire(struct sg_shard *s, uint32_t idx, uint8_t kinds, uint32_t now, uint64_t tsc)
+{
+	struct sg_sa *sa = sg_sa_table_get(s->sat, idx);
+	unsigned int lost = 0;
+
+	if (sa == NULL || sa->dead)
+		return 0;
+	/* Limits past the timer's horizon were armed at the horizon: not yet. */
+	if ((kinds & SG_TIMER_KIND_BIT(SG_TIMER_SOFT)) && sa->soft_tsc > tsc) {
+		arm_at(s, idx, SG_TIMER_SOFT, sa->soft_tsc, now, tsc);
+		kinds &= ~SG_TIMER_KIND_BIT(SG_TIMER_SOFT);
+	}
+	if ((kinds & SG_TIMER_KIND_BIT(SG_TIMER_HARD)) && sa->hard_tsc > tsc) {
+		arm_at(s, idx, SG_TIMER_HARD, sa->hard_tsc, now, tsc);
+		kinds &= ~SG_TIMER_KIND_BIT(SG_TIMER_HARD);
+	}
+	if ((kinds & SG_TIMER_KIND_BIT(SG_TIMER_SOFT)) && !sa->soft_fired) {
+		sa->soft_fired = 1;
+		sg_sa_set_limits(sa);
+		lost += post(s, sa, SG_SHARD_EV_SOFT_EXPIRED, tsc);
+	}
+	if (kinds & SG_TIMER_KIND_BIT(SG_TIMER_HARD)) {
+		sa->dead = 1;
+		sg_timer_clear(s->timer, idx);
+		lost += post(s, sa, SG_SHARD_EV_HARD_EXPIRED, tsc);
+	} else if (kinds & SG_TIMER_KIND_BIT(SG_TIMER_IDLE)) {
+		sa->dead = 1;
+		sg_timer_clear(s->timer, idx);
+		lost += post(s, sa, SG_SHARD_EV_IDLE, tsc);
+	}
+	return lost;
+}
+
+int
+sg_shard_sa_limit(struct sg_shard *s, struct sg_sa *sa)
+{
+	uint64_t tsc = rte_rdtsc();
+
+	if (sa->dead)
+		return -1;
+	if (sg_sa_hard_reached(sa)) {
+		sa->dead = 1;
+		sg_timer_clear(s->timer, sa->idx);
+		post(s, sa, SG_SHARD_EV_HARD_EXPIRED, tsc);
+		return -1;
+	}
+	if (!sa->soft_fired && sg_sa_soft_reached(sa)) {
+		sa->soft_fired = 1;
+		post(s, sa, SG_SHARD_EV_SOFT_EXPIRED, tsc);
+	}
+	sg_sa_set_limits(sa);
+	return 0;
+}
+
+/* The log keeps its lock as an int so that sg_shard.h needs no DPDK header. */
+_Static_assert(sizeof(rte_spinlock_t) == sizeof(int), "rte_spinlock_t is an int");
+
+const char *
+sg_shard_event_name(enum sg_shard_event_type t)
+{
+	switch (t) {
+	case SG_SHARD_EV_SOFT_EXPIRED:
+		return "soft_expired";
+	case SG_SHARD_EV_HARD_EXPIRED:
+		return "hard_expired";
+	case SG_SHARD_EV_IDLE:
+		return "idle";
+	}
+	return "unknown";
+}
+
+uint64_t
+sg_event_log_add(struct sg_event_log *log, const struct sg_shard_event *ev)
+{
+	rte_spinlock_t *lock = (rte_spinlock_t *)&log->lock;
+	struct sg_event_rec *r;
+	struct timespec ts;
+	uint64_t id;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rte_spinlock_lock(lock);
+	id = ++log->next_id;
+	r = &log->rec[id % SG_EVENT_LOG_SIZE];
+	r->id = id;
+	r->unix_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	r->ev = *ev;
+	if (ev->type <= SG_SHARD_EV_IDLE)
+		log->count[ev->type]++;
+	rte_spinlock_unlock(lock);
+	return id;
+}
+
+unsigned int
+sg_event_log_read(struct sg_event_log *log, uint64_t since, struct sg_event_rec *out,
+		unsigned int n)
+{
+	rte_spinlock_t *lock = (rte_spinlock_t *)&log->lock;
+	unsigned int got = 0;
+	uint64_t id, first;
+
+	rte_spinlock_lock(lock);
+	first = log->next_id >= SG_EVENT_LOG_SIZE ? log->next_id - SG_EVENT_LOG_SIZE + 1 : 1;
+	for (id = RTE_MAX(since + 1, first); id <= log->next_id && got < n; id++)
+		out[got++] = log->rec[id % SG_EVENT_LOG_SIZE];
+	rte_spinlock_unlock(lock);
+	return got;
 }

@@ -9,7 +9,8 @@
  *  - /shardgate/stats   totals over all workers, drops by reason
  *  - /shardgate/lcores  per worker: rx, tx, drops by reason, cycles/packet
  *  - /shardgate/sa      per SA, a page at a time: "/shardgate/sa,PAGE" or
- *                       "/shardgate/sa,spi=N"
+ *                       "/shardgate/sa,spi=N"; with remaining lifetimes
+ *  - /shardgate/events  recent soft/hard/idle expiries: "/shardgate/events[,SINCE]"
  */
 
 #include <stdint.h>
@@ -24,6 +25,7 @@ struct sg_telemetry_src {
 	const struct sg_dp_ctx *ctx;
 	struct sg_dp_lcore *const *workers; /**< workers[i]->shard holds its SAs */
 	uint16_t nb_workers;
+	struct sg_event_log *events; /**< lifetime and idle events, may be NULL */
 };
 
 /**

@@ -145,9 +145,20 @@ cmd_lcores(const char *cmd __rte_unused, const char *params __rte_unused, struct
 	return 0;
 }
 
-static int
-add_sa(struct rte_tel_data *d, const struct sg_sa *sa)
+/* Milliseconds until @p tsc, 0 when past; UINT64_MAX (reported -1) when unset. */
+static int64_t
+ms_until(uint64_t tsc, uint64_t now)
 {
+	if (tsc == 0)
+		return -1;
+	return tsc > now ? (int64_t)((tsc - now) * 1000 / rte_get_tsc_hz()) : 0;
+}
+
+static int
+add_sa(struct rte_tel_data *d, const struct sg_sa *sa, const struct sg_shard *sh)
+{
+	uint64_t now = rte_rdtsc();
+	uint32_t idle;
 	char key[RTE_TEL_MAX_STRING_LEN];
 	struct rte_tel_data *c = rte_tel_data_alloc();
 
@@ -169,6 +180,30 @@ add_sa(struct rte_tel_data *d, const struct sg_sa *sa)
 	rte_tel_data_add_dict_int(c, "esn", (sa->flags & SG_SA_F_ESN) != 0);
 	rte_tel_data_add_dict_u64(c, "replay_window", sa->replay != NULL ? sa->replay->win : 0);
 	rte_tel_data_add_dict_int(c, "dead", sa->dead);
+	rte_tel_data_add_dict_int(c, "soft_expired", sa->soft_fired);
+	/* Remaining lifetime (RFC 4301 §4.4.2.1); -1 where none is set. */
+	rte_tel_data_add_dict_int(c, "soft_ms_left", (int)RTE_MIN(ms_until(sa->soft_tsc, now),
+			(int64_t)INT32_MAX));
+	rte_tel_data_add_dict_int(c, "hard_ms_left", (int)RTE_MIN(ms_until(sa->hard_tsc, now),
+			(int64_t)INT32_MAX));
+	idle = sa->idle_ticks ? sg_timer_get(sh->timer, sa->idx, SG_TIMER_IDLE) : SG_TIMER_NEVER;
+	rte_tel_data_add_dict_int(c, "idle_ms_left", idle == SG_TIMER_NEVER ? -1 :
+			(int)((idle > sh->timer->now ? idle - sh->timer->now : 0) *
+			(uint64_t)sh->timer->tick_us / 1000));
+	if (sa->life.soft_bytes)
+		rte_tel_data_add_dict_u64(c, "soft_bytes_left", sa->life.soft_bytes > sa->bytes ?
+				sa->life.soft_bytes - sa->bytes : 0);
+	if (sa->life.hard_bytes)
+		rte_tel_data_add_dict_u64(c, "hard_bytes_left", sa->life.hard_bytes > sa->bytes ?
+				sa->life.hard_bytes - sa->bytes : 0);
+	if (sa->life.soft_packets)
+		rte_tel_data_add_dict_u64(c, "soft_packets_left",
+				sa->life.soft_packets > sa->packets ?
+				sa->life.soft_packets - sa->packets : 0);
+	if (sa->life.hard_packets)
+		rte_tel_data_add_dict_u64(c, "hard_packets_left",
+				sa->life.hard_packets > sa->packets ?
+				sa->life.hard_packets - sa->packets : 0);
 	snprintf(key, sizeof(key), "%s_%u", sa->dir == SG_SA_IN ? "in" : "out", sa->spi);
 	return rte_tel_data_add_dict_container(d, key, c, 0);
 }
@@ -220,13 +255,13 @@ cmd_sa(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 			if (sa == NULL)
 				continue;
 			if (spi != UINT64_MAX) {
-				if (sa->spi == spi && add_sa(d, sa) == 0)
+				if (sa->spi == spi && add_sa(d, sa, src.workers[w]->shard) == 0)
 					shown++;
 				continue;
 			}
 			if (seen++ < first)
 				continue;
-			if (add_sa(d, sa) == 0)
+			if (add_sa(d, sa, src.workers[w]->shard) == 0)
 				shown++;
 		}
 	}
@@ -235,6 +270,51 @@ cmd_sa(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(d, "pages",
 				(total + SG_TELEMETRY_SA_PAGE - 1) / SG_TELEMETRY_SA_PAGE);
 		rte_tel_data_add_dict_u64(d, "total", total);
+	}
+	rte_spinlock_unlock(&lock);
+	return 0;
+}
+
+/* "/shardgate/events[,SINCE]": the events after id SINCE, oldest first. */
+static int
+cmd_events(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	static struct sg_event_rec rec[SG_EVENT_LOG_SIZE];
+	char key[RTE_TEL_MAX_STRING_LEN];
+	uint64_t since = 0;
+	unsigned int i, n, t;
+	char *end;
+
+	if (params != NULL && *params != '\0') {
+		if (*params < '0' || *params > '9')
+			return -EINVAL;
+		errno = 0;
+		since = strtoull(params, &end, 10);
+		if (errno != 0 || *end != '\0')
+			return -EINVAL;
+	}
+	rte_spinlock_lock(&lock);
+	if (!attached || src.events == NULL) {
+		rte_spinlock_unlock(&lock);
+		return -ENODEV;
+	}
+	rte_tel_data_start_dict(d);
+	for (t = 0; t <= SG_SHARD_EV_IDLE; t++)
+		rte_tel_data_add_dict_u64(d, sg_shard_event_name(t), src.events->count[t]);
+	/* One reply holds 16 KiB: the newest ~40 events fit; page with SINCE. */
+	n = sg_event_log_read(src.events, since, rec, RTE_DIM(rec));
+	for (i = n > 40 ? n - 40 : 0; i < n; i++) {
+		struct rte_tel_data *c = rte_tel_data_alloc();
+
+		if (c == NULL)
+			break;
+		rte_tel_data_start_dict(c);
+		rte_tel_data_add_dict_string(c, "type", sg_shard_event_name(rec[i].ev.type));
+		rte_tel_data_add_dict_string(c, "dir", rec[i].ev.dir == SG_SA_IN ? "in" : "out");
+		rte_tel_data_add_dict_u64(c, "spi", rec[i].ev.spi);
+		rte_tel_data_add_dict_u64(c, "unix_ms", rec[i].unix_ms);
+		snprintf(key, sizeof(key), "%" PRIu64, rec[i].id);
+		rte_tel_data_add_dict_container(d, key, c, 0);
 	}
 	rte_spinlock_unlock(&lock);
 	return 0;
@@ -259,6 +339,9 @@ sg_telemetry_register(const struct sg_telemetry_src *s)
 	if (ret == 0)
 		ret = rte_telemetry_register_cmd("/shardgate/sa", cmd_sa,
 				"Per SA counters. Parameters: page number (48 SAs a page) or spi=N");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/shardgate/events", cmd_events,
+				"Soft/hard lifetime and idle events. Parameter: events after this id");
 	if (ret == 0)
 		registered = 1;
 	return ret;

@@ -606,7 +606,9 @@ test_table_add(void)
 	CU_ASSERT(sa->dir == SG_SA_IN && sa->mode == SG_SA_TUNNEL4);
 	CU_ASSERT(sa->aead == SG_AEAD_AES256_GCM && sa->owner == 3 && sa->idx == (uint32_t)in);
 	CU_ASSERT_EQUAL(sa->flags, SG_SA_F_ESN | SG_SA_F_REPLAY);
-	CU_ASSERT(sa->hard_bytes == 1000000 + 0x1000 && sa->hard_packets == 5000 + 0x1000);
+	CU_ASSERT(sa->life.hard_bytes == 1000000 + 0x1000 &&
+			sa->life.hard_packets == 5000 + 0x1000);
+	CU_ASSERT(sa->lim_bytes == 1000000 + 0x1000 && sa->lim_packets == 5000 + 0x1000);
 	CU_ASSERT_EQUAL(sa->seq + sa->packets + sa->bytes + sa->auth_fail + sa->dead, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sa->key);
 	CU_ASSERT_EQUAL((uintptr_t)sa->key % RTE_CACHE_LINE_SIZE, 0);
