@@ -41,6 +41,8 @@ sum_stats(struct sg_dp_stats *t)
 		t->handoff_rx += s->handoff_rx;
 		t->busy_cycles += s->busy_cycles;
 		t->polls += s->polls;
+		t->expired += s->expired;
+		t->events_lost += s->events_lost;
 		for (r = 0; r < SG_DROP_MAX; r++)
 			t->drops[r] += s->drops[r];
 	}
@@ -80,6 +82,8 @@ add_counters(struct rte_tel_data *d, const struct sg_dp_stats *s)
 	rte_tel_data_add_dict_u64(d, "bypass", s->bypass);
 	rte_tel_data_add_dict_u64(d, "handoff_tx", s->handoff_tx);
 	rte_tel_data_add_dict_u64(d, "handoff_rx", s->handoff_rx);
+	rte_tel_data_add_dict_u64(d, "expired", s->expired);
+	rte_tel_data_add_dict_u64(d, "events_lost", s->events_lost);
 	add_drops(d, s);
 }
 
