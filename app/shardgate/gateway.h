@@ -40,6 +40,7 @@ struct gateway {
 	uint16_t nb_ports;
 	uint16_t ports[RTE_MAX_ETHPORTS];
 	uint16_t nb_rxq[RTE_MAX_ETHPORTS];
+	int port_node[RTE_MAX_ETHPORTS]; /* NUMA node per hwloc/sysfs; -1: unknown */
 	struct rte_mempool *pool[RTE_MAX_NUMA_NODES];
 	uint8_t ports_started;
 };

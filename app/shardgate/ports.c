@@ -11,6 +11,7 @@
 
 #include "gateway.h"
 #include "sg_common.h"
+#include "sg_topo.h"
 
 /* Per-lcore mempool cache (mbufs). */
 #define POOL_CACHE 256
@@ -109,13 +110,34 @@ map_auto(struct gateway *gw)
 	return 0;
 }
 
+/* Where each port and lcore lives: hwloc for PCI devices and CPUs, libnuma
+ * and sysfs where hwloc knows nothing, EAL for virtual devices. */
+static void
+find_nodes(struct gateway *gw, struct sg_topo *topo)
+{
+	uint16_t p;
+
+	for (p = 0; p < gw->nb_ports; p++) {
+		uint16_t port = gw->ports[p];
+		int n = sg_topo_node_of_port(topo, port);
+
+		gw->port_node[port] = n >= 0 ? n : SG_TOPO_NODE_UNKNOWN;
+	}
+}
+
 int
 gateway_setup_lcores(struct gateway *gw)
 {
 	const struct args *a = &gw->args;
+	struct sg_topo *topo;
 	unsigned int lcore;
 	uint16_t p, w;
 	int ret;
+
+	topo = sg_topo_load();
+	if (topo == NULL)
+		SG_LOG(WARNING, "hwloc: %s; NUMA nodes from libnuma and sysfs",
+				rte_strerror(rte_errno));
 
 	RTE_ETH_FOREACH_DEV(p) {
 		if (p < 64 && (a->portmask & (UINT64_C(1) << p)))
@@ -125,29 +147,37 @@ gateway_setup_lcores(struct gateway *gw)
 		if ((a->portmask & (UINT64_C(1) << p)) && !rte_eth_dev_is_valid_port(p)) {
 			SG_LOG(ERR, "-p: port %u does not exist (%u ports available)", p,
 					rte_eth_dev_count_avail());
-			return -1;
+			goto fail;
 		}
 	}
+	find_nodes(gw, topo);
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct sg_dp_lcore *lc;
-		int socket = (int)rte_lcore_to_socket_id(lcore);
+		int socket = sg_topo_node_of_lcore(topo, lcore);
+
+		if (socket < 0)
+			socket = (int)rte_lcore_to_socket_id(lcore);
 
 		if (gw->nb_workers == SG_DP_WORKERS_MAX) {
 			SG_LOG(ERR, "more than %d worker lcores", SG_DP_WORKERS_MAX);
-			return -1;
+			goto fail;
 		}
 		/* Worker state lives on the worker's own node. */
 		lc = rte_zmalloc_socket("sg_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE, socket);
 		if (lc == NULL)
-			return -1;
-		gw->workers[gw->nb_workers] = lc;
-		ret = sg_dp_lcore_init(lc, gw->ctx, (uint16_t)lcore, gw->nb_workers);
+			goto fail;
+		/* Counted at once so that teardown frees it whatever happens next. */
+		gw->workers[gw->nb_workers++] = lc;
+		ret = sg_dp_lcore_init(lc, gw->ctx, (uint16_t)lcore, gw->nb_workers - 1);
 		if (ret < 0) {
 			SG_LOG(ERR, "lcore %u: %s", lcore, strerror(-ret));
-			return -1;
+			goto fail;
 		}
-		gw->nb_workers++;
+		/* Its shard and everything else it owns go on the node it runs on. */
+		lc->socket = socket;
 	}
+	sg_topo_free(topo);
+	topo = NULL;
 	if (gw->nb_workers == 0) {
 		SG_LOG(ERR, "no worker lcore: give EAL at least two lcores (-l 0,1); the main"
 				" lcore is the control core");
@@ -163,7 +193,7 @@ gateway_setup_lcores(struct gateway *gw)
 		uint16_t q;
 
 		for (q = 0; q < lc->nb_rxq; q++) {
-			int ps = rte_eth_dev_socket_id(lc->rxq[q].port);
+			int ps = gw->port_node[lc->rxq[q].port];
 
 			SG_LOG(INFO, "lcore %u (socket %d) polls port %u queue %u (socket %d)",
 					lc->lcore_id, lc->socket, lc->rxq[q].port, lc->rxq[q].queue, ps);
@@ -181,6 +211,9 @@ gateway_setup_lcores(struct gateway *gw)
 					lc->lcore_id);
 	}
 	return 0;
+fail:
+	sg_topo_free(topo);
+	return -1;
 }
 
 /* Pool for @p socket, sized for every queue and cache that can hold mbufs. */
@@ -225,7 +258,7 @@ port_start(struct gateway *gw, uint16_t port)
 	struct rte_mempool *pool;
 	struct sg_dp_port *dp = &gw->ctx->port[port];
 	uint16_t q, nb_rxd = a->nb_rxd, nb_txd = a->nb_txd;
-	int ret, socket = rte_eth_dev_socket_id(port);
+	int ret, socket = gw->port_node[port];
 
 	ret = rte_eth_dev_info_get(port, &info);
 	if (ret != 0)
