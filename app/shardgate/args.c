@@ -9,6 +9,7 @@
 #include "args.h"
 #include "sg_conf.h"
 #include "sg_sa.h"
+#include "sg_shard.h"
 
 enum {
 	OPT_CONFIG = 256,
@@ -97,7 +98,7 @@ args_usage(const char *prog)
 	       "  --poll-sleep-us N  an idle worker sleeps N us between polls (default 0:\n"
 	       "                     busy poll); for shared or small machines\n"
 	       "  --handoff-ring N   slots of each worker-to-worker handoff ring (default 1024)\n"
-	       "  --max-sa N         SA table capacity (default 65536)\n"
+	       "  --max-sa N         SAs each worker's shard holds, up to %u (default 65536)\n"
 	       "  --strict-numa      refuse to start when a queue is polled from another node\n"
 	       "  --lifetime-soft S  soft lifetime in seconds of SAs whose line sets none:\n"
 	       "                     an event (rekey needed) on telemetry and the control socket\n"
@@ -111,8 +112,7 @@ args_usage(const char *prog)
 	       "lcore is a worker. Telemetry: /shardgate/stats, /shardgate/lcores, /shardgate/sa\n"
 	       "(dpdk-telemetry.py).\n",
 		prog, SG_REPLAY_WIN_MAX, SG_REPLAY_WIN_DEFAULT, RTE_MBUF_DEFAULT_DATAROOM,
-		SG_DP_BURST_MAX,
-		SG_DP_BURST_DEFAULT);
+		SG_DP_BURST_MAX, SG_DP_BURST_DEFAULT, SG_SHARD_SA_MAX);
 }
 
 /* Whole-string unsigned parse in [lo, hi]. */
@@ -293,7 +293,7 @@ args_parse(int argc, char **argv, struct args *a, char *err, size_t errlen)
 			a->handoff_ring = (uint32_t)v;
 			break;
 		case OPT_MAX_SA:
-			if (parse_uint(optarg, 10, 1, 1u << 24, &v) != 0)
+			if (parse_uint(optarg, 10, 1, SG_SHARD_SA_MAX, &v) != 0)
 				goto bad_value;
 			a->sa_capacity = (uint32_t)v;
 			break;

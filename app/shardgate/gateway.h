@@ -34,6 +34,8 @@ struct gateway {
 	uint32_t next_tag; /* inbound policy tags, never reused */
 	struct control *control;
 	struct sg_event_log events; /* lifetimes and idle expiry, for telemetry */
+	uint64_t steer_ports;   /* unprotected ports that take rte_flow ESP rules */
+	struct rte_hash *flows; /* (port, SPI) -> struct rte_flow */
 	IMB_MGR *ctl_mgr; /* key expansion on the control core */
 	uint16_t nb_workers;
 	struct sg_dp_lcore *workers[SG_DP_WORKERS_MAX];
@@ -77,6 +79,12 @@ int gateway_build_spds(struct gateway *gw, struct sg_spd **in, struct sg_spd **o
 /* Remove an SA safely (directory, barrier, owner drains, then deletes). */
 int control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *why,
 		size_t whylen);
+
+/* rte_flow steering of inbound SAs to their owner's queue (steer.c). */
+int gateway_steer_init(struct gateway *gw);
+void gateway_steer_add(struct gateway *gw, uint32_t spi, uint32_t tun_dst, uint16_t w);
+void gateway_steer_del(struct gateway *gw, uint32_t spi);
+void gateway_steer_fini(struct gateway *gw);
 
 /* The control socket (control.c). */
 int control_open(struct gateway *gw);

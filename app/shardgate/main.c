@@ -95,6 +95,7 @@ teardown(struct gateway *gw)
 
 	control_close(gw);
 	sg_telemetry_detach();
+	gateway_steer_fini(gw);
 	gateway_close_ports(gw);
 	sg_dp_ctx_free(gw->ctx); /* drains the handoff rings */
 	gw->ctx = NULL;

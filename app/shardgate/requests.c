@@ -245,6 +245,7 @@ add_sa(struct gateway *gw, struct sg_conf_sa *csa, struct reply *r, uint32_t tag
 			gw->next_tag++;
 		/* Now other workers may find the owner of this SPI. */
 		sg_shard_dir_add(gw->dir, p->spi, (uint16_t)w);
+		gateway_steer_add(gw, p->spi, p->tun_dst, (uint16_t)w);
 	}
 	reply_printf(r, "{\"ok\":true,\"sa\":{\"dir\":\"%s\",\"spi\":%u,\"lcore\":%u,\"shard\":%d}}",
 			dir_name(p->dir), p->spi, gw->workers[w]->lcore_id, w);
@@ -333,6 +334,7 @@ control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *wh
 	}
 	w = sg_shard_of(g);
 	if (dir == SG_SA_IN) {
+		gateway_steer_del(gw, spi);
 		sg_shard_dir_del(gw->dir, spi);
 		/* Every lookup that found the SPI before has finished its burst. */
 		ret = sync_all(gw);

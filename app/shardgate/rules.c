@@ -223,6 +223,7 @@ load_sa(struct gateway *gw, const struct sg_conf_sa *csa)
 		ret = sg_shard_dir_add(gw->dir, p->spi, (uint16_t)w);
 		if (ret < 0)
 			return ret;
+		gateway_steer_add(gw, p->spi, p->tun_dst, (uint16_t)w);
 	} else if (gateway_find_sa(gw, SG_SA_OUT, p->spi) != sg_shard_gidx((uint16_t)w,
 			(uint32_t)ret)) {
 		return -EEXIST; /* the same outbound SPI in another shard */
@@ -273,6 +274,11 @@ gateway_setup_rules(struct gateway *gw)
 		gw->workers[w]->shard = gw->shards[w];
 	}
 	gw->next_tag = 1;
+	ret = gateway_steer_init(gw);
+	if (ret != 0) {
+		SG_LOG(ERR, "flow steering: %s", strerror(-ret));
+		return -1;
+	}
 	for (i = 0; i < c->nb_sa; i++) {
 		ret = load_sa(gw, &c->sa[i]);
 		if (ret < 0) {
@@ -322,6 +328,7 @@ gateway_free_rules(struct gateway *gw)
 {
 	uint16_t w;
 
+	gateway_steer_fini(gw);
 	sg_spd_free(gw->spd_in);
 	sg_spd_free(gw->spd_out);
 	gw->spd_in = gw->spd_out = NULL;
