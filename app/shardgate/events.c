@@ -14,18 +14,6 @@
 #include "gateway.h"
 #include "sg_common.h"
 
-static int
-policy_names(const struct gateway *gw, enum sg_sa_dir dir, uint32_t spi)
-{
-	uint32_t i;
-
-	for (i = 0; i < gw->nb_sp; i++)
-		if (gw->sp[i].dir == dir && gw->sp[i].rule.action == SG_SP_PROTECT &&
-				gw->sp[i].spi == spi)
-			return 1;
-	return 0;
-}
-
 static void
 act(struct gateway *gw, const struct sg_shard_event *ev)
 {
@@ -38,7 +26,7 @@ act(struct gateway *gw, const struct sg_shard_event *ev)
 	}
 	SG_LOG(INFO, "sa %s %u: %s", dir, ev->spi, ev->type == SG_SHARD_EV_IDLE ?
 			"idle timeout, removing it" : "hard lifetime reached, removing it");
-	if (ev->dir == SG_SA_OUT && policy_names(gw, SG_SA_OUT, ev->spi)) {
+	if (ev->dir == SG_SA_OUT && gateway_policy_names(gw, SG_SA_OUT, ev->spi)) {
 		SG_LOG(INFO, "sa out %u: a policy names it: kept, dead, until rekeyed", ev->spi);
 		return;
 	}

@@ -69,6 +69,9 @@ void gateway_free_rules(struct gateway *gw);
 /* Worker that owns (or will own) the session between @p local and @p peer. */
 int gateway_session_owner(struct gateway *gw, uint32_t local, uint32_t peer, bool create);
 
+/* Whether a protect policy names the SA with @p spi in @p dir. */
+int gateway_policy_names(const struct gateway *gw, enum sg_sa_dir dir, uint32_t spi);
+
 /* The SA with @p spi in @p dir: its global index, or SG_SA_NONE. */
 uint32_t gateway_find_sa(const struct gateway *gw, enum sg_sa_dir dir, uint32_t spi);
 

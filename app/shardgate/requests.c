@@ -362,18 +362,6 @@ control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *wh
 	return ret;
 }
 
-static int
-policy_uses(const struct gateway *gw, enum sg_sa_dir dir, uint32_t spi)
-{
-	uint32_t i;
-
-	for (i = 0; i < gw->nb_sp; i++)
-		if (gw->sp[i].dir == dir && gw->sp[i].rule.action == SG_SP_PROTECT &&
-				gw->sp[i].spi == spi)
-			return 1;
-	return 0;
-}
-
 static void
 del_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, struct reply *r)
 {
@@ -386,7 +374,7 @@ del_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, struct reply *r)
 			return;
 		}
 	}
-	if (policy_uses(gw, dir, spi)) {
+	if (gateway_policy_names(gw, dir, spi)) {
 		fail(r, "sa %s %u: a policy protects with it; delete the policy first",
 				dir_name(dir), spi);
 		return;

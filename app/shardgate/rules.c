@@ -104,6 +104,18 @@ gateway_session_owner(struct gateway *gw, uint32_t local, uint32_t peer, bool cr
 	return best;
 }
 
+int
+gateway_policy_names(const struct gateway *gw, enum sg_sa_dir dir, uint32_t spi)
+{
+	uint32_t i;
+
+	for (i = 0; i < gw->nb_sp; i++)
+		if (gw->sp[i].dir == dir && gw->sp[i].rule.action == SG_SP_PROTECT &&
+				gw->sp[i].spi == spi)
+			return 1;
+	return 0;
+}
+
 uint32_t
 gateway_find_sa(const struct gateway *gw, enum sg_sa_dir dir, uint32_t spi)
 {

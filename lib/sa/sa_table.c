@@ -148,6 +148,26 @@ prm_check(const struct sg_sa_prm *prm)
 	return 0;
 }
 
+/* Expanded key material on @p socket; NULL with *err set on failure. */
+static struct sg_crypto_key *
+key_new(const struct sg_sa_prm *prm, IMB_MGR *mgr, int socket, int *err)
+{
+	struct sg_crypto_key *key;
+
+	key = rte_zmalloc_socket("sg_sa_key", sizeof(*key), RTE_CACHE_LINE_SIZE, socket);
+	if (key == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = sg_crypto_key_init(key, mgr, prm->aead, prm->key, prm->key_len, prm->salt);
+	if (*err != 0) {
+		sg_crypto_key_wipe(key);
+		rte_free(key);
+		return NULL;
+	}
+	return key;
+}
+
 int
 sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR *mgr,
 		uint16_t owner, int socket)
@@ -172,12 +192,9 @@ sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR *mgr
 	if (t->n_free == 0)
 		return -ENOSPC;
 
-	key = rte_zmalloc_socket("sg_sa_key", sizeof(*key), RTE_CACHE_LINE_SIZE, socket);
+	key = key_new(prm, mgr, socket, &ret);
 	if (key == NULL)
-		return -ENOMEM;
-	ret = sg_crypto_key_init(key, mgr, prm->aead, prm->key, prm->key_len, prm->salt);
-	if (ret != 0)
-		goto free_key;
+		return ret;
 
 	if (prm->dir == SG_SA_IN && prm->replay_win > 0) {
 		rw = rte_zmalloc_socket("sg_sa_replay", sg_replay_size(prm->replay_win),
@@ -280,12 +297,9 @@ sg_sa_table_rekey(struct sg_sa_table *t, uint32_t idx, const struct sg_sa_prm *p
 	if (spi_be != sa->spi_be && rte_hash_lookup(h, &spi_be) >= 0)
 		return -EEXIST;
 
-	key = rte_zmalloc_socket("sg_sa_key", sizeof(*key), RTE_CACHE_LINE_SIZE, socket);
+	key = key_new(prm, mgr, socket, &ret);
 	if (key == NULL)
-		return -ENOMEM;
-	ret = sg_crypto_key_init(key, mgr, prm->aead, prm->key, prm->key_len, prm->salt);
-	if (ret != 0)
-		goto free_key;
+		return ret;
 	if (spi_be != sa->spi_be) {
 		ret = rte_hash_add_key_data(h, &spi_be, (void *)(uintptr_t)idx);
 		if (ret < 0)
