@@ -345,6 +345,7 @@ class Result:
         self.prefix = None
         self.tmp = None
         self.client_output = None
+        self.waited = None
 
     def drop(self, reason):
         return (self.stats or {}).get("drop_" + reason)
@@ -378,13 +379,17 @@ def eal_args(prefix, tmp, nports=2, lcores="-l 0,1", txq=1):
 
 def run_gateway(exe, rules, inputs, app_args=(), lcores="-l 0,1", queries=(),
                 settle_timeout=15.0, stock_client=False, keep_tmp=False, txq=1,
-                stop_signal=signal.SIGTERM):
+                stop_signal=signal.SIGTERM, wait_for=None, wait_timeout=None):
     """
     Start the gateway with @rules and the frames of @inputs ({port: [bytes]})
     on net_pcap vdevs, wait until every frame was received and accounted for
     (rx == tx + drops), read telemetry, stop it with SIGTERM and collect what
     it sent. Always kills the process and removes its runtime directory.
     @stop_signal: SIGTERM, or SIGINT (both must stop it cleanly).
+    @wait_for: optional callable(Telemetry) -> bool, polled after settling
+    (up to @settle_timeout) for state the control core sets asynchronously
+    (events, SA removal), up to @wait_timeout (default @settle_timeout)
+    seconds; r.waited says whether it became true.
     """
     r = Result()
     tmp = tempfile.mkdtemp(prefix="sgit_")
@@ -421,6 +426,14 @@ def run_gateway(exe, rules, inputs, app_args=(), lcores="-l 0,1", queries=(),
             r.why_not_settled = "after %.0f s: %d frames in, stats %s" % (
                 settle_timeout, nin,
                 {k: v for k, v in (st or {}).items() if v} if isinstance(st, dict) else st)
+        if wait_for is not None:
+            r.waited = False
+            deadline = time.time() + (settle_timeout if wait_timeout is None else wait_timeout)
+            while time.time() < deadline and proc.poll() is None:
+                if wait_for(tel):
+                    r.waited = True
+                    break
+                time.sleep(0.02)
         # Counters are plain per-lcore words read racily: read them again now
         # that the worker is idle, so every reading below is the final one.
         time.sleep(0.05)
@@ -582,3 +595,282 @@ def check_outputs(s, tag, got, expect):
                  None if len(got) == len(want) else min(len(got), len(want)))
     s.check("%s: in arrival order" % tag, got == want,
             "first difference at output #%s" % first)
+
+
+# ---------------------------------------------------------------------------
+# Live ports: frames sent at chosen times (lifetimes, idle timeouts, rekeys).
+#
+# A live port is net_pcap capturing from one end of a veth pair made here
+# (rx_iface_in: only frames arriving at that end); we write frames into the
+# other end with an AF_PACKET socket, byte for byte as Scapy built them. The
+# gateway still transmits into a pcap file, read after it exits, so nothing
+# it sends can come back in. Both ends have IPv6 off and no address: the
+# kernel sends nothing on them by itself.
+# ---------------------------------------------------------------------------
+def events_list(ev):
+    """The events of a /shardgate/events reply, oldest first: [dict with id]."""
+    out = []
+    for k, v in (ev or {}).items():
+        if isinstance(v, dict) and k.isdigit():
+            out.append(dict(v, id=int(k)))
+    return sorted(out, key=lambda e: e["id"])
+
+
+def has_event(ev, typ, direction, spi):
+    return any(e.get("type") == typ and e.get("dir") == direction and e.get("spi") == spi
+               for e in events_list(ev))
+
+
+def shardgatectl_path(exe, argv_index=2):
+    """shardgatectl: sys.argv[@argv_index] when meson passes it, else next to
+    the gateway in the build tree (BUILD/app/shardgatectl/shardgatectl)."""
+    if len(sys.argv) > argv_index:
+        return os.path.abspath(sys.argv[argv_index])
+    return os.path.join(os.path.dirname(os.path.dirname(exe)), "shardgatectl", "shardgatectl")
+
+
+_veth_counter = [0]
+
+
+class VethPair:
+    """A veth pair in the root namespace with names unique to this process:
+    .gw is the gateway's end (net_pcap rx_iface_in), .peer is ours."""
+
+    def __init__(self):
+        _veth_counter[0] += 1
+        base = "sgl%05d_%d" % (os.getpid() % 100000, _veth_counter[0])
+        self.gw, self.peer = base + "g", base + "p"
+        self.sock = None
+        subprocess.run(["ip", "link", "del", self.gw], capture_output=True)
+        cp = subprocess.run(["ip", "link", "add", self.gw, "type", "veth", "peer", "name",
+                             self.peer], capture_output=True, text=True)
+        if cp.returncode != 0:
+            raise RuntimeError("ip link add %s: %s" % (self.gw, cp.stderr.strip()))
+        try:
+            for n in (self.gw, self.peer):
+                with open("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % n, "w") as f:
+                    f.write("1")
+                cp = subprocess.run(["ip", "link", "set", n, "multicast", "off", "up"],
+                                    capture_output=True, text=True)
+                if cp.returncode != 0:
+                    raise RuntimeError("ip link set %s up: %s" % (n, cp.stderr.strip()))
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+            self.sock.bind((self.peer, 0))
+        except BaseException:
+            self.close()
+            raise
+
+    def send(self, frames):
+        for fr in frames:
+            self.sock.send(fr)
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        subprocess.run(["ip", "link", "del", self.gw], capture_output=True)
+
+
+class LiveGateway:
+    """
+    The gateway with live ports, driven step by step:
+
+        with LiveGateway(exe, rules, live=(UNPROT,)) as g:
+            d = g.send(UNPROT, [frame, ...])   # counter deltas once settled
+            g.sa("in", 4096); g.events(); g.ctl("rekey", ...)
+            g.stop()                           # SIGTERM; g.out[port] = frames
+        # veths, runtime directory and temporary files are gone here
+
+    Ports not in @live read the frames of @inputs from a pcap file. The
+    object has the fields Suite.check_clean_exit reads (rc, stdout, settled,
+    why_not_settled).
+    """
+
+    def __init__(self, exe, rules, live=(UNPROT,), inputs=None, app_args=(),
+                 lcores="--lcores=0@0,1@1", ctl=None, poll_sleep_us=100):
+        self.exe, self.rules, self.live = exe, rules, tuple(live)
+        self.inputs = inputs or {}
+        self.app_args = list(app_args)
+        self.lcores = lcores
+        self.ctl_exe = ctl or shardgatectl_path(exe)
+        self.poll_sleep_us = poll_sleep_us
+        self.veth = {}
+        self.proc = None
+        self.tel = None
+        self.tmp = tempfile.mkdtemp(prefix="sgit_live_")
+        self.prefix = unique_prefix()
+        self.rc = None
+        self.stdout = self.stderr = ""
+        self.out = {}
+        self.settled = True
+        self.why_not_settled = ""
+        self.t_start = None
+        self._rx = 0
+        self._fo = self._fe = None
+
+    # -- life cycle ---------------------------------------------------------
+    def start(self, timeout=20.0):
+        for p in self.live:
+            self.veth[p] = VethPair()
+        vdevs = []
+        for p in (0, 1):
+            if p in self.live:
+                rx = "rx_iface_in=" + self.veth[p].gw
+            else:
+                path = os.path.join(self.tmp, "in%d.pcap" % p)
+                write_pcap(path, self.inputs.get(p, []))
+                rx = "rx_pcap=" + path
+            vdevs.append("--vdev=net_pcap%d,%s,tx_pcap=%s" %
+                         (p, rx, os.path.join(self.tmp, "out%d.pcap" % p)))
+        rules_path = os.path.join(self.tmp, "rules.cfg")
+        with open(rules_path, "w") as f:
+            f.write(self.rules)
+        argv = [self.exe, "--no-pci", "--no-huge", "-m", "512",
+                "--file-prefix=" + self.prefix] + self.lcores.split() + vdevs + \
+            ["--", "-p", "0x3", "-u", "0x1", "-f", rules_path,
+             "--poll-sleep-us", str(self.poll_sleep_us)] + self.app_args
+        self._fo = open(os.path.join(self.tmp, "stdout"), "w+")
+        self._fe = open(os.path.join(self.tmp, "stderr"), "w+")
+        self.t_start = time.time()
+        self.proc = subprocess.Popen(argv, stdout=self._fo, stderr=self._fe,
+                                     stdin=subprocess.DEVNULL)
+        self.tel = Telemetry(self.prefix, timeout=timeout, proc=self.proc)
+        # The telemetry socket opens with EAL, before the rules are in: wait
+        # for the line printed once the workers run.
+        deadline = time.time() + timeout
+        log = os.path.join(self.tmp, "stdout")
+        while "shardgate: running" not in open(log).read():
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("gateway not running (status %s): %s" % (
+                    self.proc.poll(), open(os.path.join(self.tmp, "stderr")).read()[-500:]))
+            time.sleep(0.02)
+        st = self.stats()
+        self._rx = st.get("rx", 0) if isinstance(st, dict) else 0
+        return self
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stop the gateway (SIGTERM), then read its log and output pcaps."""
+        if self.tel is not None:
+            self.tel.close()
+            self.tel = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.rc = self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.rc = "hung after SIGTERM"
+                self.proc.kill()
+                self.proc.wait()
+        elif self.proc is not None:
+            self.rc = self.proc.returncode
+        self._collect()
+        return self.rc
+
+    def _collect(self):
+        if self._fo is not None:
+            self._fo.seek(0)
+            self._fe.seek(0)
+            self.stdout, self.stderr = self._fo.read(), self._fe.read()
+            self._fo.close()
+            self._fe.close()
+            self._fo = self._fe = None
+        for p in (0, 1):
+            self.out[p] = read_pcap(os.path.join(self.tmp, "out%d.pcap" % p)) or []
+
+    def close(self):
+        """Kill what is still running, delete the veths, the runtime
+        directory and the temporary files. Safe to call twice."""
+        try:
+            if self.tel is not None:
+                self.tel.close()
+                self.tel = None
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+                if self.rc is None:
+                    self.rc = "killed"
+            if self._fo is not None:
+                self._collect()
+        finally:
+            for v in self.veth.values():
+                v.close()
+            self.veth = {}
+            shutil.rmtree(runtime_dir(self.prefix), ignore_errors=True)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- traffic ------------------------------------------------------------
+    def send(self, port, frames, timeout=5.0):
+        """Send @frames into live @port and wait until the gateway has
+        received each and sent or dropped it. Returns the change of every
+        /shardgate/stats counter over the send ({} counters unchanged are
+        absent); a send that does not settle marks the run unsettled."""
+        before = self.stats() or {}
+        self.veth[port].send(frames)
+        return self.settle(len(frames), before, timeout)
+
+    def settle(self, n, before, timeout=5.0):
+        want = self._rx + n
+        deadline = time.time() + timeout
+        st = None
+        while time.time() < deadline:
+            st = self.stats() or {}
+            if st.get("rx", 0) >= want and st.get("tx", 0) + st.get("drops", 0) == st.get("rx"):
+                break
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        else:
+            self.settled = False
+            self.why_not_settled += "%d frame(s) sent, rx %s (want %d), tx %s drops %s; " % (
+                n, (st or {}).get("rx"), want, (st or {}).get("tx"), (st or {}).get("drops"))
+        st = self.stats() or {}
+        self._rx = st.get("rx", self._rx)
+        return {k: v - before.get(k, 0) for k, v in st.items()
+                if isinstance(v, int) and v != before.get(k, 0)}
+
+    # -- state --------------------------------------------------------------
+    def stats(self):
+        return self.tel.cmd("/shardgate/stats")
+
+    def sa(self, direction, spi):
+        """/shardgate/sa of one SA, or None when the gateway has none."""
+        d = self.tel.cmd("/shardgate/sa,spi=%d" % spi)
+        if not isinstance(d, dict):
+            return None
+        return d.get("%s_%d" % (direction, spi))
+
+    def events(self, since=None):
+        return self.tel.cmd("/shardgate/events" + ("" if since is None else ",%d" % since))
+
+    def wait(self, cond, timeout=5.0, step=0.02):
+        """Poll cond() until true or @timeout seconds: its last value."""
+        deadline = time.time() + timeout
+        while True:
+            v = cond()
+            if v or time.time() >= deadline:
+                return v
+            time.sleep(step)
+
+    def sleep_until(self, t):
+        """Sleep until time.time() == @t (no-op when past)."""
+        d = t - time.time()
+        if d > 0:
+            time.sleep(d)
+
+    def ctl(self, *request):
+        """shardgatectl -f PREFIX REQUEST...: (status, stdout, stderr)."""
+        cp = subprocess.run([self.ctl_exe, "-f", self.prefix] + [str(a) for a in request],
+                            capture_output=True, text=True, timeout=30,
+                            stdin=subprocess.DEVNULL)
+        return cp.returncode, cp.stdout, cp.stderr
