@@ -52,7 +52,8 @@ struct gateway {
 int gateway_check_conf(struct gateway *gw, char *err, size_t errlen);
 
 /* Fill lifetimes the SA line left unset from --lifetime-soft/-hard, --idle-timeout. */
-void gateway_lifetime_defaults(const struct args *a, struct sg_sa_lifetime *l);
+int gateway_lifetime_defaults(const struct args *a, struct sg_sa_lifetime *l, char *err,
+		size_t errlen);
 
 /* Events from the workers: soft/hard expiry, idle (events.c). */
 void gateway_poll_events(struct gateway *gw);

@@ -197,6 +197,7 @@ add_sa(struct gateway *gw, struct sg_conf_sa *csa, struct reply *r, uint32_t tag
 {
 	struct sg_sa_prm *p = &csa->prm;
 	struct sg_shard_cmd *c;
+	char why[160];
 	int w, ret;
 
 	if (p->replay_win == SG_CONF_UNSET)
@@ -206,7 +207,10 @@ add_sa(struct gateway *gw, struct sg_conf_sa *csa, struct reply *r, uint32_t tag
 		p->replay_win = 0;
 	if (gw->args.esn)
 		p->esn = true;
-	gateway_lifetime_defaults(&gw->args, &p->life);
+	if (gateway_lifetime_defaults(&gw->args, &p->life, why, sizeof(why)) != 0) {
+		fail(r, "sa %s %u: %s", dir_name(p->dir), p->spi, why);
+		return;
+	}
 	if (gateway_find_sa(gw, p->dir, p->spi) != SG_SA_NONE) {
 		fail(r, "sa %s %u: SPI already in use", dir_name(p->dir), p->spi);
 		return;
@@ -343,6 +347,7 @@ control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *wh
 			snprintf(why, whylen, "workers did not answer: %s", strerror(-ret));
 			return ret;
 		}
+		sg_shard_dir_reclaim(gw->dir);
 	}
 	c = sg_shard_cmd_alloc(SG_SHARD_SA_DEL);
 	if (c == NULL) {
@@ -391,11 +396,10 @@ static int
 rekey_prm(struct gateway *gw, enum sg_sa_dir dir, const struct sg_sa *old, uint32_t new_spi,
 		const char *crypto, struct sg_conf *conf, struct reply *r)
 {
-	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], *text;
+	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], *text, why[160];
 	struct in_addr a;
 	int n, ret;
 
-	(void)gw;
 	a.s_addr = old->tun_src_be;
 	inet_ntop(AF_INET, &a, src, sizeof(src));
 	a.s_addr = old->tun_dst_be;
@@ -415,12 +419,24 @@ rekey_prm(struct gateway *gw, enum sg_sa_dir dir, const struct sg_sa *old, uint3
 	free(text);
 	if (ret != 0)
 		return -1;
-	if (conf->nb_sa != 1 || conf->nb_sp != 0) {
+	if (conf->nb_sa != 1 || conf->nb_sp + conf->nb_rt + conf->nb_neigh != 0) {
+		sg_conf_free(conf);
 		fail(r, "rekey: expected aead_algo ALG aead_key KEY");
 		return -1;
 	}
-	/* The new SA keeps the old one's window (outbound SAs have none). */
+	/* The new SA keeps the old one's window (outbound SAs have none) and
+	 * its lifetimes, unless the request gives its own. */
 	conf->sa[0].prm.replay_win = dir == SG_SA_IN && old->replay != NULL ? old->replay->win : 0;
+	if (conf->sa[0].prm.life.soft_sec == 0 && conf->sa[0].prm.life.hard_sec == 0 &&
+			conf->sa[0].prm.life.soft_bytes == 0 && conf->sa[0].prm.life.hard_bytes == 0 &&
+			conf->sa[0].prm.life.soft_packets == 0 &&
+			conf->sa[0].prm.life.hard_packets == 0 && conf->sa[0].prm.life.idle_sec == 0)
+		conf->sa[0].prm.life = old->life;
+	if (gateway_lifetime_defaults(&gw->args, &conf->sa[0].prm.life, why, sizeof(why)) != 0) {
+		sg_conf_free(conf);
+		fail(r, "rekey: %s", why);
+		return -1;
+	}
 	return 0;
 }
 

@@ -20,6 +20,7 @@ gateway_check_conf(struct gateway *gw, char *err, size_t errlen)
 {
 	struct sg_conf *c = &gw->conf;
 	const struct args *a = &gw->args;
+	char why[160];
 	uint32_t i;
 
 	for (i = 0; i < c->nb_rt; i++) {
@@ -48,7 +49,11 @@ gateway_check_conf(struct gateway *gw, char *err, size_t errlen)
 			p->replay_win = 0;
 		if (a->esn)
 			p->esn = true;
-		gateway_lifetime_defaults(a, &p->life);
+		if (gateway_lifetime_defaults(a, &p->life, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s:%u: sa %s %u: %s", c->file, c->sa[i].line,
+					p->dir == SG_SA_IN ? "in" : "out", p->spi, why);
+			return -1;
+		}
 		if (p->dir == SG_SA_IN && p->esn && p->replay_win == 0) {
 			snprintf(err, errlen, "%s:%u: sa in %u: ESN needs a replay window (-w 0 given)",
 					c->file, c->sa[i].line, p->spi);
@@ -63,15 +68,28 @@ gateway_check_conf(struct gateway *gw, char *err, size_t errlen)
 	return 0;
 }
 
-void
-gateway_lifetime_defaults(const struct args *a, struct sg_sa_lifetime *l)
+int
+gateway_lifetime_defaults(const struct args *a, struct sg_sa_lifetime *l, char *err,
+		size_t errlen)
 {
-	if (l->soft_sec == 0 && a->soft_sec != 0 && (l->hard_sec == 0 || a->soft_sec <= l->hard_sec))
+	/* A hard limit below the SA's own soft one would never let soft fire. */
+	if (l->hard_sec == 0 && a->hard_sec != 0 && l->soft_sec > a->hard_sec) {
+		snprintf(err, errlen, "lifetime_soft_sec %u is above --lifetime-hard %u",
+				l->soft_sec, a->hard_sec);
+		return -1;
+	}
+	if (l->soft_sec == 0 && a->soft_sec != 0 && l->hard_sec != 0 && a->soft_sec > l->hard_sec) {
+		snprintf(err, errlen, "--lifetime-soft %u is above lifetime_hard_sec %u",
+				a->soft_sec, l->hard_sec);
+		return -1;
+	}
+	if (l->soft_sec == 0)
 		l->soft_sec = a->soft_sec;
-	if (l->hard_sec == 0 && a->hard_sec != 0 && a->hard_sec >= l->soft_sec)
+	if (l->hard_sec == 0)
 		l->hard_sec = a->hard_sec;
 	if (l->idle_sec == 0)
 		l->idle_sec = a->idle_sec;
+	return 0;
 }
 
 /* A session is one tunnel peer: every SA between the same two endpoints. */

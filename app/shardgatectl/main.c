@@ -32,6 +32,7 @@ usage(void)
 	       "  rekey in OLD NEW aead_algo ALG aead_key KEY [grace_ms N]\n"
 	       "  rekey out OLD NEW aead_algo ALG aead_key KEY\n"
 	       "  list sa [PAGE] | list sp | list sessions | help\n"
+	       "  events [SINCE_ID]          soft/hard lifetime and idle events\n"
 	       "\n"
 	       "Make-before-break rekey of a tunnel: on the receiver, 'rekey in' (the new SA\n"
 	       "is accepted at once, the old one for grace_ms more); then on the sender,\n"

@@ -162,6 +162,13 @@ in_post(struct sg_dp_lcore *lc, struct rte_mbuf *m, const struct in_meta *meta,
 		sa->replay_drop++;
 		return SG_DROP_REPLAY;
 	}
+	/* Limits again, now that earlier packets of this burst were counted;
+	 * only authentic packets use up an SA's byte and packet budget. */
+	if (unlikely((sa->packets >= sa->lim_packets || sa->bytes >= sa->lim_bytes) &&
+			sg_shard_sa_limit(lc->shard, sa) != 0)) {
+		sa->other_drop++;
+		return SG_DROP_SA_EXPIRED;
+	}
 	tail = (const struct rte_esp_tail *)(op->icv - SG_ESP_TRAILER_LEN);
 	if (unlikely((uint32_t)tail->pad_len + SG_ESP_TRAILER_LEN > op->len ||
 			!sg_esp_pad_ok(op->icv - SG_ESP_TRAILER_LEN - tail->pad_len, tail->pad_len))) {

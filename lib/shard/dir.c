@@ -12,9 +12,18 @@
 #include "sg_common.h"
 #include "sg_shard.h"
 
-/* rte_hash keyed by the SPI in network byte order, data = shard id. */
+/*
+ * rte_hash keyed by the SPI in network byte order, data = shard id. In
+ * lock-free mode a deleted key's slot stays taken until it is freed
+ * explicitly, because a reader may still be comparing it: deletes queue
+ * their positions here and sg_shard_dir_reclaim() frees them once every
+ * worker has passed a burst boundary.
+ */
 struct sg_shard_dir {
 	struct rte_hash *h;
+	int32_t *pending;
+	uint32_t nb_pending;
+	uint32_t cap_pending;
 };
 
 struct sg_shard_dir *
@@ -38,8 +47,16 @@ sg_shard_dir_create(const char *name, uint32_t capacity, int socket)
 		return NULL;
 	}
 	d->h = rte_hash_create(&p);
-	if (d->h == NULL) {
+	d->cap_pending = p.entries;
+	d->pending = rte_malloc_socket("sg_shard_dir_pending", d->cap_pending * sizeof(int32_t), 0,
+			socket);
+	if (d->h == NULL || d->pending == NULL) {
+		int err = d->h == NULL ? rte_errno : ENOMEM; /* EEXIST for a taken name */
+
+		rte_hash_free(d->h);
+		rte_free(d->pending);
 		rte_free(d);
+		rte_errno = err;
 		return NULL;
 	}
 	return d;
@@ -51,6 +68,7 @@ sg_shard_dir_free(struct sg_shard_dir *d)
 	if (d == NULL)
 		return;
 	rte_hash_free(d->h);
+	rte_free(d->pending);
 	rte_free(d);
 }
 
@@ -72,8 +90,23 @@ int
 sg_shard_dir_del(struct sg_shard_dir *d, uint32_t spi)
 {
 	uint32_t key = rte_cpu_to_be_32(spi);
+	int32_t pos = rte_hash_del_key(d->h, &key);
 
-	return rte_hash_del_key(d->h, &key) < 0 ? -ENOENT : 0;
+	if (pos < 0)
+		return -ENOENT;
+	/* At most one pending position per entry: the array cannot overflow. */
+	d->pending[d->nb_pending++] = pos;
+	return 0;
+}
+
+void
+sg_shard_dir_reclaim(struct sg_shard_dir *d)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->nb_pending; i++)
+		rte_hash_free_key_with_position(d->h, d->pending[i]);
+	d->nb_pending = 0;
 }
 
 uint16_t

@@ -224,8 +224,16 @@ void sg_shard_dir_free(struct sg_shard_dir *d);
 /** @return 0, -EEXIST, -ENOSPC or -EINVAL. */
 int sg_shard_dir_add(struct sg_shard_dir *d, uint32_t spi, uint16_t shard);
 
-/** @return 0 or -ENOENT. */
+/**
+ * Remove @p spi. Its slot is reused only after sg_shard_dir_reclaim(), which
+ * the caller runs once no worker can still be reading it (after a SYNC of
+ * every worker).
+ * @return 0 or -ENOENT.
+ */
 int sg_shard_dir_del(struct sg_shard_dir *d, uint32_t spi);
+
+/** Free the slots of every SPI deleted so far (see sg_shard_dir_del()). */
+void sg_shard_dir_reclaim(struct sg_shard_dir *d);
 
 /** Shard owning @p spi (host order), or SG_SHARD_NONE. */
 uint16_t sg_shard_dir_find(const struct sg_shard_dir *d, uint32_t spi);
