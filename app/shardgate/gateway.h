@@ -67,8 +67,15 @@ void gateway_close_ports(struct gateway *gw);
 int gateway_setup_rules(struct gateway *gw);
 void gateway_free_rules(struct gateway *gw);
 
-/* Worker that owns (or will own) the session between @p local and @p peer. */
-int gateway_session_owner(struct gateway *gw, uint32_t local, uint32_t peer, bool create);
+/* Worker that owns the session between @p local and @p peer, or would own
+ * it if it were made now (the least loaded). Changes nothing. */
+int gateway_session_owner(const struct gateway *gw, uint32_t local, uint32_t peer);
+
+/* Count one more SA in that session (making it, owned by @p w, if new). */
+int gateway_session_bind(struct gateway *gw, uint32_t local, uint32_t peer, uint16_t w);
+
+/* Count one SA less; the session ends with its last SA. */
+void gateway_session_unbind(struct gateway *gw, uint32_t local, uint32_t peer);
 
 /* Whether a protect policy names the SA with @p spi in @p dir. */
 int gateway_policy_names(const struct gateway *gw, enum sg_sa_dir dir, uint32_t spi);

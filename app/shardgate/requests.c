@@ -192,12 +192,26 @@ publish_spds(struct gateway *gw, struct reply *r)
 	return 0;
 }
 
+/* Take back an SA the owner has just added and nobody else can see yet. */
+static void
+undo_add(struct gateway *gw, uint16_t w, uint32_t idx)
+{
+	struct sg_shard_cmd *c = sg_shard_cmd_alloc(SG_SHARD_SA_DEL);
+
+	if (c == NULL)
+		return;
+	c->idx = idx;
+	if (call(gw, w, c) != -ETIMEDOUT)
+		sg_shard_cmd_free(c);
+}
+
 static void
 add_sa(struct gateway *gw, struct sg_conf_sa *csa, struct reply *r, uint32_t tag)
 {
 	struct sg_sa_prm *p = &csa->prm;
 	struct sg_shard_cmd *c;
 	char why[160];
+	uint32_t idx;
 	int w, ret;
 
 	if (p->replay_win == SG_CONF_UNSET)
@@ -215,12 +229,9 @@ add_sa(struct gateway *gw, struct sg_conf_sa *csa, struct reply *r, uint32_t tag
 		fail(r, "sa %s %u: SPI already in use", dir_name(p->dir), p->spi);
 		return;
 	}
-	w = p->dir == SG_SA_IN ? gateway_session_owner(gw, p->tun_dst, p->tun_src, true) :
-			gateway_session_owner(gw, p->tun_src, p->tun_dst, true);
-	if (w < 0) {
-		fail(r, "sa %s %u: no owner: %s", dir_name(p->dir), p->spi, strerror(-w));
-		return;
-	}
+	/* Nothing is recorded until the owner has taken the SA. */
+	w = p->dir == SG_SA_IN ? gateway_session_owner(gw, p->tun_dst, p->tun_src) :
+			gateway_session_owner(gw, p->tun_src, p->tun_dst);
 	c = sg_shard_cmd_alloc(SG_SHARD_SA_ADD);
 	if (c == NULL) {
 		fail(r, "out of memory");
@@ -244,12 +255,25 @@ add_sa(struct gateway *gw, struct sg_conf_sa *csa, struct reply *r, uint32_t tag
 		fail(r, "sa %s %u: %s", dir_name(p->dir), p->spi, strerror(-ret));
 		return;
 	}
+	idx = (uint32_t)ret;
 	if (p->dir == SG_SA_IN) {
+		/* Now other workers may find the owner of this SPI. */
+		ret = sg_shard_dir_add(gw->dir, p->spi, (uint16_t)w);
+		if (ret == 0)
+			ret = gateway_session_bind(gw, p->tun_dst, p->tun_src, (uint16_t)w);
+		if (ret != 0) {
+			sg_shard_dir_del(gw->dir, p->spi);
+			undo_add(gw, (uint16_t)w, idx);
+			fail(r, "sa in %u: cannot publish it: %s", p->spi, strerror(-ret));
+			return;
+		}
 		if (tag == 0)
 			gw->next_tag++;
-		/* Now other workers may find the owner of this SPI. */
-		sg_shard_dir_add(gw->dir, p->spi, (uint16_t)w);
 		gateway_steer_add(gw, p->spi, p->tun_dst, (uint16_t)w);
+	} else if (gateway_session_bind(gw, p->tun_src, p->tun_dst, (uint16_t)w) != 0) {
+		undo_add(gw, (uint16_t)w, idx);
+		fail(r, "sa out %u: out of memory", p->spi);
+		return;
 	}
 	reply_printf(r, "{\"ok\":true,\"sa\":{\"dir\":\"%s\",\"spi\":%u,\"lcore\":%u,\"shard\":%d}}",
 			dir_name(p->dir), p->spi, gw->workers[w]->lcore_id, w);
@@ -329,6 +353,8 @@ control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *wh
 {
 	uint32_t g = gateway_find_sa(gw, dir, spi);
 	struct sg_shard_cmd *c;
+	const struct sg_sa *sa;
+	uint32_t src, dst;
 	uint16_t w;
 	int ret;
 
@@ -349,6 +375,9 @@ control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *wh
 		}
 		sg_shard_dir_reclaim(gw->dir);
 	}
+	sa = sa_at(gw, g);
+	src = rte_be_to_cpu_32(sa->tun_src_be);
+	dst = rte_be_to_cpu_32(sa->tun_dst_be);
 	c = sg_shard_cmd_alloc(SG_SHARD_SA_DEL);
 	if (c == NULL) {
 		snprintf(why, whylen, "out of memory");
@@ -362,9 +391,15 @@ control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *wh
 	}
 	ret = ret != 0 ? ret : c->result;
 	sg_shard_cmd_free(c);
-	if (ret != 0)
+	if (ret != 0) {
 		snprintf(why, whylen, "sa %s %u: %s", dir_name(dir), spi, strerror(-ret));
-	return ret;
+		return ret;
+	}
+	if (dir == SG_SA_IN)
+		gateway_session_unbind(gw, dst, src);
+	else
+		gateway_session_unbind(gw, src, dst);
+	return 0;
 }
 
 static void
@@ -630,7 +665,7 @@ list_sp(struct gateway *gw, struct reply *r)
 }
 
 static void
-list_sessions(struct gateway *gw, struct reply *r)
+list_sessions(struct gateway *gw, struct reply *r) /* data: SAs << 16 | worker */
 {
 	const void *key;
 	void *data;
@@ -642,12 +677,13 @@ list_sessions(struct gateway *gw, struct reply *r)
 		struct in_addr l = {.s_addr = htonl((uint32_t)(k >> 32))};
 		struct in_addr p = {.s_addr = htonl((uint32_t)k)};
 		char lb[INET_ADDRSTRLEN], pb[INET_ADDRSTRLEN];
-		uint16_t w = (uint16_t)(uintptr_t)data;
+		uint16_t w = (uint16_t)((uintptr_t)data & 0xffff);
 
 		inet_ntop(AF_INET, &l, lb, sizeof(lb));
 		inet_ntop(AF_INET, &p, pb, sizeof(pb));
-		reply_printf(r, "%s{\"local\":\"%s\",\"peer\":\"%s\",\"lcore\":%u}", n++ ? "," : "",
-				lb, pb, gw->workers[w]->lcore_id);
+		reply_printf(r, "%s{\"local\":\"%s\",\"peer\":\"%s\",\"lcore\":%u,\"sa\":%lu}",
+				n++ ? "," : "", lb, pb, gw->workers[w]->lcore_id,
+				(unsigned long)((uintptr_t)data >> 16));
 	}
 	reply_printf(r, "]}");
 }

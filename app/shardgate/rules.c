@@ -99,27 +99,61 @@ peer_key(uint32_t local, uint32_t peer)
 	return ((uint64_t)local << 32) | peer;
 }
 
+/* Session map data: the owning worker in the low 16 bits, SAs above. */
+#define SESSION_W(d) ((uint16_t)((uintptr_t)(d) & 0xffff))
+#define SESSION_N(d) ((uintptr_t)(d) >> 16)
+
 int
-gateway_session_owner(struct gateway *gw, uint32_t local, uint32_t peer, bool create)
+gateway_session_owner(const struct gateway *gw, uint32_t local, uint32_t peer)
 {
 	uint64_t key = peer_key(local, peer);
 	uint16_t w, best = 0;
 	void *data;
-	int ret;
 
 	if (rte_hash_lookup_data(gw->peers, &key, &data) >= 0)
-		return (int)(uintptr_t)data;
-	if (!create)
-		return -ENOENT;
-	/* New peers go to the worker with the fewest sessions. */
+		return SESSION_W(data);
+	/* A new peer goes to the worker with the fewest sessions. */
 	for (w = 1; w < gw->nb_workers; w++)
 		if (gw->peer_sessions[w] < gw->peer_sessions[best])
 			best = w;
-	ret = rte_hash_add_key_data(gw->peers, &key, (void *)(uintptr_t)best);
-	if (ret < 0)
-		return ret;
-	gw->peer_sessions[best]++;
 	return best;
+}
+
+int
+gateway_session_bind(struct gateway *gw, uint32_t local, uint32_t peer, uint16_t w)
+{
+	uint64_t key = peer_key(local, peer);
+	uintptr_t n = 0;
+	void *data;
+	int ret;
+
+	if (rte_hash_lookup_data(gw->peers, &key, &data) >= 0)
+		n = SESSION_N(data);
+	else
+		gw->peer_sessions[w]++;
+	ret = rte_hash_add_key_data(gw->peers, &key, (void *)(((n + 1) << 16) | w));
+	if (ret < 0 && n == 0)
+		gw->peer_sessions[w]--;
+	return ret;
+}
+
+void
+gateway_session_unbind(struct gateway *gw, uint32_t local, uint32_t peer)
+{
+	uint64_t key = peer_key(local, peer);
+	uintptr_t n;
+	void *data;
+
+	if (rte_hash_lookup_data(gw->peers, &key, &data) < 0)
+		return;
+	n = SESSION_N(data);
+	/* The session ends with its last SA. */
+	if (n <= 1) {
+		rte_hash_del_key(gw->peers, &key);
+		gw->peer_sessions[SESSION_W(data)]--;
+		return;
+	}
+	rte_hash_add_key_data(gw->peers, &key, (void *)(((n - 1) << 16) | SESSION_W(data)));
 }
 
 int
@@ -236,10 +270,8 @@ load_sa(struct gateway *gw, const struct sg_conf_sa *csa)
 	uint64_t tsc;
 	int w, ret;
 
-	w = p->dir == SG_SA_IN ? gateway_session_owner(gw, p->tun_dst, p->tun_src, true) :
-			gateway_session_owner(gw, p->tun_src, p->tun_dst, true);
-	if (w < 0)
-		return w;
+	w = p->dir == SG_SA_IN ? gateway_session_owner(gw, p->tun_dst, p->tun_src) :
+			gateway_session_owner(gw, p->tun_src, p->tun_dst);
 	owner = gw->workers[w];
 	/* Workers are not running yet: the control core may fill their shards. */
 	ret = sg_sa_table_add(gw->shards[w]->sat, p, gw->ctl_mgr, owner->lcore_id, owner->socket);
@@ -258,7 +290,8 @@ load_sa(struct gateway *gw, const struct sg_conf_sa *csa)
 			(uint32_t)ret)) {
 		return -EEXIST; /* the same outbound SPI in another shard */
 	}
-	return 0;
+	return p->dir == SG_SA_IN ? gateway_session_bind(gw, p->tun_dst, p->tun_src, (uint16_t)w) :
+			gateway_session_bind(gw, p->tun_src, p->tun_dst, (uint16_t)w);
 }
 
 int

@@ -316,7 +316,6 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 out:
 	memcpy(&mb[k], bad, nbad * sizeof(bad[0]));
 	*nb_bad = nbad;
-	lc->stats.inbound += k;
 	return k;
 }
 
@@ -408,6 +407,7 @@ inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, int from_hand
 	rte_pktmbuf_free_bulk(&esp[k], nbad);
 	nf = dp_policy_inbound(lc, esp, sa_idx, k);
 	rte_pktmbuf_free_bulk(&esp[nf], k - nf);
+	lc->stats.inbound += nf; /* decrypted and let through by policy */
 	memcpy(fwd, esp, nf * sizeof(fwd[0]));
 
 	if (np > 0) {

@@ -104,7 +104,7 @@ const char *sg_dp_stage_name(enum sg_dp_stage s);
 struct sg_dp_stats {
 	uint64_t rx;
 	uint64_t tx;
-	uint64_t inbound;   /**< ESP packets decrypted and forwarded */
+	uint64_t inbound;   /**< ESP packets decrypted and passed by inbound policy */
 	uint64_t outbound;  /**< packets encrypted */
 	uint64_t bypass;    /**< plaintext forwarded by a bypass policy */
 	uint64_t handoff_tx; /**< packets passed to their owner */

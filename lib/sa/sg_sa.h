@@ -203,8 +203,8 @@ struct sg_sa {
 
 	/* Line 1: written per packet by the owner. */
 	uint64_t seq __rte_cache_aligned; /**< outbound: last sent */
-	uint64_t packets;
-	uint64_t bytes;
+	uint64_t packets; /**< authenticated (inbound) or encrypted (outbound) by this SA */
+	uint64_t bytes;   /**< inner IP bytes of those packets (lifetimes count these) */
 	uint64_t last_use_tsc;
 	uint64_t auth_fail;
 	uint64_t replay_drop;

@@ -68,7 +68,9 @@ sg_shard_create(uint16_t id, uint32_t capacity, int socket)
 	if (s->timer == NULL)
 		goto fail;
 	s->cmd = ring("cmd", id, CMD_RING_SIZE, socket);
-	s->reply = ring("rep", id, CMD_RING_SIZE, socket);
+	/* Twice the command ring: late answers to calls that timed out wait
+	 * here beside the current one, so the worker's enqueue cannot fail. */
+	s->reply = ring("rep", id, 2 * CMD_RING_SIZE, socket);
 	s->event = event_ring(id, socket);
 	if (s->cmd == NULL || s->reply == NULL || s->event == NULL)
 		goto fail;
@@ -118,6 +120,9 @@ sg_shard_call(struct sg_shard *s, struct sg_shard_cmd *c, uint64_t timeout_us)
 	uint64_t deadline = rte_get_timer_cycles() + timeout_us * rte_get_timer_hz() / 1000000;
 	void *got;
 
+	/* Free late answers first, so they never crowd out this one. */
+	while (rte_ring_dequeue(s->reply, &got) == 0)
+		sg_shard_cmd_free(got);
 	if (rte_ring_enqueue(s->cmd, c) != 0)
 		return -ENOBUFS;
 	for (;;) {
@@ -147,8 +152,9 @@ sg_shard_take(struct sg_shard *s, struct sg_shard_cmd **c, unsigned int n)
 void
 sg_shard_answer(struct sg_shard *s, struct sg_shard_cmd *c)
 {
-	/* The reply ring is as large as the command ring: this cannot fail. */
-	rte_ring_enqueue(s->reply, c);
+	/* Commands in flight never exceed the command ring, and the reply ring
+	 * holds twice that (see sg_shard_create()): this cannot fail. */
+	RTE_VERIFY(rte_ring_enqueue(s->reply, c) == 0);
 }
 
 int
