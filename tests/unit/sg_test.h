@@ -9,8 +9,11 @@
  * "SGTEST <suite>: N passed, N failed" that scripts/test.sh adds up.
  */
 
+#include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -34,6 +37,29 @@ sg_test_eal_init(const char *suite)
 	return 0;
 }
 
+/* EAL leaves its runtime directory behind; a test leaves nothing. */
+static inline void
+sg_test_rm_runtime_dir(const char *dir)
+{
+	char path[PATH_MAX + 256];
+	struct dirent *e;
+	DIR *d;
+
+	if (strstr(dir, "/sgtest_") == NULL || strlen(dir) >= PATH_MAX)
+		return; /* only ever our own, per-process prefixes */
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
 /* Run the registered suites; print CUnit's summary and the SGTEST line. */
 static inline int
 sg_test_run(const char *suite, int with_eal)
@@ -48,8 +74,13 @@ sg_test_run(const char *suite, int with_eal)
 		failed++;
 	printf("\nSGTEST %s: %u passed, %u failed\n", suite, ran - failed, failed);
 	CU_cleanup_registry();
-	if (with_eal)
+	if (with_eal) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
 		rte_eal_cleanup();
+		sg_test_rm_runtime_dir(dir);
+	}
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
