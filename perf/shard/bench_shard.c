@@ -32,6 +32,7 @@
 #include "sg_crypto.h"
 #include "sg_sa.h"
 #include "sg_shard.h"
+#include "bench_eal.h"
 
 #define SIZES_MAX 8
 #define BURST_MAX 64
@@ -49,7 +50,6 @@ struct opts {
 
 static double ns_per_cycle;
 static FILE *csv;
-static int default_eal; /* we chose the EAL arguments (and the file prefix) */
 
 static inline uint32_t
 spi_of(uint32_t i)
@@ -364,53 +364,6 @@ parse_opts(int argc, char **argv, struct opts *o)
 				" 1 <= --burst <= %d, --win <= %u\n", BURST_MAX, SG_REPLAY_WIN_MAX);
 }
 
-/* EAL: the caller's arguments before "--", or defaults on the CPU we are pinned to. */
-static int
-eal_init(int argc, char **argv, int *used)
-{
-	static char lcore[32], prefix[64];
-	char *def[] = {
-		argv[0], "--no-huge", "--no-pci", "-m", "4096", "--no-telemetry",
-		"--log-level=lib.eal:error", "-l", lcore, prefix, NULL,
-	};
-	cpu_set_t set;
-	int i, cpu = 0, ret;
-
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0)
-			break;
-	if (i < argc && i > 1) {
-		ret = rte_eal_init(i, argv);
-		*used = i;
-		return ret;
-	}
-	*used = i < argc ? 1 : 0;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set))
-			cpu++;
-	snprintf(lcore, sizeof(lcore), "%d", cpu);
-	snprintf(prefix, sizeof(prefix), "--file-prefix=sg_bench_shard_%d", (int)getpid());
-	default_eal = 1;
-	ret = rte_eal_init((int)RTE_DIM(def) - 1, def);
-	return ret < 0 ? ret : 0;
-}
-
-/* EAL leaves its runtime directory behind: remove it (ours alone). */
-static void
-rm_runtime_dir(const char *path)
-{
-	struct dirent *e;
-	DIR *d = opendir(path);
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			unlinkat(dirfd(d), e->d_name, 0);
-	closedir(d);
-	rmdir(path);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -423,14 +376,12 @@ main(int argc, char **argv)
 		.burst = 32,
 		.win = SG_REPLAY_WIN_DEFAULT,
 	};
-	char rundir[PATH_MAX];
 	int used, socket;
 	unsigned int s;
 	IMB_MGR *mgr;
 
-	if (eal_init(argc, argv, &used) < 0)
+	if (bench_eal_init(argc, argv, "sg_bench_shard", 4096, &used) < 0)
 		rte_exit(EXIT_FAILURE, "EAL init failed\n");
-	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	argv[used] = argv[0];
 	parse_opts(argc - used, argv + used, &o);
 	ns_per_cycle = 1e9 / (double)rte_get_tsc_hz();
@@ -470,8 +421,6 @@ main(int argc, char **argv)
 	if (csv != NULL)
 		fclose(csv);
 	sg_crypto_mgr_free(mgr);
-	rte_eal_cleanup();
-	if (default_eal)
-		rm_runtime_dir(rundir);
+	bench_eal_fini();
 	return 0;
 }

@@ -34,6 +34,7 @@
 #include <rte_vect.h>
 
 #include "sg_timer.h"
+#include "bench_eal.h"
 #include "timer_impl.h"
 
 #define MAX_SIZES     8
@@ -565,45 +566,6 @@ parse_opts(int argc, char **argv, struct opts *o)
 		rte_exit(EXIT_FAILURE, "need --packets > 0, --reps > 0, 0 < --expire <= 100\n");
 }
 
-/* EAL: the caller's arguments before "--", or defaults on the CPU we are pinned to. */
-static int
-eal_init(int argc, char **argv, int *used)
-{
-	static char lcore[32], prefix[64];
-	char *def[] = {
-		argv[0],
-		"--no-huge",
-		"--no-pci",
-		"-m",
-		"512",
-		"--no-telemetry",
-		"--log-level=lib.eal:error",
-		"-l",
-		lcore,
-		prefix,
-		NULL,
-	};
-	cpu_set_t set;
-	int i, cpu = 0, ret;
-
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0)
-			break;
-	if (i < argc && i > 1) {
-		ret = rte_eal_init(i, argv);
-		*used = i;
-		return ret;
-	}
-	*used = i < argc ? 1 : 0;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set))
-			cpu++;
-	snprintf(lcore, sizeof(lcore), "%d", cpu);
-	snprintf(prefix, sizeof(prefix), "--file-prefix=sg_bench_timer_%d", (int)getpid());
-	ret = rte_eal_init((int)RTE_DIM(def) - 1, def);
-	return ret < 0 ? ret : 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -622,7 +584,7 @@ main(int argc, char **argv)
 	double worst = -1;
 	unsigned int s;
 
-	ret = eal_init(argc, argv, &used);
+	ret = bench_eal_init(argc, argv, "sg_bench_timer", 512, &used);
 	if (ret < 0)
 		rte_exit(EXIT_FAILURE, "EAL init failed\n");
 	argv[used] = argv[0];
@@ -745,6 +707,6 @@ main(int argc, char **argv)
 		fclose(csv);
 	if (o.rte_timer)
 		rte_timer_subsystem_finalize();
-	rte_eal_cleanup();
+	bench_eal_fini();
 	return 0;
 }
