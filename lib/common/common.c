@@ -10,14 +10,23 @@ RTE_LOG_REGISTER(sg_logtype, shardgate, INFO);
 int
 sg_ct_memcmp(const void *a, const void *b, size_t n)
 {
-	const volatile uint8_t *x = a;
-	const volatile uint8_t *y = b;
-	uint8_t acc = 0;
-	size_t i;
+	const uint8_t *x = a;
+	const uint8_t *y = b;
+	uint64_t acc = 0, u, v;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++)
-		acc |= x[i] ^ y[i];
-	return acc;
+	/* Eight bytes at a time, then the tail; no branch depends on the data. */
+	for (; i + 8 <= n; i += 8) {
+		__builtin_memcpy(&u, x + i, 8);
+		__builtin_memcpy(&v, y + i, 8);
+		acc |= u ^ v;
+		__asm__ volatile("" : "+r"(acc));
+	}
+	for (; i < n; i++) {
+		acc |= (uint64_t)(x[i] ^ y[i]);
+		__asm__ volatile("" : "+r"(acc));
+	}
+	return acc != 0;
 }
 
 void

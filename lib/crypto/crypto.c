@@ -8,6 +8,8 @@
 #include "sg_common.h"
 #include "sg_crypto.h"
 
+_Static_assert(SG_CRYPTO_TAG_LEN == 16, "sg_ct_neq16() compares a 16-byte ICV");
+
 struct aead_desc {
 	const char *name;
 	unsigned int key_len;
@@ -174,7 +176,7 @@ aead_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 
 		if (unlikely(jobs[i]->status != IMB_STATUS_COMPLETED))
 			continue;
-		if (!enc && sg_ct_memcmp(op->tag, op->icv, SG_CRYPTO_TAG_LEN) != 0) {
+		if (!enc && sg_ct_neq16(op->tag, op->icv) != 0) {
 			op->status = SG_CRYPTO_AUTH_FAILED;
 			continue;
 		}

@@ -45,6 +45,31 @@ test_ct_memcmp_each_position(void)
 	CU_ASSERT_EQUAL(sg_ct_memcmp(a, b, BUF_LEN), 0);
 }
 
+/* The per-packet ICV compare: every bit of either operand, unaligned too. */
+static void
+test_ct_neq16(void)
+{
+	uint8_t buf[2][17 + 16];
+	unsigned int off, i, bit;
+
+	for (off = 0; off <= 17; off += 17) {
+		uint8_t *a = buf[0] + off, *b = buf[1] + off;
+
+		for (i = 0; i < 16; i++)
+			a[i] = b[i] = (uint8_t)(i * 13 + 5);
+		CU_ASSERT_EQUAL(sg_ct_neq16(a, b), 0);
+		for (i = 0; i < 16; i++) {
+			for (bit = 0; bit < 8; bit++) {
+				b[i] ^= (uint8_t)(1u << bit);
+				CU_ASSERT_NOT_EQUAL(sg_ct_neq16(a, b), 0);
+				CU_ASSERT_NOT_EQUAL(sg_ct_neq16(b, a), 0);
+				b[i] ^= (uint8_t)(1u << bit);
+			}
+		}
+		CU_ASSERT_EQUAL(sg_ct_neq16(a, b), 0);
+	}
+}
+
 static void
 test_wipe(void)
 {
@@ -93,6 +118,7 @@ main(void)
 			CU_add_test(s, "ct_memcmp equal, n = 0", test_ct_memcmp_equal) == NULL ||
 			CU_add_test(s, "ct_memcmp differs at every byte",
 					test_ct_memcmp_each_position) == NULL ||
+			CU_add_test(s, "ct_neq16 catches every bit", test_ct_neq16) == NULL ||
 			CU_add_test(s, "wipe", test_wipe) == NULL ||
 			CU_add_test(s, "drop names", test_drop_names) == NULL) {
 		CU_cleanup_registry();
