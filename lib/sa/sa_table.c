@@ -19,10 +19,10 @@
  * it points to. A slot is in use exactly when its key pointer is set.
  */
 struct sg_sa_table {
-	struct sg_sa *sa;         /* capacity slots; an index names an SA for life */
+	struct sg_sa_table_hot hot; /* first, read inline by sg_sa_table_get(): the
+	                             * SA slots (an index names an SA for life) */
 	uint32_t *free_idx;       /* stack of free slot indices */
 	uint32_t n_free;
-	uint32_t capacity;
 	struct rte_hash *hash[2]; /* by enum sg_sa_dir: SPI (network order) -> index */
 };
 
@@ -76,11 +76,11 @@ sg_sa_table_create(const char *name, uint32_t capacity, int socket)
 		err = ENOMEM;
 		goto fail;
 	}
-	t->capacity = capacity;
+	t->hot.capacity = capacity;
 
-	t->sa = rte_zmalloc_socket("sg_sa", (size_t)capacity * sizeof(*t->sa),
+	t->hot.sa = rte_zmalloc_socket("sg_sa", (size_t)capacity * sizeof(*t->hot.sa),
 			RTE_CACHE_LINE_SIZE, socket);
-	if (t->sa == NULL) {
+	if (t->hot.sa == NULL) {
 		err = ENOMEM;
 		goto free_table;
 	}
@@ -112,7 +112,7 @@ free_hash_in:
 free_idx:
 	rte_free(t->free_idx);
 free_sa:
-	rte_free(t->sa);
+	rte_free(t->hot.sa);
 free_table:
 	rte_free(t);
 fail:
@@ -207,7 +207,7 @@ sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR *mgr
 	}
 
 	idx = t->free_idx[t->n_free - 1];
-	sa = &t->sa[idx];
+	sa = &t->hot.sa[idx];
 	memset(sa, 0, sizeof(*sa));
 	sa->spi = prm->spi;
 	sa->spi_be = spi_be;
@@ -251,9 +251,9 @@ sg_sa_table_del(struct sg_sa_table *t, uint32_t idx)
 	struct sg_sa *sa;
 	int32_t pos;
 
-	if (t == NULL || idx >= t->capacity || !slot_used(&t->sa[idx]))
+	if (t == NULL || idx >= t->hot.capacity || !slot_used(&t->hot.sa[idx]))
 		return -ENOENT;
-	sa = &t->sa[idx];
+	sa = &t->hot.sa[idx];
 
 	h = t->hash[sa->dir];
 	pos = rte_hash_del_key(h, &sa->spi_be);
@@ -283,15 +283,15 @@ sg_sa_table_rekey(struct sg_sa_table *t, uint32_t idx, const struct sg_sa_prm *p
 	int32_t pos;
 	int ret;
 
-	if (t == NULL || idx >= t->capacity || !slot_used(&t->sa[idx]) ||
-			t->sa[idx].dir != SG_SA_OUT)
+	if (t == NULL || idx >= t->hot.capacity || !slot_used(&t->hot.sa[idx]) ||
+			t->hot.sa[idx].dir != SG_SA_OUT)
 		return -ENOENT;
 	if (prm == NULL || mgr == NULL || prm->dir != SG_SA_OUT)
 		return -EINVAL;
 	ret = prm_check(prm);
 	if (ret != 0)
 		return ret;
-	sa = &t->sa[idx];
+	sa = &t->hot.sa[idx];
 	h = t->hash[SG_SA_OUT];
 	spi_be = rte_cpu_to_be_32(prm->spi);
 	if (spi_be != sa->spi_be && rte_hash_lookup(h, &spi_be) >= 0)
@@ -340,22 +340,14 @@ sg_sa_table_free(struct sg_sa_table *t)
 
 	if (t == NULL)
 		return;
-	for (i = 0; i < t->capacity; i++)
-		if (slot_used(&t->sa[i]))
+	for (i = 0; i < t->hot.capacity; i++)
+		if (slot_used(&t->hot.sa[i]))
 			sg_sa_table_del(t, i);
 	rte_hash_free(t->hash[SG_SA_OUT]);
 	rte_hash_free(t->hash[SG_SA_IN]);
 	rte_free(t->free_idx);
-	rte_free(t->sa);
+	rte_free(t->hot.sa);
 	rte_free(t);
-}
-
-struct sg_sa *
-sg_sa_table_get(const struct sg_sa_table *t, uint32_t idx)
-{
-	if (t == NULL || idx >= t->capacity || !slot_used(&t->sa[idx]))
-		return NULL;
-	return &t->sa[idx];
 }
 
 uint32_t
@@ -394,11 +386,11 @@ sg_sa_table_lookup_in_bulk(const struct sg_sa_table *t, const uint32_t *spi_be, 
 uint32_t
 sg_sa_table_count(const struct sg_sa_table *t)
 {
-	return t == NULL ? 0 : t->capacity - t->n_free;
+	return t == NULL ? 0 : t->hot.capacity - t->n_free;
 }
 
 uint32_t
 sg_sa_table_capacity(const struct sg_sa_table *t)
 {
-	return t == NULL ? 0 : t->capacity;
+	return t == NULL ? 0 : t->hot.capacity;
 }

@@ -313,8 +313,22 @@ int sg_sa_table_del(struct sg_sa_table *t, uint32_t idx);
 int sg_sa_table_rekey(struct sg_sa_table *t, uint32_t idx, const struct sg_sa_prm *prm,
 		IMB_MGR *mgr, int socket);
 
-/** SA at @p idx, or NULL. */
-struct sg_sa *sg_sa_table_get(const struct sg_sa_table *t, uint32_t idx);
+/** The part of a table the packet path reads inline; first in the table. */
+struct sg_sa_table_hot {
+	struct sg_sa *sa;
+	uint32_t capacity;
+};
+
+/** SA at @p idx, or NULL (a slot is in use while its key is set). */
+static inline struct sg_sa *
+sg_sa_table_get(const struct sg_sa_table *t, uint32_t idx)
+{
+	const struct sg_sa_table_hot *h = (const struct sg_sa_table_hot *)t;
+
+	if (unlikely(t == NULL || idx >= h->capacity || h->sa[idx].key == NULL))
+		return NULL;
+	return &h->sa[idx];
+}
 
 /** Index of the SA with @p spi in direction @p dir, or SG_SA_NONE. */
 uint32_t sg_sa_table_find(const struct sg_sa_table *t, enum sg_sa_dir dir, uint32_t spi);
