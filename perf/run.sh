@@ -45,10 +45,12 @@
 #   --mem auto|huge|nohuge   hugepages for the gateways (auto: when free)
 #   --gw-args "ARGS"         more shardgate options (e.g. "--burst 64")
 #   --allow-busy             run even when a chosen CPU is busy
+#   --retry-busy N           run a case again (N times at most, default 2) when
+#                            other processes took >= 10% of the machine in it
 #   --out DIR                results directory (default perf/results/RUN-ID)
 #   --img-dir DIR            also write the PNG plots there
 #   --shardgate PATH --bench PATH   binaries (default: $SG_BUILD_DIR or build/)
-#   --keep                   keep captures, rule files and logs
+#   --keep                   keep the captures and rule files (logs are kept)
 #
 # Writes DIR/results.csv, results.md, throughput.png, cycles.png, raw/*.json,
 # bound.csv (crypto-only bound, same run) and machine.json. Exit status: 0,
@@ -79,6 +81,7 @@ gen_lcores=""
 gen_matrix='1.[0-1]'
 gen_rate=auto
 max_loss=0.5
+retry_busy=2
 gw_pci=""
 gwb_pci=""
 gen_pci=""
@@ -107,7 +110,7 @@ die() { # die STATUS MESSAGE
 	printf 'run.sh: error: %s\n' "$*" >&2
 	exit "$rc"
 }
-usage() { sed -n '3,48p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"; }
 
 # ------------------------------------------------------------------ cleanup
 pids=()
@@ -202,6 +205,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=${2:?}; shift ;;
 	--gw-args) gw_extra=${2?}; shift ;;
 	--allow-busy) allow_busy=1 ;;
+	--retry-busy) retry_busy=${2:?}; shift ;;
 	--out) out_dir=${2:?}; shift ;;
 	--img-dir) img_dir=${2:?}; shift ;;
 	--shardgate) shardgate=${2:?}; shift ;;
@@ -500,6 +504,15 @@ pktgen_wait_tx() {
 
 pg_cmd() { printf '%s\n' "$@" >&"$pg_fd"; }
 
+# Processes of this case (gateways, pktgen) and this shell's helpers.
+our_pids() {
+	local p out=$$
+	for p in "${pids[@]+"${pids[@]}"}"; do
+		alive "$p" && out+=",$p"
+	done
+	echo "$out"
+}
+
 stop_pktgen() {
 	[ -n "${pg_pid:-}" ] || return 0
 	pktgen_threads_policy other
@@ -655,7 +668,7 @@ run_case() { # run_case SCENARIO SIZE REP
 	[ "$source" = pktgen ] && meta+=(--meta "rate=$rate")
 	rc=0
 	"$py" "$tools/sgperf.py" measure --out "$out_dir/raw/$id.json" --warmup "$warmup" \
-		--duration "$duration" "${gws[@]}" "${meta[@]}" || rc=$?
+		--duration "$duration" "${gws[@]}" "${meta[@]}" --pids "$(our_pids)" || rc=$?
 	stop_pktgen
 	local ra=0 rb=0
 	stop_gw a || ra=$?
@@ -680,6 +693,8 @@ if r.get("gen"):
     parts.append("pktgen tx %.2f rx %.2f Mpps" % (
         g[m["gen_tx_port"]].get("opackets", 0) / dt / 1e6,
         g[m["gen_rx_port"]].get("ipackets", 0) / dt / 1e6))
+if r.get("foreign_load_pct", 0) >= 10:
+    parts.append("WARNING: other processes used %.0f%% of the machine" % r["foreign_load_pct"])
 print("run.sh: %-8s %-4s rep %s: %s" % (m["scenario"], m["size"], m["rep"], "; ".join(parts)))
 EOF
 }
@@ -745,7 +760,14 @@ for ((rep = 0; rep < reps; rep++)); do
 	for s in "${scenarios[@]}"; do
 		[ "$s" = micro ] && continue
 		for z in ${sizes//,/ }; do
-			run_case "$s" "$z" "$rep"
+			for ((attempt = 0; ; attempt++)); do
+				run_case "$s" "$z" "$rep"
+				load=$("$py" -c 'import json, sys; print(int(json.load(open(sys.argv[1])).get("foreign_load_pct", 0)))' \
+					"$out_dir/raw/$s-$z-r$rep.json")
+				[ "$load" -ge 10 ] && [ "$attempt" -lt "$retry_busy" ] || break
+				say "$s $z rep $rep: other processes took $load% of the machine; once more in 5 s"
+				sleep 5
+			done
 		done
 	done
 done

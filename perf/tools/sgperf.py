@@ -146,8 +146,30 @@ def delta_port(a, b):
     return {k: b[k] - a.get(k, 0) for k in b if isinstance(b[k], (int, float))}
 
 
+def proc_ticks(pids):
+    """CPU time (clock ticks) our processes used, all threads."""
+    n = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                v = f.read().rsplit(")", 1)[1].split()
+            n += int(v[11]) + int(v[12])
+        except (OSError, ValueError, IndexError):
+            pass
+    return n
+
+
+def machine_ticks():
+    """(busy, total) clock ticks of all CPUs, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v) - idle, sum(v)
+
+
 def cmd_measure(a):
     gws, gen = {}, None
+    pids = [int(p) for p in (a.pids or "").split(",") if p]
     try:
         for spec in a.gw or []:
             name, prefix = spec.split("=", 1)
@@ -155,9 +177,11 @@ def cmd_measure(a):
         if a.gen:
             gen = Telemetry(a.gen, timeout=10)
         time.sleep(a.warmup)
+        m0, p0 = machine_ticks(), proc_ticks(pids)
         s0 = snapshot(gws, gen)
         time.sleep(a.duration)
         s1 = snapshot(gws, gen)
+        m1, p1 = machine_ticks(), proc_ticks(pids)
     finally:
         for t in gws.values():
             t.close()
@@ -166,6 +190,11 @@ def cmd_measure(a):
     dt = s1["t"] - s0["t"]
     res = {"meta": dict(kv.split("=", 1) for kv in (a.meta or [])), "dt": dt, "gw": {},
            "gen": None}
+    # Work of other processes during the window, in % of the machine: on a
+    # shared host, the reason a figure may be off.
+    if pids and m1[1] > m0[1]:
+        res["foreign_load_pct"] = max(0.0, 100.0 * ((m1[0] - m0[0]) - (p1 - p0)) /
+                                      (m1[1] - m0[1]))
     for name in gws:
         l0, l1 = s0["gw"][name]["lcores"], s1["gw"][name]["lcores"]
         w = delta_worker(l0, l1)
@@ -227,6 +256,7 @@ def case_row(raw, bound):
     row["mpps"] = delivered / dt / 1e6
     row["gbps"] = row["mpps"] * frame * 8 / 1e3
     row["loss_pct"] = 100.0 * (1 - delivered / offered) if offered else 0.0
+    row["foreign_load_pct"] = raw.get("foreign_load_pct", 0.0)
     for tag, w in (("a", a), ("b", b)):
         if not w:
             continue
@@ -316,16 +346,17 @@ def write_md(run, med, machine, bound):
               "worker cycles per packet; excl. rx leaves out the receive stage (for the "
               "pcap source, the replay's copy of every frame).", ""]
     lines += ["| scenario | source | size | reps | Mpps | Gbps | loss | cyc/pkt A | "
-              "cyc/pkt B | vs bound | vs bound excl. rx | anti-replay | drops |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "cyc/pkt B | vs bound | vs bound excl. rx | anti-replay | drops | other load |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in med:
         drops = " ".join(x for x in (r.get("a_drop_reasons", ""), r.get("b_drop_reasons", ""))
                          if x) or "0"
-        lines.append("| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        lines.append("| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             r["scenario"], r["source"], r["size"], r["reps"], fmt(r["mpps"]), fmt(r["gbps"]),
-            "%.1f%%" % r["loss_pct"], fmt(r.get("a_cpp", ""), 0), fmt(r.get("b_cpp", "-"), 0),
+            "%.1f%%" % max(0.0, r["loss_pct"]), fmt(r.get("a_cpp", ""), 0), fmt(r.get("b_cpp", "-"), 0),
             pct(r.get("vs_bound")), pct(r.get("vs_bound_excl_rx")),
-            replay_label(r.get("replay_window")), drops))
+            replay_label(r.get("replay_window")), drops,
+            "%.0f%%" % r.get("foreign_load_pct", 0)))
     lines += ["", "Cycles per packet by stage (worker of gateway A; tunnel: A encrypts, "
               "B decrypts):", "",
               "| scenario | size | gw | " + " | ".join(STAGES) + " | total | bound |",
@@ -345,7 +376,9 @@ def write_md(run, med, machine, bound):
             "%s %s %.0f cyc" % (d, s, statistics.median(v)) for (d, s), v in sorted(
                 bound.items(), key=lambda kv: (kv[0][0], SIZES.index(kv[0][1])
                                                if kv[0][1] in SIZES else 9)))]
-    notes = ["", "Notes:"]
+    notes = ["", "Notes:",
+             "- other load: CPU time used by processes other than this run's during the "
+             "measuring window, in % of the machine; above ~10% a figure is suspect."]
     if any(r["scenario"] == "inbound" for r in med):
         notes.append("- inbound: the ESP capture is replayed in a loop, so its sequence "
                      "numbers repeat: the gateway ran with the replay check OFF (-w 0).")
@@ -406,7 +439,7 @@ def plots(run, med, img_dir):
                     d = "out" if (s == "outbound" or (s == "tunnel" and tag == "a")) else "in"
                     label = "%s %s%s" % (s[:3], z, (" " + tag.upper()) if s == "tunnel" else "")
                     bars.append((label, r, tag, r.get("bound_" + d)))
-    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(bars) + 2), 3.8), dpi=80)
+    fig, ax = plt.subplots(figsize=(max(7, 0.45 * len(bars) + 3.5), 3.8), dpi=80)
     bottom = [0.0] * len(bars)
     for st in STAGES:
         vals = [b[1].get("%s_%s" % (b[2], st), 0) for b in bars]
@@ -420,7 +453,7 @@ def plots(run, med, img_dir):
     ax.set_xticklabels([b[0] for b in bars], rotation=60, ha="right", fontsize=8)
     ax.set_ylabel("cycles / packet")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("cycles per packet by stage (worker busy cycles)", fontsize=10)
     fig.tight_layout()
     p = os.path.join(img_dir, "cycles.png")
@@ -652,6 +685,7 @@ def main():
     p.add_argument("--gw", action="append")
     p.add_argument("--gen")
     p.add_argument("--meta", action="append")
+    p.add_argument("--pids", help="our processes (comma list): the rest is foreign load")
     p = sub.add_parser("report")
     p.add_argument("run")
     p.add_argument("--no-plots", action="store_true")
