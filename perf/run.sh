@@ -666,6 +666,7 @@ run_case() { # run_case SCENARIO SIZE REP
 		done
 	fi
 	[ "$source" = pktgen ] && meta+=(--meta "rate=$rate")
+	[ -n "$share_app" ] && meta+=(--meta "shared_worker_cpu=yes")
 	rc=0
 	"$py" "$tools/sgperf.py" measure --out "$out_dir/raw/$id.json" --warmup "$warmup" \
 		--duration "$duration" "${gws[@]}" "${meta[@]}" --pids "$(our_pids)" || rc=$?

@@ -241,7 +241,8 @@ def case_row(raw, bound):
     a = raw["gw"].get("a", {}).get("worker", {})
     b = raw["gw"].get("b", {}).get("worker", {})
     last = b if scen == "tunnel" else a
-    row = {"scenario": scen, "source": m.get("source", ""), "size": size,
+    row = {"shared_worker_cpu": m.get("shared_worker_cpu", ""), "rate_pct": m.get("rate", ""),
+           "scenario": scen, "source": m.get("source", ""), "size": size,
            "rep": int(m.get("rep", 0)), "replay_window": m.get("replay_window", ""),
            "mean_frame": round(frame, 1)}
     if raw.get("gen"):
@@ -353,7 +354,8 @@ def write_md(run, med, machine, bound):
                          if x) or "0"
         lines.append("| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             r["scenario"], r["source"], r["size"], r["reps"], fmt(r["mpps"]), fmt(r["gbps"]),
-            "%.1f%%" % max(0.0, r["loss_pct"]), fmt(r.get("a_cpp", ""), 0), fmt(r.get("b_cpp", "-"), 0),
+            "%.1f%%" % max(0.0, r["loss_pct"]), fmt(r.get("a_cpp", ""), 0),
+            fmt(r.get("b_cpp", "-"), 0),
             pct(r.get("vs_bound")), pct(r.get("vs_bound_excl_rx")),
             replay_label(r.get("replay_window")), drops,
             "%.0f%%" % r.get("foreign_load_pct", 0)))
@@ -382,6 +384,10 @@ def write_md(run, med, machine, bound):
     if any(r["scenario"] == "inbound" for r in med):
         notes.append("- inbound: the ESP capture is replayed in a loop, so its sequence "
                      "numbers repeat: the gateway ran with the replay check OFF (-w 0).")
+    if any(r.get("shared_worker_cpu") == "yes" for r in med):
+        notes.append("- tunnel: gateways A and B had to share one worker CPU (too few CPUs), "
+                     "so both ran with --poll-sleep-us 10; these figures measure the "
+                     "scheduler more than the gateways. Use 4 CPUs or more.")
     if any(r["scenario"] == "tunnel" for r in med):
         notes.append("- tunnel: gateway A encrypts live traffic, gateway B decrypts it with "
                      "the replay check ON (default window 1024).")
@@ -713,7 +719,8 @@ def main():
     p.add_argument("--sample", type=float, default=0.5)
     a = ap.parse_args()
     return {"wait": cmd_wait, "measure": cmd_measure, "report": cmd_report,
-            "check": cmd_check, "wait-tx": cmd_wait_tx, "next-rate": cmd_next_rate, "mac": cmd_mac, "cpu-busy": cmd_cpu_busy}[a.cmd](a)
+            "check": cmd_check, "wait-tx": cmd_wait_tx, "next-rate": cmd_next_rate,
+            "mac": cmd_mac, "cpu-busy": cmd_cpu_busy}[a.cmd](a)
 
 
 if __name__ == "__main__":
