@@ -100,6 +100,22 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 	return SG_DROP_MAX;
 }
 
+/*
+ * Encap writes two lines rx never touched: the headroom line the outer
+ * header lands in and the line where trailer and ICV end. With mbufs
+ * recycled through long rings they are cold; fetch them for writing a few
+ * packets ahead (measured: about a fifth of the cycles of a 128 B packet).
+ */
+static inline void
+prefetch_encap(const struct rte_mbuf *m)
+{
+	const char *p = rte_pktmbuf_mtod(m, const char *);
+
+	rte_prefetch0_write(p - OUT_HEAD);
+	rte_prefetch0_write(p + m->pkt_len + SG_ESP_ALIGN + SG_ESP_TRAILER_LEN +
+			SG_ESP_ICV_LEN - 1);
+}
+
 uint16_t
 dp_esp_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint32_t *sa_idx, uint16_t n,
 		uint16_t *nb_bad, int from_handoff)
@@ -110,11 +126,14 @@ dp_esp_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint32_t *sa_idx,
 	uint64_t t = rte_rdtsc();
 	enum sg_drop why;
 
+	for (i = 0; i < RTE_MIN(n, (uint16_t)DP_PREFETCH_AHEAD); i++)
+		prefetch_encap(mb[i]);
 	for (i = 0; i < n; i++) {
 		uint16_t owner = sg_shard_of(sa_idx[i]);
 		struct sg_sa *sa;
 
-		dp_prefetch_ahead(mb, i, n);
+		if (i + DP_PREFETCH_AHEAD < n)
+			prefetch_encap(mb[i + DP_PREFETCH_AHEAD]);
 		if (owner != lc->idx) {
 			if (unlikely(from_handoff || owner >= lc->ctx->nb_workers)) {
 				why = SG_DROP_NO_POLICY;
