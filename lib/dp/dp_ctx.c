@@ -106,6 +106,8 @@ sg_dp_lcore_init(struct sg_dp_lcore *lc, const struct sg_dp_ctx *ctx, uint16_t l
 	lc->idx = idx;
 	lc->txq = idx;
 	lc->ctx = ctx;
+	lc->stage_sample_shift = SG_DP_STAGE_SAMPLE_SHIFT;
+	lc->timing = 1; /* callers outside the worker loop (tests, benchmarks) time everything */
 	lc->socket = (int)rte_lcore_to_socket_id(lcore_id);
 	if (lc->socket < 0)
 		lc->socket = 0;

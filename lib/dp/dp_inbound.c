@@ -241,7 +241,7 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 	uint16_t to[SG_DP_BURST_MAX];
 	struct sg_crypto_op *ops = lc->ops;
 	uint16_t i, nc = 0, nbad = 0, k = 0;
-	uint64_t t = rte_rdtsc();
+	uint64_t t = dp_stage_start(lc);
 	enum sg_drop why;
 
 	/* Pass 1: length check and SPI gather for one bulk lookup. */
@@ -332,7 +332,7 @@ dp_policy_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], const uint32_t 
 
 	if (n == 0)
 		return 0;
-	t = rte_rdtsc();
+	t = dp_stage_start(lc);
 	for (i = 0; i < n; i++) {
 		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(mb[i],
 				const struct rte_ipv4_hdr *, mb[i]->l2_len);
@@ -380,7 +380,7 @@ inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, int from_hand
 	struct rte_mbuf *esp[SG_DP_BURST_MAX], *plain[SG_DP_BURST_MAX], *fwd[SG_DP_BURST_MAX];
 	uint32_t sa_idx[SG_DP_BURST_MAX];
 	uint16_t i, ne = 0, np = 0, k, nbad, nf;
-	uint64_t t = rte_rdtsc();
+	uint64_t t = dp_stage_start(lc);
 	enum sg_drop why;
 
 	for (i = 0; i < n; i++) {

@@ -123,7 +123,7 @@ dp_esp_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint32_t *sa_idx,
 	struct rte_mbuf *bad[SG_DP_BURST_MAX], *cm[SG_DP_BURST_MAX];
 	struct sg_crypto_op *ops = lc->ops;
 	uint16_t i, no = 0, nbad = 0, k = 0;
-	uint64_t t = rte_rdtsc();
+	uint64_t t = dp_stage_start(lc);
 	enum sg_drop why;
 
 	for (i = 0; i < RTE_MIN(n, (uint16_t)DP_PREFETCH_AHEAD); i++)
@@ -191,7 +191,7 @@ out_classify(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, struct r
 	*nb_prot = 0;
 	if (n == 0)
 		return 0;
-	t = rte_rdtsc();
+	t = dp_stage_start(lc);
 	for (i = 0; i < n; i++) {
 		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(mb[i], const struct rte_ipv4_hdr *);
 		uint32_t l4 = ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK) ?
@@ -233,7 +233,7 @@ outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n)
 	struct rte_mbuf *good[SG_DP_BURST_MAX], *prot[SG_DP_BURST_MAX];
 	uint32_t prot_sa[SG_DP_BURST_MAX];
 	uint16_t i, ng = 0, np, nbp, k, nbad;
-	uint64_t t = rte_rdtsc();
+	uint64_t t = dp_stage_start(lc);
 	enum sg_drop why;
 
 	for (i = 0; i < n; i++) {

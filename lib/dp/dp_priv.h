@@ -26,12 +26,22 @@ dp_count_drop(struct sg_dp_lcore *lc, enum sg_drop why)
 	lc->stats.drops[why]++;
 }
 
+/* Start timing stages, on the bursts that are sampled (lc->timing). */
+static inline uint64_t
+dp_stage_start(const struct sg_dp_lcore *lc)
+{
+	return lc->timing ? rte_rdtsc() : 0;
+}
+
 /* Charge the cycles since *t to stage @p s and move *t to now. */
 static inline void
 dp_stage(struct sg_dp_lcore *lc, enum sg_dp_stage s, uint64_t *t)
 {
-	uint64_t now = rte_rdtsc();
+	uint64_t now;
 
+	if (!lc->timing)
+		return;
+	now = rte_rdtsc();
 	lc->stats.stage_cycles[s] += now - *t;
 	*t = now;
 }

@@ -15,7 +15,7 @@ tx_flush(struct sg_dp_lcore *lc, uint16_t port)
 {
 	uint16_t n = lc->nb_tx[port];
 	uint16_t sent;
-	uint64_t t = rte_rdtsc();
+	uint64_t t = dp_stage_start(lc);
 
 	sent = rte_eth_tx_burst(port, lc->txq, lc->txb[port], n);
 	dp_stage(lc, SG_STAGE_TX, &t);
@@ -39,7 +39,7 @@ dp_route_tx(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n)
 	RTE_BUILD_BUG_ON(RTE_MAX_ETHPORTS > 64);
 	if (n == 0)
 		return;
-	t = rte_rdtsc();
+	t = dp_stage_start(lc);
 	for (i = 0; i < n; i++) {
 		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(mb[i], const struct rte_ipv4_hdr *);
 

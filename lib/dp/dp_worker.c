@@ -169,7 +169,9 @@ sg_dp_worker_main(void *arg)
 			n = rte_eth_rx_burst(rq->port, rq->queue, mb, ctx->burst);
 			if (n == 0)
 				continue;
-			lc->stats.stage_cycles[SG_STAGE_RX] += rte_rdtsc() - t0;
+			lc->timing = (++lc->bursts & ((1u << lc->stage_sample_shift) - 1)) == 0;
+			if (lc->timing)
+				lc->stats.stage_cycles[SG_STAGE_RX] += rte_rdtsc() - t0;
 			lc->stats.rx += n;
 			if (ctx->port[rq->port].unprotected)
 				sg_dp_process_inbound(lc, mb, n);
@@ -180,6 +182,7 @@ sg_dp_worker_main(void *arg)
 			got += n;
 		}
 		if (ctx->nb_workers > 1) {
+			lc->timing = 0;
 			t0 = rte_rdtsc();
 			n = dp_poll_handoff(lc);
 			if (n > 0) {

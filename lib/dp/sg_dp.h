@@ -39,6 +39,9 @@ struct sg_neigh_prm {
 	struct rte_ether_addr mac;
 };
 
+/** Workers time their stages on one burst in 2^this (TSC reads cost). */
+#define SG_DP_STAGE_SAMPLE_SHIFT 4
+
 /** Largest rx burst a worker asks for. */
 #define SG_DP_BURST_MAX 64
 /** Default rx burst. */
@@ -113,6 +116,7 @@ struct sg_dp_stats {
 	uint64_t polls;
 	uint64_t expired;     /**< SAs whose time limit or idle timeout fired */
 	uint64_t events_lost; /**< events the control core's ring had no room for */
+	/** Cycles by stage on sampled bursts: scale by 2^stage_sample_shift. */
 	uint64_t stage_cycles[SG_STAGE_MAX];
 	uint64_t drops[SG_DROP_MAX];
 };
@@ -127,6 +131,9 @@ struct sg_dp_lcore {
 	uint16_t txq;    /**< this worker's tx queue on every port */
 	uint16_t ip_id;  /**< outer IPv4 identification */
 	uint32_t now;    /**< timer tick of this poll iteration */
+	uint8_t timing;  /**< time the stages of this burst */
+	uint8_t stage_sample_shift; /**< time one burst in 2^shift (0: every one) */
+	uint32_t bursts;
 	IMB_MGR *mgr;
 	const struct sg_dp_ctx *ctx;
 	struct sg_shard *shard; /**< this worker's sessions; shard id == idx */

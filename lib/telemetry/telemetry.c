@@ -136,7 +136,9 @@ cmd_lcores(const char *cmd __rte_unused, const char *params __rte_unused, struct
 		rte_tel_data_add_dict_u64(c, "busy_cycles", s.busy_cycles);
 		for (st = 0; st < SG_STAGE_MAX; st++) {
 			snprintf(key, sizeof(key), "cycles_%s", sg_dp_stage_name(st));
-			rte_tel_data_add_dict_u64(c, key, s.stage_cycles[st]);
+			/* Sampled: one burst in 2^shift was timed. */
+			rte_tel_data_add_dict_u64(c, key,
+					s.stage_cycles[st] << lc->stage_sample_shift);
 		}
 		/* Handed-off packets cost their owner cycles too: divide by all work. */
 		rte_tel_data_add_dict_u64(c, "cycles_per_packet",
