@@ -230,6 +230,55 @@ find_owners(struct sg_dp_lcore *lc, const uint32_t *spi_be, uint32_t *idx, uint1
 	}
 }
 
+static inline uint32_t
+spi_slot(uint32_t spi_be)
+{
+	/* Multiplicative hashing: SPIs are often sequential. */
+	return (spi_be * UINT32_C(2654435761)) >> (32 - 10);
+}
+
+/*
+ * SPI -> SA index for this shard: the worker's small cache first (it is
+ * checked against the SA's own SPI, so a deleted or reused slot is just a
+ * miss), then one bulk rte_hash lookup for the misses.
+ */
+static void
+spi_lookup(struct sg_dp_lcore *lc, const uint32_t *spi_be, uint32_t *idx, uint16_t n)
+{
+	const struct sg_sa_table *sat = lc->shard->sat;
+	uint32_t miss_spi[SG_DP_BURST_MAX], miss_idx[SG_DP_BURST_MAX];
+	uint16_t pos[SG_DP_BURST_MAX];
+	uint16_t i, nm = 0;
+
+	RTE_BUILD_BUG_ON(SG_DP_SPI_CACHE != 1 << 10);
+	for (i = 0; i < n; i++) {
+		uint32_t s = spi_slot(spi_be[i]);
+		const struct sg_sa *sa;
+
+		if (lc->spi_cache[s].spi_be == spi_be[i]) {
+			sa = sg_sa_table_get(sat, lc->spi_cache[s].idx);
+			if (likely(sa != NULL && sa->spi_be == spi_be[i] && sa->dir == SG_SA_IN)) {
+				idx[i] = lc->spi_cache[s].idx;
+				continue;
+			}
+		}
+		miss_spi[nm] = spi_be[i];
+		pos[nm++] = i;
+	}
+	if (nm == 0)
+		return;
+	sg_sa_table_lookup_in_bulk(sat, miss_spi, nm, miss_idx);
+	for (i = 0; i < nm; i++) {
+		idx[pos[i]] = miss_idx[i];
+		if (miss_idx[i] != SG_SA_NONE) {
+			uint32_t s = spi_slot(miss_spi[i]);
+
+			lc->spi_cache[s].spi_be = miss_spi[i];
+			lc->spi_cache[s].idx = miss_idx[i];
+		}
+	}
+}
+
 uint16_t
 dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32_t *sa_idx,
 		uint16_t *nb_bad, int from_handoff)
@@ -262,7 +311,7 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 	if (nc == 0)
 		goto out;
 	/* The common case: the NIC steered the SA's packets to its owner. */
-	sg_sa_table_lookup_in_bulk(lc->shard->sat, spi_be, nc, idx);
+	spi_lookup(lc, spi_be, idx, nc);
 	if (!from_handoff)
 		find_owners(lc, spi_be, idx, to, nc);
 	dp_stage(lc, SG_STAGE_LOOKUP, &t);

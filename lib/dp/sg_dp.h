@@ -42,6 +42,9 @@ struct sg_neigh_prm {
 /** Workers time their stages on one burst in 2^this (TSC reads cost). */
 #define SG_DP_STAGE_SAMPLE_SHIFT 4
 
+/** Entries of a worker's direct-mapped SPI cache (a power of two). */
+#define SG_DP_SPI_CACHE 1024
+
 /** Largest rx burst a worker asks for. */
 #define SG_DP_BURST_MAX 64
 /** Default rx burst. */
@@ -140,6 +143,13 @@ struct sg_dp_lcore {
 	const struct sg_spd *spd_in;  /**< switched by the control core's SPD_SET */
 	const struct sg_spd *spd_out;
 	struct sg_dp_stats stats __rte_cache_aligned;
+
+	/* SPI -> SA index in front of the shard's rte_hash; written by this
+	 * worker only, checked against the SA it names, so never stale. */
+	struct {
+		uint32_t spi_be;
+		uint32_t idx;
+	} spi_cache[SG_DP_SPI_CACHE] __rte_cache_aligned;
 
 	/* Scratch, reused every burst so it stays in this core's cache. */
 	struct sg_crypto_op ops[SG_DP_BURST_MAX] __rte_cache_aligned;

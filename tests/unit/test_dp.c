@@ -498,6 +498,39 @@ test_replay_within_burst(void)
 	check_no_leak();
 }
 
+/* The worker's SPI cache: a deleted SA, or its slot reused by another SPI,
+ * is a miss, never a hit on the wrong SA. */
+static void
+test_spi_cache_never_stale(void)
+{
+	struct rte_mbuf *m;
+	uint32_t idx, other;
+
+	reset_all();
+	idx = add_sa(SG_SA_IN, 0x1234, SG_AEAD_AES128_GCM, kat128_key, kat128_salt, false, 0);
+	m = esp_packet(kat128_esp, sizeof(kat128_esp), TUN_A);
+	CU_ASSERT_EQUAL(decap(&m), 1); /* fills the cache */
+	rte_pktmbuf_free(m);
+	sg_sa_table_del(sat, idx);
+	m = esp_packet(kat128_esp, sizeof(kat128_esp), TUN_A);
+	CU_ASSERT_EQUAL(decap(&m), 0);
+	CU_ASSERT_EQUAL(lc->stats.drops[SG_DROP_UNKNOWN_SPI], 1);
+	rte_pktmbuf_free(m);
+	/* The slot goes to another SPI: still a miss for 0x1234. */
+	other = add_sa(SG_SA_IN, 0x9999, SG_AEAD_AES128_GCM, kat128_key, kat128_salt, false, 0);
+	CU_ASSERT_EQUAL(other, idx);
+	m = esp_packet(kat128_esp, sizeof(kat128_esp), TUN_A);
+	CU_ASSERT_EQUAL(decap(&m), 0);
+	CU_ASSERT_EQUAL(lc->stats.drops[SG_DROP_UNKNOWN_SPI], 2);
+	rte_pktmbuf_free(m);
+	/* And 0x1234 back, in another slot: found again. */
+	add_sa(SG_SA_IN, 0x1234, SG_AEAD_AES128_GCM, kat128_key, kat128_salt, false, 0);
+	m = esp_packet(kat128_esp, sizeof(kat128_esp), TUN_A);
+	CU_ASSERT_EQUAL(decap(&m), 1);
+	rte_pktmbuf_free(m);
+	check_no_leak();
+}
+
 /* A window of 0 (-w 0) accepts the same capture again. */
 static void
 test_replay_off(void)
@@ -566,5 +599,6 @@ main(void)
 	CU_add_test(s, "inbound drops by reason", test_inbound_drops);
 	CU_add_test(s, "replay inside one burst", test_replay_within_burst);
 	CU_add_test(s, "replay check off (-w 0)", test_replay_off);
+	CU_add_test(s, "SPI cache never stale", test_spi_cache_never_stale);
 	return sg_test_run("dp", 1);
 }
