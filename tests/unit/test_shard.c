@@ -37,6 +37,7 @@
 #include "sg_shard.h"
 #include "sg_spd.h"
 #include "sg_test.h"
+#include "test_shard.h"
 
 /* --no-huge memory: 1M SAs with their keys and replay windows take ~1.9 GB. */
 #define EAL_MEM_MB "4096"
@@ -45,20 +46,10 @@
 /* Short enough to keep the suite quick, long for a worker that does answer. */
 #define SHORT_US 2000
 
-static int sock;
-static IMB_MGR *mgr;
+int sock;
+IMB_MGR *mgr;
 
-/* ------------------------------------------------------------------------ */
-/* Helpers.                                                                  */
-
-/* Spread SPIs over the whole space, as peers pick them; never 0 for i < 2^32 - 1. */
-static inline uint32_t
-spi_of(uint32_t i)
-{
-	return (i + 1) * 2654435761u;
-}
-
-static void
+void
 prm_fill(struct sg_sa_prm *p, uint32_t spi, enum sg_sa_dir dir, uint32_t win)
 {
 	unsigned int i;
@@ -90,7 +81,7 @@ contains(const void *hay, size_t hlen, const void *needle, size_t n)
 	return memmem(hay, hlen, needle, n) != NULL;
 }
 
-static struct rte_malloc_socket_stats
+struct rte_malloc_socket_stats
 heap(void)
 {
 	struct rte_malloc_socket_stats st;
@@ -99,7 +90,7 @@ heap(void)
 	return st;
 }
 
-static double
+double
 now_s(void)
 {
 	struct timespec ts;
@@ -881,127 +872,6 @@ test_cmd_ring_full(void)
 }
 
 /* ------------------------------------------------------------------------ */
-/* One shard filled to 1M sessions (issue 3 item 4: sized for 1M per worker). */
-
-#define MILLION SG_SHARD_SA_MAX
-#define BURST 32
-
-static void
-test_million(void)
-{
-	struct rte_malloc_socket_stats base, made, full, emptied, freed;
-	uint32_t *spi_be, *order, *idx_of, got[BURST], i, j, bad = 0, hits = 0;
-	struct sg_shard *s;
-	struct sg_sa_prm p;
-	double t0, t_add, t_look, t_del;
-	uint64_t c0, cyc;
-	int r;
-
-	spi_be = malloc(MILLION * sizeof(*spi_be));
-	order = malloc(MILLION * sizeof(*order));
-	idx_of = malloc(MILLION * sizeof(*idx_of));
-	CU_ASSERT_FATAL(spi_be != NULL && order != NULL && idx_of != NULL);
-
-	base = heap();
-	s = sg_shard_create(62, MILLION, sock);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	made = heap();
-
-	/* Inbound SAs with the gateway's default window: the heaviest kind. */
-	t0 = now_s();
-	for (i = 0; i < MILLION; i++) {
-		prm_fill(&p, spi_of(i), SG_SA_IN, SG_REPLAY_WIN_DEFAULT);
-		r = sg_sa_table_add(s->sat, &p, mgr, 1, sock);
-		if (r < 0) {
-			if (bad++ == 0)
-				printf("\n  add #%u failed: %s", i, strerror(-r));
-			idx_of[i] = SG_SA_NONE;
-		} else {
-			idx_of[i] = (uint32_t)r;
-		}
-		spi_be[i] = rte_cpu_to_be_32(p.spi);
-	}
-	t_add = now_s() - t0;
-	sg_sa_prm_wipe(&p);
-	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT_EQUAL(sg_sa_table_count(s->sat), MILLION);
-	prm_fill(&p, 0xfffffff1, SG_SA_IN, 64);
-	CU_ASSERT_EQUAL(sg_sa_table_add(s->sat, &p, mgr, 1, sock), -ENOSPC);
-	full = heap();
-
-	/* Look every SPI up once, in bursts of 32 in random order. */
-	for (i = 0; i < MILLION; i++)
-		order[i] = i;
-	srand(3);
-	for (i = MILLION - 1; i > 0; i--) {
-		j = (uint32_t)(((uint64_t)rand() << 16 ^ (uint64_t)rand()) % (i + 1));
-		RTE_SWAP(order[i], order[j]);
-	}
-	t0 = now_s();
-	c0 = rte_rdtsc();
-	bad = 0;
-	for (i = 0; i < MILLION; i += BURST) {
-		uint32_t key[BURST];
-
-		for (j = 0; j < BURST; j++)
-			key[j] = spi_be[order[i + j]];
-		sg_sa_table_lookup_in_bulk(s->sat, key, BURST, got);
-		for (j = 0; j < BURST; j++) {
-			hits += got[j] != SG_SA_NONE;
-			bad += got[j] != idx_of[order[i + j]];
-		}
-	}
-	cyc = rte_rdtsc() - c0;
-	t_look = now_s() - t0;
-	CU_ASSERT_EQUAL(hits, MILLION);
-	CU_ASSERT_EQUAL(bad, 0);
-
-	/* Empty it: every SPI gone, the heap back to the empty table. */
-	t0 = now_s();
-	for (i = 0, bad = 0; i < MILLION; i++)
-		bad += sg_sa_table_del(s->sat, idx_of[i]) != 0;
-	t_del = now_s() - t0;
-	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT_EQUAL(sg_sa_table_count(s->sat), 0);
-	for (i = 0, hits = 0; i < MILLION; i += BURST) {
-		sg_sa_table_lookup_in_bulk(s->sat, spi_be + i, BURST, got);
-		for (j = 0; j < BURST; j++)
-			hits += got[j] != SG_SA_NONE;
-	}
-	CU_ASSERT_EQUAL(hits, 0);
-	emptied = heap();
-	CU_ASSERT_EQUAL(emptied.alloc_count, made.alloc_count);
-	CU_ASSERT_EQUAL(emptied.heap_allocsz_bytes, made.heap_allocsz_bytes);
-	/* A drained table takes SAs again. */
-	prm_fill(&p, spi_of(5), SG_SA_IN, 64);
-	CU_ASSERT(sg_sa_table_add(s->sat, &p, mgr, 1, sock) >= 0);
-	CU_ASSERT_EQUAL(sg_sa_table_find(s->sat, SG_SA_IN, spi_of(5)), idx_of[MILLION - 1]);
-
-	sg_shard_free(s);
-	freed = heap();
-	CU_ASSERT_EQUAL(freed.alloc_count, base.alloc_count);
-	CU_ASSERT_EQUAL(freed.heap_allocsz_bytes, base.heap_allocsz_bytes);
-
-	printf("\n  1M-SA shard: sizeof(struct sg_sa) %zu B, sg_crypto_key %zu B, replay(%u) %zu B"
-			"\n  empty table %.1f MB (%.0f B per slot); filled %.1f MB more"
-			" (%.0f B per SA on the heap, %.0f B per SA in all)"
-			"\n  add %.2f s (%.0f ns/SA), bulk lookup %.2f s (%.1f ns/SPI, %.1f cycles),"
-			" delete %.2f s; heap back to %" PRIu64 " B",
-			sizeof(struct sg_sa), sizeof(struct sg_crypto_key), SG_REPLAY_WIN_DEFAULT,
-			sg_replay_size(SG_REPLAY_WIN_DEFAULT),
-			(double)(made.heap_allocsz_bytes - base.heap_allocsz_bytes) / 1e6,
-			(double)(made.heap_allocsz_bytes - base.heap_allocsz_bytes) / MILLION,
-			(double)(full.heap_allocsz_bytes - made.heap_allocsz_bytes) / 1e6,
-			(double)(full.heap_allocsz_bytes - made.heap_allocsz_bytes) / MILLION,
-			(double)(full.heap_allocsz_bytes - base.heap_allocsz_bytes) / MILLION,
-			t_add, t_add * 1e9 / MILLION, t_look, t_look * 1e9 / MILLION,
-			(double)cyc / MILLION, t_del, (uint64_t)freed.heap_allocsz_bytes);
-	free(spi_be);
-	free(order);
-	free(idx_of);
-}
-
-/* ------------------------------------------------------------------------ */
 
 static int
 suite_init(void)
@@ -1049,22 +919,6 @@ shard_eal_init(void)
 	return 0;
 }
 
-/* EAL leaves its runtime directory behind (config, fbarrays): remove ours. */
-static void
-rm_runtime_dir(const char *path)
-{
-	struct dirent *e;
-	DIR *d = opendir(path);
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			unlinkat(dirfd(d), e->d_name, 0);
-	closedir(d);
-	rmdir(path);
-}
-
 static const struct {
 	const char *name;
 	CU_TestFunc fn;
@@ -1096,8 +950,6 @@ main(void)
 {
 	CU_pSuite d, o, c, b;
 	unsigned int i, err = 0;
-	char rundir[PATH_MAX];
-	int ret;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return CU_get_error();
@@ -1117,8 +969,5 @@ main(void)
 		CU_cleanup_registry();
 		return EXIT_FAILURE;
 	}
-	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
-	ret = sg_test_run("shard", 1);
-	rm_runtime_dir(rundir);
-	return ret;
+	return sg_test_run("shard", 1);
 }
