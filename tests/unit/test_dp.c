@@ -19,6 +19,7 @@
 #include "sg_pkt.h"
 #include "sg_sa.h"
 #include "sg_shard.h"
+#include "sg_spd.h"
 #include "dp_priv.h"
 #include "sg_test.h"
 
@@ -600,6 +601,63 @@ test_fuzz_inbound(void)
 	check_no_leak();
 }
 
+/* The same on the protected side: mutated plaintext, one protect policy,
+ * so good-looking frames are encrypted and then dropped for want of a route. */
+static void
+test_fuzz_outbound(void)
+{
+	struct sg_sp_rule rule = {
+		.priority = 1, .action = SG_SP_PROTECT, .dst = RTE_IPV4(10, 2, 0, 0),
+		.dst_depth = 16, .sport_hi = UINT16_MAX, .dport_hi = UINT16_MAX,
+	};
+	struct rte_mbuf *mb[SG_DP_BURST_MAX];
+	uint8_t good[256], buf[256];
+	uint32_t seed = 777, frames = 0, i, n, len;
+	uint16_t good_len = (uint16_t)(RTE_ETHER_HDR_LEN + sizeof(kat128_inner));
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)good;
+	struct sg_spd *spd;
+
+	reset_all();
+	rule.sa_idx = add_sa(SG_SA_OUT, 0x4321, SG_AEAD_AES128_GCM, kat128_key, kat128_salt,
+			false, 0);
+	spd = sg_spd_create("test_dp_fuzz", 0, &rule, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(spd);
+	lc->spd_out = spd;
+	memset(eth, 0, sizeof(*eth));
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	memcpy(eth + 1, kat128_inner, sizeof(kat128_inner));
+
+	while (frames < 20000) {
+		n = 1 + (seed >> 16) % SG_DP_BURST_MAX;
+		for (i = 0; i < n; i++) {
+			unsigned int k, edits;
+
+			memcpy(buf, good, good_len);
+			len = good_len;
+			seed = seed * 1103515245 + 12345;
+			edits = (seed >> 16) % 4; /* some frames stay intact */
+			for (k = 0; k < edits; k++) {
+				seed = seed * 1103515245 + 12345;
+				if ((seed >> 8) % 3 == 0)
+					len = 1 + (seed >> 16) % len;
+				else
+					buf[(seed >> 16) % len] ^= (uint8_t)(1u << (seed % 8));
+			}
+			mb[i] = rte_pktmbuf_alloc(pool);
+			CU_ASSERT_FATAL(mb[i] != NULL);
+			memcpy(rte_pktmbuf_append(mb[i], (uint16_t)len), buf, len);
+		}
+		sg_dp_process_outbound(lc, mb, (uint16_t)n);
+		frames += n;
+	}
+	CU_ASSERT(lc->stats.outbound > 0); /* the intact ones were encrypted */
+	CU_ASSERT_EQUAL(sg_dp_stats_drops(&lc->stats), frames);
+	CU_ASSERT_EQUAL(lc->stats.tx, 0);
+	lc->spd_out = NULL;
+	sg_spd_free(spd);
+	check_no_leak();
+}
+
 /* A window of 0 (-w 0) accepts the same capture again. */
 static void
 test_replay_off(void)
@@ -670,5 +728,6 @@ main(void)
 	CU_add_test(s, "replay check off (-w 0)", test_replay_off);
 	CU_add_test(s, "SPI cache never stale", test_spi_cache_never_stale);
 	CU_add_test(s, "20000 mutated frames: all counted, no leak", test_fuzz_inbound);
+	CU_add_test(s, "20000 mutated plaintext frames outbound", test_fuzz_outbound);
 	return sg_test_run("dp", 1);
 }
