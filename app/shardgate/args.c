@@ -109,8 +109,9 @@ args_usage(const char *prog)
 	       "  --help, --version\n"
 	       "\n"
 	       "The EAL main lcore is the control core and never polls packets; every other\n"
-	       "lcore is a worker. Telemetry: /shardgate/stats, /shardgate/lcores, /shardgate/sa\n"
-	       "(dpdk-telemetry.py).\n",
+	       "lcore is a worker. Telemetry: /shardgate/stats, /shardgate/lcores, /shardgate/sa,\n"
+	       "/shardgate/events (dpdk-telemetry.py). Live changes: shardgatectl, over the\n"
+	       "control socket shardgate.sock in the EAL runtime directory (mode 0600).\n",
 		prog, SG_REPLAY_WIN_MAX, SG_REPLAY_WIN_DEFAULT, RTE_MBUF_DEFAULT_DATAROOM,
 		SG_DP_BURST_MAX, SG_DP_BURST_DEFAULT, SG_SHARD_SA_MAX);
 }
