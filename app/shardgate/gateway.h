@@ -51,9 +51,10 @@ struct gateway {
  * Fills defaults (-w, -e) into the SAs. Returns 0, or -1 with err set. */
 int gateway_check_conf(struct gateway *gw, char *err, size_t errlen);
 
-/* Fill lifetimes the SA line left unset from --lifetime-soft/-hard, --idle-timeout. */
-int gateway_lifetime_defaults(const struct args *a, struct sg_sa_lifetime *l, char *err,
-		size_t errlen);
+/* Fill what an SA line (or request) left unset from the command line: the
+ * replay window (-w), ESN (-e), lifetimes (--lifetime-soft/-hard,
+ * --idle-timeout). Returns 0, or -1 with err saying why the mix is invalid. */
+int gateway_sa_defaults(const struct args *a, struct sg_sa_prm *p, char *err, size_t errlen);
 
 /* Events from the workers: soft/hard expiry, idle (events.c). */
 void gateway_poll_events(struct gateway *gw);

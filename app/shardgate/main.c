@@ -65,18 +65,8 @@ print_summary(const struct gateway *gw)
 	uint16_t w;
 	unsigned int r;
 
-	for (w = 0; w < gw->nb_workers; w++) {
-		const struct sg_dp_stats *s = &gw->workers[w]->stats;
-
-		t.rx += s->rx;
-		t.tx += s->tx;
-		t.inbound += s->inbound;
-		t.outbound += s->outbound;
-		t.bypass += s->bypass;
-		t.handoff_tx += s->handoff_tx;
-		for (r = 0; r < SG_DROP_MAX; r++)
-			t.drops[r] += s->drops[r];
-	}
+	for (w = 0; w < gw->nb_workers; w++)
+		sg_dp_stats_add(&t, &gw->workers[w]->stats);
 	printf("shardgate: rx %lu tx %lu inbound %lu outbound %lu bypass %lu handoff %lu drops %lu\n",
 			(unsigned long)t.rx, (unsigned long)t.tx, (unsigned long)t.inbound,
 			(unsigned long)t.outbound, (unsigned long)t.bypass,

@@ -214,14 +214,7 @@ add_sa(struct gateway *gw, struct sg_conf_sa *csa, struct reply *r, uint32_t tag
 	uint32_t idx;
 	int w, ret;
 
-	if (p->replay_win == SG_CONF_UNSET)
-		p->replay_win = gw->args.replay_win != SG_CONF_UNSET ? gw->args.replay_win :
-				SG_REPLAY_WIN_DEFAULT;
-	if (p->dir == SG_SA_OUT)
-		p->replay_win = 0;
-	if (gw->args.esn)
-		p->esn = true;
-	if (gateway_lifetime_defaults(&gw->args, &p->life, why, sizeof(why)) != 0) {
+	if (gateway_sa_defaults(&gw->args, p, why, sizeof(why)) != 0) {
 		fail(r, "sa %s %u: %s", dir_name(p->dir), p->spi, why);
 		return;
 	}
@@ -467,7 +460,7 @@ rekey_prm(struct gateway *gw, enum sg_sa_dir dir, const struct sg_sa *old, uint3
 			conf->sa[0].prm.life.soft_packets == 0 &&
 			conf->sa[0].prm.life.hard_packets == 0 && conf->sa[0].prm.life.idle_sec == 0)
 		conf->sa[0].prm.life = old->life;
-	if (gateway_lifetime_defaults(&gw->args, &conf->sa[0].prm.life, why, sizeof(why)) != 0) {
+	if (gateway_sa_defaults(&gw->args, &conf->sa[0].prm, why, sizeof(why)) != 0) {
 		sg_conf_free(conf);
 		fail(r, "rekey: %s", why);
 		return -1;

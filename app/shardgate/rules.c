@@ -42,21 +42,9 @@ gateway_check_conf(struct gateway *gw, char *err, size_t errlen)
 	for (i = 0; i < c->nb_sa; i++) {
 		struct sg_sa_prm *p = &c->sa[i].prm;
 
-		if (p->replay_win == SG_CONF_UNSET)
-			p->replay_win = a->replay_win != SG_CONF_UNSET ? a->replay_win :
-					SG_REPLAY_WIN_DEFAULT;
-		if (p->dir == SG_SA_OUT)
-			p->replay_win = 0;
-		if (a->esn)
-			p->esn = true;
-		if (gateway_lifetime_defaults(a, &p->life, why, sizeof(why)) != 0) {
+		if (gateway_sa_defaults(a, p, why, sizeof(why)) != 0) {
 			snprintf(err, errlen, "%s:%u: sa %s %u: %s", c->file, c->sa[i].line,
 					p->dir == SG_SA_IN ? "in" : "out", p->spi, why);
-			return -1;
-		}
-		if (p->dir == SG_SA_IN && p->esn && p->replay_win == 0) {
-			snprintf(err, errlen, "%s:%u: sa in %u: ESN needs a replay window (-w 0 given)",
-					c->file, c->sa[i].line, p->spi);
 			return -1;
 		}
 	}
@@ -68,9 +56,8 @@ gateway_check_conf(struct gateway *gw, char *err, size_t errlen)
 	return 0;
 }
 
-int
-gateway_lifetime_defaults(const struct args *a, struct sg_sa_lifetime *l, char *err,
-		size_t errlen)
+static int
+lifetime_defaults(const struct args *a, struct sg_sa_lifetime *l, char *err, size_t errlen)
 {
 	/* A hard limit below the SA's own soft one would never let soft fire. */
 	if (l->hard_sec == 0 && a->hard_sec != 0 && l->soft_sec > a->hard_sec) {
@@ -90,6 +77,24 @@ gateway_lifetime_defaults(const struct args *a, struct sg_sa_lifetime *l, char *
 	if (l->idle_sec == 0)
 		l->idle_sec = a->idle_sec;
 	return 0;
+}
+
+int
+gateway_sa_defaults(const struct args *a, struct sg_sa_prm *p, char *err, size_t errlen)
+{
+	if (p->replay_win == SG_CONF_UNSET)
+		p->replay_win = a->replay_win != SG_CONF_UNSET ? a->replay_win :
+				SG_REPLAY_WIN_DEFAULT;
+	if (p->dir == SG_SA_OUT)
+		p->replay_win = 0; /* the sender keeps no window */
+	if (a->esn)
+		p->esn = true;
+	/* ESN high bits are inferred from the window (RFC 4303 Appendix A2.2). */
+	if (p->dir == SG_SA_IN && p->esn && p->replay_win == 0) {
+		snprintf(err, errlen, "ESN needs a replay window (-w 0 given)");
+		return -1;
+	}
+	return lifetime_defaults(a, &p->life, err, errlen);
 }
 
 /* A session is one tunnel peer: every SA between the same two endpoints. */

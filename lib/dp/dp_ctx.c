@@ -140,6 +140,18 @@ sg_dp_stage_name(enum sg_dp_stage s)
 	return (unsigned int)s < SG_STAGE_MAX ? names[s] : "unknown";
 }
 
+void
+sg_dp_stats_add(struct sg_dp_stats *sum, const struct sg_dp_stats *s)
+{
+	const volatile uint64_t *from = (const volatile uint64_t *)s;
+	uint64_t *to = (uint64_t *)sum;
+	size_t i;
+
+	RTE_BUILD_BUG_ON(sizeof(*s) % sizeof(uint64_t) != 0);
+	for (i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
+		to[i] += from[i];
+}
+
 uint64_t
 sg_dp_stats_drops(const struct sg_dp_stats *s)
 {

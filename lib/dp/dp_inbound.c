@@ -52,24 +52,6 @@ esn_batch_check(struct esn_batch *b, struct sg_sa *sa, uint32_t seq_lo, uint64_t
 	return 0;
 }
 
-/* Build the AAD of RFC 4106 §5: SPI || seq, or SPI || seq_hi || seq_lo. */
-static inline void
-set_aad(struct sg_crypto_op *op, const struct sg_sa *sa, uint64_t seq)
-{
-	uint32_t w[3];
-
-	w[0] = sa->spi_be;
-	if (sa->flags & SG_SA_F_ESN) {
-		w[1] = rte_cpu_to_be_32((uint32_t)(seq >> 32));
-		w[2] = rte_cpu_to_be_32((uint32_t)seq);
-		op->aad_len = SG_ESP_AAD_ESN_LEN;
-	} else {
-		w[1] = rte_cpu_to_be_32((uint32_t)seq);
-		op->aad_len = SG_ESP_AAD_LEN;
-	}
-	memcpy(op->aad, w, sizeof(w));
-}
-
 /* RFC 6040 §4.2 decapsulation: a CE mark on the outer header survives into
  * an ECN-capable inner header. Not-ECT inner stays as it is. */
 static inline void
@@ -104,8 +86,7 @@ in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, uint32_t idx, struct in_meta 
 	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
 	if (unlikely(ip->dst_addr != sa->tun_dst_be || ip->src_addr != sa->tun_src_be))
 		return SG_DROP_BAD_TUNNEL;
-	if (unlikely(sa->dead || ((sa->packets >= sa->lim_packets ||
-			sa->bytes >= sa->lim_bytes) && sg_shard_sa_limit(lc->shard, sa) != 0))) {
+	if (unlikely(!dp_sa_live(lc, sa))) {
 		sa->other_drop++;
 		return SG_DROP_SA_EXPIRED;
 	}
@@ -131,9 +112,7 @@ in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, uint32_t idx, struct in_meta 
 	op->data = (uint8_t *)esp + SG_ESP_HDR_LEN + SG_ESP_IV_LEN;
 	op->len = esp_len - SG_ESP_HDR_LEN - SG_ESP_IV_LEN - SG_ESP_ICV_LEN;
 	op->icv = op->data + op->len;
-	memcpy(op->nonce, sa->key->salt, SG_GCM_SALT_LEN);
-	memcpy(op->nonce + SG_GCM_SALT_LEN, esp + 1, SG_ESP_IV_LEN);
-	set_aad(op, sa, seq);
+	dp_op_nonce_aad(op, sa, esp + 1, seq);
 	meta->sa = sa;
 	meta->seq = seq;
 	return SG_DROP_MAX;
@@ -164,8 +143,7 @@ in_post(struct sg_dp_lcore *lc, struct rte_mbuf *m, const struct in_meta *meta,
 	}
 	/* Limits again, now that earlier packets of this burst were counted;
 	 * only authentic packets use up an SA's byte and packet budget. */
-	if (unlikely((sa->packets >= sa->lim_packets || sa->bytes >= sa->lim_bytes) &&
-			sg_shard_sa_limit(lc->shard, sa) != 0)) {
+	if (unlikely(!dp_sa_live(lc, sa))) {
 		sa->other_drop++;
 		return SG_DROP_SA_EXPIRED;
 	}
@@ -188,11 +166,8 @@ in_post(struct sg_dp_lcore *lc, struct rte_mbuf *m, const struct in_meta *meta,
 		return SG_DROP_BAD_INNER;
 	}
 	ecn_decap(rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len), inner);
-	sa->packets++;
-	sa->bytes += inner_len;
-	/* Only authentic traffic keeps an SA from going idle: one store. */
-	if (sa->idle_ticks != 0)
-		sg_timer_arm(lc->shard->timer, sa->idx, SG_TIMER_IDLE, lc->now + sa->idle_ticks);
+	/* Only authentic traffic counts, and keeps an SA from going idle. */
+	dp_sa_count(lc, sa, inner_len);
 	rte_pktmbuf_adj(m, (uint16_t)(meta->esp_off + SG_ESP_HDR_LEN + SG_ESP_IV_LEN));
 	rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - inner_len));
 	m->l2_len = 0;

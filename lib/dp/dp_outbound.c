@@ -23,12 +23,11 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 {
 	struct rte_ipv4_hdr *outer, *inner;
 	struct rte_esp_hdr *esp;
-	uint32_t inner_len, pad, w[3];
+	uint32_t inner_len, pad;
 	uint8_t *trailer;
 	uint64_t seq, iv_be;
 
-	if (unlikely(sa->dead || ((sa->packets >= sa->lim_packets ||
-			sa->bytes >= sa->lim_bytes) && sg_shard_sa_limit(lc->shard, sa) != 0))) {
+	if (unlikely(!dp_sa_live(lc, sa))) {
 		sa->other_drop++;
 		return SG_DROP_SA_EXPIRED;
 	}
@@ -78,23 +77,8 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 	op->data = (uint8_t *)esp + SG_ESP_HDR_LEN + SG_ESP_IV_LEN;
 	op->len = inner_len + pad + SG_ESP_TRAILER_LEN;
 	op->icv = op->data + op->len;
-	memcpy(op->nonce, sa->key->salt, SG_GCM_SALT_LEN);
-	memcpy(op->nonce + SG_GCM_SALT_LEN, &iv_be, SG_ESP_IV_LEN);
-	w[0] = sa->spi_be;
-	if (sa->flags & SG_SA_F_ESN) {
-		w[1] = rte_cpu_to_be_32((uint32_t)(seq >> 32));
-		w[2] = esp->seq;
-		op->aad_len = SG_ESP_AAD_ESN_LEN;
-	} else {
-		w[1] = esp->seq;
-		op->aad_len = SG_ESP_AAD_LEN;
-	}
-	memcpy(op->aad, w, sizeof(w));
-
-	sa->packets++;
-	sa->bytes += inner_len;
-	if (sa->idle_ticks != 0)
-		sg_timer_arm(lc->shard->timer, sa->idx, SG_TIMER_IDLE, lc->now + sa->idle_ticks);
+	dp_op_nonce_aad(op, sa, &iv_be, seq);
+	dp_sa_count(lc, sa, inner_len);
 	m->l2_len = 0;
 	m->l3_len = sizeof(*outer);
 	return SG_DROP_MAX;

@@ -4,12 +4,15 @@
 
 /* Helpers shared by the inbound, outbound, route and worker files. */
 
+#include <string.h>
+
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
 #include "sg_dp.h"
 #include "sg_pkt.h"
+#include "sg_sa.h"
 #include "sg_shard.h"
 
 /* How far ahead of the packet in hand the loops prefetch headers. */
@@ -97,6 +100,52 @@ dp_parse_l3(struct rte_mbuf *m, int allow_fragments)
 	m->l2_len = sizeof(*eth);
 	m->l3_len = (uint16_t)ihl;
 	return SG_DROP_MAX;
+}
+
+/*
+ * May @p sa pass one more packet? Not dead and inside its byte and packet
+ * limits: one compare in the common case; crossing a limit posts the soft
+ * event or stops the SA (RFC 4301 §4.4.2.1).
+ */
+static inline int
+dp_sa_live(struct sg_dp_lcore *lc, struct sg_sa *sa)
+{
+	if (likely(!sa->dead && sa->packets < sa->lim_packets && sa->bytes < sa->lim_bytes))
+		return 1;
+	return sg_shard_sa_limit(lc->shard, sa) == 0;
+}
+
+/* Count a packet @p sa passed and keep the SA from going idle (one store). */
+static inline void
+dp_sa_count(struct sg_dp_lcore *lc, struct sg_sa *sa, uint32_t bytes)
+{
+	sa->packets++;
+	sa->bytes += bytes;
+	if (sa->idle_ticks != 0)
+		sg_timer_arm(lc->shard->timer, sa->idx, SG_TIMER_IDLE, lc->now + sa->idle_ticks);
+}
+
+/*
+ * Nonce (salt || explicit IV, RFC 4106 §3) and AAD (SPI || seq, or SPI ||
+ * seq_hi || seq_lo with ESN, RFC 4106 §5) of the op for one packet.
+ */
+static inline void
+dp_op_nonce_aad(struct sg_crypto_op *op, const struct sg_sa *sa, const void *iv, uint64_t seq)
+{
+	uint32_t w[3];
+
+	memcpy(op->nonce, sa->key->salt, SG_GCM_SALT_LEN);
+	memcpy(op->nonce + SG_GCM_SALT_LEN, iv, SG_ESP_IV_LEN);
+	w[0] = sa->spi_be;
+	if (sa->flags & SG_SA_F_ESN) {
+		w[1] = rte_cpu_to_be_32((uint32_t)(seq >> 32));
+		w[2] = rte_cpu_to_be_32((uint32_t)seq);
+		op->aad_len = SG_ESP_AAD_ESN_LEN;
+	} else {
+		w[1] = rte_cpu_to_be_32((uint32_t)seq);
+		op->aad_len = SG_ESP_AAD_LEN;
+	}
+	memcpy(op->aad, w, sizeof(w));
 }
 
 /* Route packets whose data starts at an IPv4 header, add L2 and send. */

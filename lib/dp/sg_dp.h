@@ -215,6 +215,12 @@ void sg_dp_process_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16
 /** Same for a burst received on a protected port (policy, encap, route, tx). */
 void sg_dp_process_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n);
 
+/**
+ * Add every counter of @p s to @p sum (the control core, reading a worker's
+ * counters while it writes them: each is one aligned u64).
+ */
+void sg_dp_stats_add(struct sg_dp_stats *sum, const struct sg_dp_stats *s);
+
 /** Sum of every drop counter of @p s. */
 uint64_t sg_dp_stats_drops(const struct sg_dp_stats *s);
 

@@ -26,26 +26,10 @@ static void
 sum_stats(struct sg_dp_stats *t)
 {
 	uint16_t w;
-	unsigned int r;
 
 	memset(t, 0, sizeof(*t));
-	for (w = 0; w < src.nb_workers; w++) {
-		const volatile struct sg_dp_stats *s = &src.workers[w]->stats;
-
-		t->rx += s->rx;
-		t->tx += s->tx;
-		t->inbound += s->inbound;
-		t->outbound += s->outbound;
-		t->bypass += s->bypass;
-		t->handoff_tx += s->handoff_tx;
-		t->handoff_rx += s->handoff_rx;
-		t->busy_cycles += s->busy_cycles;
-		t->polls += s->polls;
-		t->expired += s->expired;
-		t->events_lost += s->events_lost;
-		for (r = 0; r < SG_DROP_MAX; r++)
-			t->drops[r] += s->drops[r];
-	}
+	for (w = 0; w < src.nb_workers; w++)
+		sg_dp_stats_add(t, &src.workers[w]->stats);
 }
 
 static uint32_t
