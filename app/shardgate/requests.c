@@ -105,15 +105,12 @@ sa_at(struct gateway *gw, uint32_t g)
 	return sg_sa_table_get(gw->shards[sg_shard_of(g)]->sat, sg_shard_local(g));
 }
 
-/* Send @p c to worker @p w and wait; -errno on transport failure. */
+/* Send @p c to worker @p w and wait. On -ETIMEDOUT the worker still holds
+ * c, which must not be freed here: its late answer is freed by a later call. */
 static int
 call(struct gateway *gw, uint16_t w, struct sg_shard_cmd *c)
 {
-	int ret = sg_shard_call(gw->shards[w], c, CALL_TIMEOUT_US);
-
-	if (ret == -ETIMEDOUT)
-		return ret; /* the worker still holds c: it is freed on its late answer */
-	return ret;
+	return sg_shard_call(gw->shards[w], c, CALL_TIMEOUT_US);
 }
 
 /* A barrier: every worker has finished the burst it was in. */

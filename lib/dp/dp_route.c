@@ -49,30 +49,22 @@ dp_route_tx(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n)
 
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = mb[i];
-		const struct sg_dp_port *p;
-		struct rte_ether_hdr *eth;
-		uint16_t port;
+		const struct sg_dp_port *p = NULL;
+		struct rte_ether_hdr *eth = NULL;
+		uint16_t port = (uint16_t)(hop[i] & 0xffff);
+		enum sg_drop why = SG_DROP_MAX;
 
-		if (unlikely(!(hop[i] & RTE_LPM_LOOKUP_SUCCESS))) {
-			dp_count_drop(lc, SG_DROP_NO_ROUTE);
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		port = (uint16_t)(hop[i] & 0xffff);
-		p = &ctx->port[port];
-		if (unlikely(port >= RTE_MAX_ETHPORTS || !p->enabled || !p->has_neigh)) {
-			dp_count_drop(lc, SG_DROP_NO_ROUTE);
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		if (unlikely(m->pkt_len > p->mtu)) {
-			dp_count_drop(lc, SG_DROP_MTU);
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, RTE_ETHER_HDR_LEN);
-		if (unlikely(eth == NULL)) {
-			dp_count_drop(lc, SG_DROP_NO_ROOM);
+		if (likely(hop[i] & RTE_LPM_LOOKUP_SUCCESS) && port < RTE_MAX_ETHPORTS)
+			p = &ctx->port[port];
+		if (unlikely(p == NULL || !p->enabled || !p->has_neigh))
+			why = SG_DROP_NO_ROUTE;
+		else if (unlikely(m->pkt_len > p->mtu))
+			why = SG_DROP_MTU;
+		else if (unlikely((eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m,
+				RTE_ETHER_HDR_LEN)) == NULL))
+			why = SG_DROP_NO_ROOM;
+		if (unlikely(why != SG_DROP_MAX)) {
+			dp_count_drop(lc, why);
 			rte_pktmbuf_free(m);
 			continue;
 		}
