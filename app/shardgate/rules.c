@@ -246,7 +246,8 @@ gateway_build_spds(struct gateway *gw, struct sg_spd **in, struct sg_spd **out, 
 		struct sg_spd *spd;
 
 		snprintf(name, sizeof(name), "%s%u", d == SG_SA_IN ? "in" : "out", gen);
-		spd = sg_spd_create(name, (int)rte_socket_id(), rules[d], n[d]);
+		spd = sg_spd_create_flags(name, (int)rte_socket_id(), rules[d], n[d],
+				d == SG_SA_IN ? SG_SPD_F_SA_CHECK : 0);
 		if (spd == NULL) {
 			snprintf(err, errlen, "cannot build the %s policy database: %s",
 					d == SG_SA_IN ? "inbound" : "outbound", rte_strerror(rte_errno));
@@ -254,8 +255,11 @@ gateway_build_spds(struct gateway *gw, struct sg_spd **in, struct sg_spd **out, 
 			*in = NULL;
 			goto out;
 		}
-		if (d == SG_SA_IN)
+		if (d == SG_SA_IN) {
+			SG_LOG(DEBUG, "inbound policy: %u of its SAs checked by their own rule",
+					sg_spd_sa_exact_count(spd));
 			*in = spd;
+		}
 		else
 			*out = spd;
 	}

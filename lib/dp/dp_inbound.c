@@ -350,6 +350,7 @@ dp_policy_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], const uint32_t 
 	struct sg_spd_key keys[SG_DP_BURST_MAX];
 	const struct sg_spd_key *kp[SG_DP_BURST_MAX] = {NULL}; /* gcc 12 cannot see the fill loop */
 	uint32_t verdict[SG_DP_BURST_MAX];
+	uint8_t ok[SG_DP_BURST_MAX];
 	struct rte_mbuf *bad[SG_DP_BURST_MAX];
 	uint16_t i, k = 0, nbad = 0;
 	uint64_t t;
@@ -366,22 +367,28 @@ dp_policy_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], const uint32_t 
 		sg_spd_key_ipv4(&keys[i], ip, mb[i]->l3_len, l4);
 		kp[i] = &keys[i];
 	}
-	sg_spd_classify(lc->spd_in, kp, verdict, n);
+	/* Decrypted: the policy must name its SA (by tag; a rekeyed SA keeps
+	 * it), mostly answered from the SA's own rule. Plaintext: classify. */
+	if (sa_idx != NULL)
+		sg_spd_check_sa(lc->spd_in, kp, sa_idx, ok, n);
+	else
+		sg_spd_classify(lc->spd_in, kp, verdict, n);
 
 	for (i = 0; i < n; i++) {
-		enum sg_sp_action act = sg_spd_action(verdict[i]);
 		enum sg_drop why = SG_DROP_MAX;
 
 		if (sa_idx != NULL) {
-			/* The policy names its SA by tag; a rekeyed SA keeps the tag. */
-			if (act != SG_SP_PROTECT || sg_spd_sa(verdict[i]) != sa_idx[i])
+			if (!ok[i])
 				why = SG_DROP_POLICY;
-		} else if (act == SG_SP_DISCARD) {
-			why = SG_DROP_SP_DISCARD;
-		} else if (act == SG_SP_PROTECT) {
-			why = SG_DROP_POLICY; /* plaintext where protection is required */
-		} else if (act != SG_SP_BYPASS) {
-			why = SG_DROP_NOT_FOR_US;
+		} else {
+			enum sg_sp_action act = sg_spd_action(verdict[i]);
+
+			if (act == SG_SP_DISCARD)
+				why = SG_DROP_SP_DISCARD;
+			else if (act == SG_SP_PROTECT)
+				why = SG_DROP_POLICY; /* plaintext where protection is required */
+			else if (act != SG_SP_BYPASS)
+				why = SG_DROP_NOT_FOR_US;
 		}
 		if (likely(why == SG_DROP_MAX)) {
 			mb[k++] = mb[i];

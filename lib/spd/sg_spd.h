@@ -104,6 +104,34 @@ struct sg_spd;
 struct sg_spd *sg_spd_create(const char *name, int socket, const struct sg_sp_rule *rules,
 		uint32_t n);
 
+/** sg_spd_create_flags(): prepare sg_spd_check_sa() (an inbound SPD). */
+#define SG_SPD_F_SA_CHECK 1u
+
+/**
+ * sg_spd_create() with @p flags. With SG_SPD_F_SA_CHECK the build also
+ * works out, for each SA a protect rule names, whether that rule alone
+ * decides which packets the SA may carry: it is the only rule naming the
+ * SA and no rule that outranks it overlaps it. Those SAs are then checked
+ * by sg_spd_check_sa() against the rule's selector, without rte_acl.
+ * The analysis gives up (everything goes through rte_acl, still correct)
+ * on rule sets whose overlaps would make it slow to build.
+ */
+struct sg_spd *sg_spd_create_flags(const char *name, int socket, const struct sg_sp_rule *rules,
+		uint32_t n, unsigned int flags);
+
+/**
+ * Inbound policy check (RFC 4301 §5.2) for @p n decrypted packets:
+ * ok[i] = 1 when classifying keys[i] gives "protect with SA sa[i]", else 0.
+ * Same answer as sg_spd_classify(); SAs whose own rule decides (see
+ * sg_spd_create_flags()) are answered from that rule, the rest with one
+ * rte_acl call per 64 keys.
+ */
+void sg_spd_check_sa(const struct sg_spd *spd, const struct sg_spd_key *const keys[],
+		const uint32_t *sa, uint8_t *ok, uint32_t n);
+
+/** SAs sg_spd_check_sa() answers without rte_acl (0 without SG_SPD_F_SA_CHECK). */
+uint32_t sg_spd_sa_exact_count(const struct sg_spd *spd);
+
 /** Free an SPD. NULL is a no-op. */
 void sg_spd_free(struct sg_spd *spd);
 

@@ -71,10 +71,35 @@ static const struct rte_acl_field_def spd_defs[FLD_NUM] = {
 
 RTE_ACL_RULE_DEF(spd_acl_rule, FLD_NUM);
 
+/*
+ * An inbound SA's own rule, in host byte order, for sg_spd_check_sa(). Only
+ * entries with exact set are used: the rule is the only one naming the SA
+ * and nothing that outranks it overlaps it.
+ */
+struct spd_sel {
+	uint32_t src, src_mask;
+	uint32_t dst, dst_mask;
+	uint16_t sport_lo, sport_hi;
+	uint16_t dport_lo, dport_hi;
+	uint8_t proto, proto_mask;
+	uint8_t exact;
+	uint8_t uses; /* build only: rules naming the SA, saturating at 2 */
+};
+
 struct sg_spd {
 	struct rte_acl_ctx *acx; /* NULL when there are no rules */
 	uint32_t count;
+	uint32_t nb_sel;   /* entries in sel: highest SA a protect rule names + 1 */
+	uint32_t nb_exact; /* entries with exact set */
+	struct spd_sel *sel;
 };
+
+/* Largest SA index the selector table covers, and the most rule pairs the
+ * overlap analysis looks at before it leaves every SA to rte_acl. */
+#define SPD_SEL_MAX (UINT32_C(1) << 24)
+#define SPD_PAIR_BUDGET (UINT32_C(1) << 25)
+/* Keys per rte_acl call in sg_spd_check_sa(). */
+#define SPD_CHECK_CHUNK 64
 
 /* Position of a rule in the SPD's total order: priority, then config order. */
 struct spd_rank {
@@ -166,24 +191,16 @@ acl_ctx_create(const char *name, int socket, uint32_t n)
 	return rte_acl_create(&prm);
 }
 
-/* Add the rules with rte_acl priorities that encode the full order, then build. */
+/* Add the rules, in @p rank order, with rte_acl priorities that encode that
+ * order, then build. */
 static int
-acl_load(struct rte_acl_ctx *acx, const char *name, const struct sg_sp_rule *rules, uint32_t n)
+acl_load(struct rte_acl_ctx *acx, const char *name, const struct sg_sp_rule *rules,
+		const struct spd_rank *rank, uint32_t n)
 {
 	struct rte_acl_config cfg;
 	struct spd_acl_rule ar;
-	struct spd_rank *rank;
 	uint32_t i;
 	int ret;
-
-	rank = malloc(sizeof(*rank) * n);
-	if (rank == NULL)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		rank[i].priority = rules[i].priority;
-		rank[i].idx = i;
-	}
-	qsort(rank, n, sizeof(*rank), cmp_rank);
 
 	/* rte_acl leaves equal priorities undefined, so each rule gets its own: n..1. */
 	for (i = 0; i < n; i++) {
@@ -192,7 +209,7 @@ acl_load(struct rte_acl_ctx *acx, const char *name, const struct sg_sp_rule *rul
 		if (ret != 0) {
 			SG_LOG(ERR, "spd %s: rule %u: rte_acl refused it (%d)", name, rank[i].idx,
 					ret);
-			goto out;
+			return ret;
 		}
 	}
 
@@ -203,14 +220,173 @@ acl_load(struct rte_acl_ctx *acx, const char *name, const struct sg_sp_rule *rul
 	ret = rte_acl_build(acx, &cfg);
 	if (ret != 0)
 		SG_LOG(ERR, "spd %s: building %u rules failed (%d)", name, n, ret);
-out:
-	free(rank);
 	return ret;
+}
+
+/* Could one key match both rules? Field by field, as rte_acl compares them. */
+static int
+rules_overlap(const struct sg_sp_rule *a, const struct sg_sp_rule *b)
+{
+	uint32_t sm = prefix_mask(RTE_MIN(a->src_depth, b->src_depth));
+	uint32_t dm = prefix_mask(RTE_MIN(a->dst_depth, b->dst_depth));
+
+	return ((a->src ^ b->src) & sm) == 0 && ((a->dst ^ b->dst) & dm) == 0 &&
+		((a->proto ^ b->proto) & a->proto_mask & b->proto_mask) == 0 &&
+		a->sport_lo <= b->sport_hi && b->sport_lo <= a->sport_hi &&
+		a->dport_lo <= b->dport_hi && b->dport_lo <= a->dport_hi;
+}
+
+/* A rule's destination range, for the overlap sweep. */
+struct spd_span {
+	uint32_t lo, hi;
+	uint32_t idx;
+};
+
+static int
+cmp_span(const void *a, const void *b)
+{
+	const struct spd_span *x = a;
+	const struct spd_span *y = b;
+
+	/* Start ascending; at one start the wider prefix first. */
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	if (x->hi != y->hi)
+		return x->hi > y->hi ? -1 : 1;
+	return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+/*
+ * Mark in @p beaten every rule that some rule outranking it overlaps.
+ * Destination prefixes are nested or disjoint, so a sweep in start order
+ * keeps the prefixes enclosing the current rule on a stack, and every pair
+ * that overlaps at all meets there once. Returns -1 when the pairs would
+ * exceed SPD_PAIR_BUDGET (many rules under one wide destination).
+ */
+static int
+find_beaten(const struct sg_sp_rule *rules, const uint32_t *pos, uint32_t n, uint8_t *beaten)
+{
+	struct spd_span *span;
+	uint32_t *stack;
+	uint32_t i, j, top = 0, pairs = 0;
+	int ret = 0;
+
+	span = malloc(sizeof(*span) * n);
+	stack = malloc(sizeof(*stack) * n);
+	if (span == NULL || stack == NULL) {
+		ret = -1;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t m = prefix_mask(rules[i].dst_depth);
+
+		span[i].lo = rules[i].dst & m;
+		span[i].hi = span[i].lo | ~m;
+		span[i].idx = i;
+	}
+	qsort(span, n, sizeof(*span), cmp_span);
+	for (i = 0; i < n; i++) {
+		uint32_t x = span[i].idx;
+
+		while (top > 0 && span[stack[top - 1]].hi < span[i].lo)
+			top--;
+		pairs += top;
+		if (pairs > SPD_PAIR_BUDGET) {
+			ret = -1;
+			goto out;
+		}
+		for (j = 0; j < top; j++) {
+			uint32_t y = span[stack[j]].idx;
+
+			if (!rules_overlap(&rules[x], &rules[y]))
+				continue;
+			if (pos[y] < pos[x])
+				beaten[x] = 1;
+			else
+				beaten[y] = 1;
+		}
+		stack[top++] = i;
+	}
+out:
+	free(span);
+	free(stack);
+	return ret;
+}
+
+/* Build spd->sel for sg_spd_check_sa(). Failing leaves it empty: rte_acl answers. */
+static void
+sel_build(struct sg_spd *spd, const char *name, int socket, const struct sg_sp_rule *rules,
+		const struct spd_rank *rank, uint32_t n)
+{
+	uint32_t i, nb_sel = 0, *pos = NULL;
+	uint8_t *beaten = NULL;
+	struct spd_sel *sel;
+
+	for (i = 0; i < n; i++)
+		if (rules[i].action == SG_SP_PROTECT)
+			nb_sel = RTE_MAX(nb_sel, rules[i].sa_idx + 1);
+	if (nb_sel == 0 || nb_sel > SPD_SEL_MAX)
+		return;
+	sel = rte_zmalloc_socket("sg_spd_sel", sizeof(*sel) * nb_sel, RTE_CACHE_LINE_SIZE, socket);
+	pos = malloc(sizeof(*pos) * n);
+	beaten = calloc(n, 1);
+	if (sel == NULL || pos == NULL || beaten == NULL)
+		goto fail;
+	for (i = 0; i < n; i++)
+		pos[rank[i].idx] = i;
+	if (find_beaten(rules, pos, n, beaten) != 0) {
+		SG_LOG(INFO, "spd %s: %u rules overlap too much to check SAs by their own rule;"
+				" rte_acl checks them", name, n);
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		const struct sg_sp_rule *r = &rules[i];
+		struct spd_sel *e;
+
+		if (r->action != SG_SP_PROTECT)
+			continue;
+		e = &sel[r->sa_idx];
+		if (e->uses++ > 0) {
+			e->uses = 2;
+			e->exact = 0;
+			continue;
+		}
+		e->src_mask = prefix_mask(r->src_depth);
+		e->src = r->src & e->src_mask;
+		e->dst_mask = prefix_mask(r->dst_depth);
+		e->dst = r->dst & e->dst_mask;
+		e->proto = r->proto & r->proto_mask;
+		e->proto_mask = r->proto_mask;
+		e->sport_lo = r->sport_lo;
+		e->sport_hi = r->sport_hi;
+		e->dport_lo = r->dport_lo;
+		e->dport_hi = r->dport_hi;
+		e->exact = !beaten[i];
+	}
+	for (i = 0; i < nb_sel; i++)
+		spd->nb_exact += sel[i].exact;
+	spd->sel = sel;
+	spd->nb_sel = nb_sel;
+	free(pos);
+	free(beaten);
+	return;
+fail:
+	rte_free(sel);
+	free(pos);
+	free(beaten);
 }
 
 struct sg_spd *
 sg_spd_create(const char *name, int socket, const struct sg_sp_rule *rules, uint32_t n)
 {
+	return sg_spd_create_flags(name, socket, rules, n, 0);
+}
+
+struct sg_spd *
+sg_spd_create_flags(const char *name, int socket, const struct sg_sp_rule *rules, uint32_t n,
+		unsigned int flags)
+{
+	struct spd_rank *rank = NULL;
 	struct sg_spd *spd;
 	uint32_t i;
 	int ret;
@@ -247,12 +423,26 @@ sg_spd_create(const char *name, int socket, const struct sg_sp_rule *rules, uint
 		ret = -ENOMEM;
 		goto err_spd;
 	}
-	ret = acl_load(spd->acx, name, rules, n);
+	rank = malloc(sizeof(*rank) * n);
+	if (rank == NULL) {
+		ret = -ENOMEM;
+		goto err_acl;
+	}
+	for (i = 0; i < n; i++) {
+		rank[i].priority = rules[i].priority;
+		rank[i].idx = i;
+	}
+	qsort(rank, n, sizeof(*rank), cmp_rank);
+	ret = acl_load(spd->acx, name, rules, rank, n);
 	if (ret != 0)
 		goto err_acl;
+	if (flags & SG_SPD_F_SA_CHECK)
+		sel_build(spd, name, socket, rules, rank, n);
+	free(rank);
 	return spd;
 
 err_acl:
+	free(rank);
 	rte_acl_free(spd->acx);
 err_spd:
 	rte_free(spd);
@@ -266,6 +456,7 @@ sg_spd_free(struct sg_spd *spd)
 	if (spd == NULL)
 		return;
 	rte_acl_free(spd->acx);
+	rte_free(spd->sel);
 	rte_free(spd);
 }
 
@@ -290,4 +481,54 @@ sg_spd_classify(const struct sg_spd *spd, const struct sg_spd_key *const keys[],
 	 * groups. It fails only on a NULL context or a bad category count.
 	 */
 	rte_acl_classify(spd->acx, (const uint8_t **)(uintptr_t)keys, verdict, n, 1);
+}
+
+uint32_t
+sg_spd_sa_exact_count(const struct sg_spd *spd)
+{
+	return spd == NULL ? 0 : spd->nb_exact;
+}
+
+/* Does @p k match @p e? The same comparisons rte_acl makes for the rule. */
+static inline int
+sel_match(const struct spd_sel *e, const struct sg_spd_key *k)
+{
+	uint16_t sp = rte_be_to_cpu_16(k->sport), dp = rte_be_to_cpu_16(k->dport);
+
+	uint32_t diff = ((rte_be_to_cpu_32(k->src) ^ e->src) & e->src_mask) |
+		((rte_be_to_cpu_32(k->dst) ^ e->dst) & e->dst_mask) |
+		((uint32_t)(k->proto ^ e->proto) & e->proto_mask);
+
+	/* Bitwise &: no branch per field. */
+	return (diff == 0) & (sp >= e->sport_lo) & (sp <= e->sport_hi) &
+		(dp >= e->dport_lo) & (dp <= e->dport_hi);
+}
+
+void
+sg_spd_check_sa(const struct sg_spd *spd, const struct sg_spd_key *const keys[],
+		const uint32_t *sa, uint8_t *ok, uint32_t n)
+{
+	const struct sg_spd_key *slow_key[SPD_CHECK_CHUNK];
+	uint32_t slow[SPD_CHECK_CHUNK], v[SPD_CHECK_CHUNK];
+	uint32_t nb_sel = spd == NULL ? 0 : spd->nb_sel;
+	uint32_t off, i, m, ns;
+
+	for (off = 0; off < n; off += m) {
+		m = RTE_MIN(n - off, (uint32_t)SPD_CHECK_CHUNK);
+		ns = 0;
+		for (i = off; i < off + m; i++) {
+			if (sa[i] < nb_sel && spd->sel[sa[i]].exact) {
+				ok[i] = (uint8_t)sel_match(&spd->sel[sa[i]], keys[i]);
+			} else {
+				slow_key[ns] = keys[i];
+				slow[ns++] = i;
+			}
+		}
+		if (ns == 0)
+			continue;
+		sg_spd_classify(spd, slow_key, v, ns);
+		for (i = 0; i < ns; i++)
+			ok[slow[i]] = sg_spd_action(v[i]) == SG_SP_PROTECT &&
+				sg_spd_sa(v[i]) == sa[slow[i]];
+	}
 }

@@ -336,7 +336,8 @@ setup(const struct opts *o)
 			.dst_depth = 16, .sport_hi = 65535, .dport_hi = 65535};
 	}
 	spd_out = sg_spd_create("sgb_out", (int)rte_socket_id(), rout, o->sessions);
-	spd_in = sg_spd_create("sgb_in", (int)rte_socket_id(), rin, o->sessions);
+	spd_in = sg_spd_create_flags("sgb_in", (int)rte_socket_id(), rin, o->sessions,
+			SG_SPD_F_SA_CHECK);
 	if (spd_out == NULL || spd_in == NULL)
 		rte_exit(EXIT_FAILURE, "SPD build failed: %s\n", rte_strerror(rte_errno));
 	lc->spd_in = spd_in;

@@ -188,6 +188,15 @@ def build():
           "no_room")
     g(a, 20)
     g(b, 3, dst="10.2.0.150", n=1400)
+    # SA 4097's rule alone decides its traffic (checked without rte_acl); a
+    # pri 20 discard over 10.2.0.96/28 outranks part of SA 4096's rule, so
+    # SA 4096 goes through rte_acl. Both paths, good and bad.
+    u.bad("SA 4097 carrying 10.2.0.10 (SA 4096's policy)",
+          frame(enc(b, inner(20, dst="10.2.0.10", tag=80), 6), UNPROT), "policy")
+    g(b, 7, dst="10.2.0.255", label="good ESP SA 4097 seq 7 to 10.2.0.255 (its rule's edge)")
+    u.bad("SA 4096 carrying 10.2.0.100, under the pri 20 discard",
+          frame(enc(a, inner(20, dst="10.2.0.100", tag=81), 21), UNPROT), "policy")
+    g(a, 22, dst="10.2.0.112", label="good ESP SA 4096 seq 22 to 10.2.0.112, past the discard")
 
     # Protected side: junk next to plaintext that must still be encrypted.
     o = gw_out_sa(SPI_OUT_256, KEY_OUT_256)
@@ -212,7 +221,8 @@ def build():
 def body(s):
     s.section("one run: bad frames interleaved with good ones on both ports")
     uitems, pitems, osa = build()
-    rules = base_rules("sp ipv4 in esp bypass pri 5 dst 10.77.0.0/24 sport 0:65535 dport 0:65535\n")
+    rules = base_rules("sp ipv4 in esp bypass pri 5 dst 10.77.0.0/24 sport 0:65535 dport 0:65535\n"
+                       "sp ipv4 in esp discard pri 20 dst 10.2.0.96/28 sport 0:65535 dport 0:65535\n")
     r = s.run(rules, {UNPROT: [it[1] for it in uitems], PROT: [it[1] for it in pitems]})
 
     want = {}
@@ -255,7 +265,9 @@ def body(s):
     per_sa(SPI_IN_256, "replay_drop", 0)
     per_sa(SPI_IN_128, "other_drop", want.get("bad_pad", 0) + want.get("bad_next_header", 0) +
            want.get("bad_inner", 0))
-    per_sa(SPI_IN_256, "packets", len([it for it in good_in if "SA 4097" in it[0]]))
+    # An SA counts what it decrypted and authenticated, before the policy check.
+    per_sa(SPI_IN_256, "packets", len([it for it in uitems if it[0].startswith(
+        ("good ESP SA 4097", "SA 4097 carrying"))]))
     s.check_clean_exit("bad-input run", r)
 
 
