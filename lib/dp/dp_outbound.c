@@ -50,19 +50,12 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 
 	inner = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 	outer = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, OUT_HEAD);
-	outer->version_ihl = RTE_IPV4_VHL_DEF;
-	/* DSCP and ECN are copied (RFC 4301 §5.1.2.1, RFC 6040 normal mode). */
-	outer->type_of_service = inner->type_of_service;
-	outer->total_length = rte_cpu_to_be_16((uint16_t)m->pkt_len);
-	outer->packet_id = rte_cpu_to_be_16(lc->ip_id++);
-	/* DF is copied from the inner header (RFC 4301 §8.1 default). */
-	outer->fragment_offset = inner->fragment_offset & rte_cpu_to_be_16(SG_IPV4_DF);
-	outer->time_to_live = SG_OUTER_TTL;
-	outer->next_proto_id = SG_IPPROTO_ESP;
-	outer->src_addr = sa->tun_src_be;
-	outer->dst_addr = sa->tun_dst_be;
-	outer->hdr_checksum = 0;
-	outer->hdr_checksum = rte_ipv4_cksum(outer);
+	/* DSCP and ECN are copied (RFC 4301 §5.1.2.1, RFC 6040 normal mode);
+	 * so is DF (RFC 4301 §8.1 default). */
+	sg_ipv4_hdr_write(outer, inner->type_of_service,
+			rte_cpu_to_be_16((uint16_t)m->pkt_len), rte_cpu_to_be_16(lc->ip_id++),
+			inner->fragment_offset & rte_cpu_to_be_16(SG_IPV4_DF), SG_OUTER_TTL,
+			SG_IPPROTO_ESP, sa->tun_src_be, sa->tun_dst_be);
 
 	seq = ++sa->seq;
 	esp = (struct rte_esp_hdr *)(outer + 1);
