@@ -135,7 +135,7 @@ dp_op_nonce_aad(struct sg_crypto_op *op, const struct sg_sa *sa, const void *iv,
 	uint32_t hi = rte_cpu_to_be_32((uint32_t)(seq >> 32));
 	uint32_t lo = rte_cpu_to_be_32((uint32_t)seq);
 
-	memcpy(op->nonce, sa->key->salt, SG_GCM_SALT_LEN);
+	memcpy(op->nonce, sa->salt, SG_GCM_SALT_LEN);
 	memcpy(op->nonce + SG_GCM_SALT_LEN, iv, SG_ESP_IV_LEN);
 	/* Stored word by word straight into the op: assembling the AAD in a
 	 * local and copying it out made a wide load over narrow stores, which

@@ -209,7 +209,7 @@ sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR *mgr
 	idx = t->free_idx[t->n_free - 1];
 	sa = &t->hot.sa[idx];
 	memset(sa, 0, sizeof(*sa));
-	sa->spi = prm->spi;
+	memcpy(sa->salt, prm->salt, SG_CRYPTO_SALT_LEN);
 	sa->spi_be = spi_be;
 	sa->tun_src_be = rte_cpu_to_be_32(prm->tun_src);
 	sa->tun_dst_be = rte_cpu_to_be_32(prm->tun_dst);
@@ -310,7 +310,7 @@ sg_sa_table_rekey(struct sg_sa_table *t, uint32_t idx, const struct sg_sa_prm *p
 	}
 
 	old = (struct sg_crypto_key *)(uintptr_t)sa->key;
-	sa->spi = prm->spi;
+	memcpy(sa->salt, prm->salt, SG_CRYPTO_SALT_LEN);
 	sa->spi_be = spi_be;
 	sa->tun_src_be = rte_cpu_to_be_32(prm->tun_src);
 	sa->tun_dst_be = rte_cpu_to_be_32(prm->tun_dst);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include <rte_branch_prediction.h>
+#include <rte_byteorder.h>
 #include <rte_common.h>
 
 #include "sg_crypto.h"
@@ -182,7 +183,9 @@ enum sg_sa_flag {
  */
 struct sg_sa {
 	/* Line 0: read-mostly. */
-	uint32_t spi;
+	/** The key's salt, copied so that building a nonce does not wait on
+	 * the key's last cache line; wiped with the SA. */
+	uint8_t salt[SG_CRYPTO_SALT_LEN];
 	uint32_t spi_be;
 	uint32_t tun_src_be;
 	uint32_t tun_dst_be;
@@ -223,6 +226,13 @@ struct sg_sa {
 _Static_assert(sizeof(struct sg_sa) == 3 * RTE_CACHE_LINE_SIZE, "sg_sa is three cache lines");
 _Static_assert(offsetof(struct sg_sa, seq) == RTE_CACHE_LINE_SIZE, "per-packet fields on line 1");
 _Static_assert(offsetof(struct sg_sa, life) == 2 * RTE_CACHE_LINE_SIZE, "cold fields on line 2");
+
+/** The SA's SPI in host order. */
+static inline uint32_t
+sg_sa_spi(const struct sg_sa *sa)
+{
+	return rte_be_to_cpu_32(sa->spi_be);
+}
 
 /** Recompute the next byte/packet limit after a soft event or a (re)key. */
 static inline void

@@ -207,7 +207,7 @@ post(struct sg_shard *s, const struct sg_sa *sa, enum sg_shard_event_type type, 
 		.type = (uint8_t)type,
 		.dir = sa->dir,
 		.shard = s->id,
-		.spi = sa->spi,
+		.spi = sg_sa_spi(sa),
 		.tsc = tsc,
 	};
 

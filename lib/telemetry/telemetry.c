@@ -155,7 +155,7 @@ add_sa(struct rte_tel_data *d, const struct sg_sa *sa, const struct sg_shard *sh
 	if (c == NULL)
 		return -ENOMEM;
 	rte_tel_data_start_dict(c);
-	rte_tel_data_add_dict_u64(c, "spi", sa->spi);
+	rte_tel_data_add_dict_u64(c, "spi", sg_sa_spi(sa));
 	rte_tel_data_add_dict_string(c, "dir", sa->dir == SG_SA_IN ? "in" : "out");
 	rte_tel_data_add_dict_string(c, "aead", sg_crypto_aead_name(sa->aead));
 	rte_tel_data_add_dict_int(c, "owner_lcore", sa->owner);
@@ -194,7 +194,7 @@ add_sa(struct rte_tel_data *d, const struct sg_sa *sa, const struct sg_shard *sh
 		rte_tel_data_add_dict_u64(c, "hard_packets_left",
 				sa->life.hard_packets > sa->packets ?
 				sa->life.hard_packets - sa->packets : 0);
-	snprintf(key, sizeof(key), "%s_%u", sa->dir == SG_SA_IN ? "in" : "out", sa->spi);
+	snprintf(key, sizeof(key), "%s_%u", sa->dir == SG_SA_IN ? "in" : "out", sg_sa_spi(sa));
 	return rte_tel_data_add_dict_container(d, key, c, 0);
 }
 
@@ -245,7 +245,7 @@ cmd_sa(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 			if (sa == NULL)
 				continue;
 			if (spi != UINT64_MAX) {
-				if (sa->spi == spi && add_sa(d, sa, src.workers[w]->shard) == 0)
+				if (sg_sa_spi(sa) == spi && add_sa(d, sa, src.workers[w]->shard) == 0)
 					shown++;
 				continue;
 			}

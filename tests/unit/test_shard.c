@@ -530,7 +530,7 @@ test_cmd_add(void)
 	CU_ASSERT_EQUAL(sg_sa_table_find(wsh->sat, SG_SA_OUT, 0x1001), SG_SA_NONE);
 	sa = sg_sa_table_get(wsh->sat, (uint32_t)idx);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sa);
-	CU_ASSERT_EQUAL(sa->spi, 0x1001);
+	CU_ASSERT_EQUAL(sg_sa_spi(sa), 0x1001);
 	CU_ASSERT_EQUAL(sa->spi_be, rte_cpu_to_be_32(0x1001));
 	CU_ASSERT_EQUAL(sa->dir, SG_SA_IN);
 	CU_ASSERT_EQUAL(sa->pol_tag, 77);
@@ -692,7 +692,7 @@ test_cmd_rekey(void)
 	/* In place: same slot, new SPI found, old SPI gone, counters restart. */
 	CU_ASSERT_EQUAL(sg_sa_table_find(wsh->sat, SG_SA_OUT, 0x5005), (uint32_t)idx);
 	CU_ASSERT_EQUAL(sg_sa_table_find(wsh->sat, SG_SA_OUT, 0x4004), SG_SA_NONE);
-	CU_ASSERT_EQUAL(sa->spi, 0x5005);
+	CU_ASSERT_EQUAL(sg_sa_spi(sa), 0x5005);
 	CU_ASSERT_EQUAL(sa->spi_be, rte_cpu_to_be_32(0x5005));
 	CU_ASSERT_EQUAL(sa->tun_dst_be, rte_cpu_to_be_32(0xc6336408));
 	CU_ASSERT_EQUAL(sa->seq, 0);
@@ -712,7 +712,7 @@ test_cmd_rekey(void)
 	c->idx = (uint32_t)idx;
 	CU_ASSERT_EQUAL(run_cmd(c), -EEXIST);
 	sg_shard_cmd_free(c);
-	CU_ASSERT_EQUAL(sa->spi, 0x5005);
+	CU_ASSERT_EQUAL(sg_sa_spi(sa), 0x5005);
 	CU_ASSERT_PTR_EQUAL(sa->key, oldkey);
 	CU_ASSERT_EQUAL(sa->seq, 7);
 	CU_ASSERT_EQUAL(sg_sa_table_find(wsh->sat, SG_SA_OUT, 0x4444), (uint32_t)other);
@@ -742,7 +742,7 @@ test_cmd_rekey(void)
 	CU_ASSERT_EQUAL(c->seq, 0);
 	sg_shard_cmd_free(c);
 	CU_ASSERT_EQUAL(sg_sa_table_find(wsh->sat, SG_SA_OUT, 0x6006), SG_SA_NONE);
-	CU_ASSERT_EQUAL(sg_sa_table_get(wsh->sat, (uint32_t)in)->spi, 0x4005);
+	CU_ASSERT_EQUAL(sg_sa_spi(sg_sa_table_get(wsh->sat, (uint32_t)in)), 0x4005);
 	empty_shard();
 }
 
