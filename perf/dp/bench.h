@@ -55,6 +55,7 @@ struct opts {
 /* One measurement of the pipeline: cycles per packet. */
 struct result {
 	double bound;  /* crypto-only bound */
+	double bound_direct; /* the same through the direct GCM API (one worker only, see run_bound_direct) */
 	double total;  /* sg_dp_process_*: everything the data path does */
 	double refill; /* the source: mbuf alloc + copy (a NIC's rx, a pcap replay) */
 	double stage[SG_STAGE_MAX];
@@ -96,6 +97,8 @@ void run_pipeline(enum dir d, const struct frames *f, const struct opts *o, stru
 void run_components(enum dir d, const struct frames *f, const struct opts *o, uint8_t *buf,
 		struct result *r);
 double run_bound(enum dir d, const struct frames *f, const struct opts *o, IMB_MGR *mgr,
+		const struct sg_crypto_key *key, uint8_t *buf);
+double run_bound_direct(enum dir d, const struct frames *f, const struct opts *o, IMB_MGR *mgr,
 		const struct sg_crypto_key *key, uint8_t *buf);
 
 #endif /* BENCH_H */

@@ -218,16 +218,24 @@ def num(x, default=0.0):
         return default
 
 
-def load_bound(run):
-    """{(dir, size): [cycles per op of each rep]} from bound.csv (sg_bench_dp --bound-only)."""
+def load_bound(run, column="bound"):
+    """{(dir, size): [cycles per op of each rep]} from bound.csv (sg_bench_dp --bound-only).
+    column "bound_direct": the same through ipsec-mb's direct GCM API."""
     out = {}
     path = os.path.join(run, "bound.csv")
     if not os.path.exists(path):
         return out
     with open(path) as f:
         for r in csv.DictReader(f):
-            out.setdefault((r["dir"], r["size"]), []).append(num(r["bound"]))
+            if r.get(column) not in (None, ""):
+                out.setdefault((r["dir"], r["size"]), []).append(num(r[column]))
     return out
+
+
+def bound_line(title, bound):
+    return title + ", ".join("%s %s %.0f cyc" % (d, s, statistics.median(v)) for (d, s), v in
+                             sorted(bound.items(), key=lambda kv: (
+                                 kv[0][0], SIZES.index(kv[0][1]) if kv[0][1] in SIZES else 9)))
 
 
 def case_row(raw, bound):
@@ -374,10 +382,12 @@ def write_md(run, med, machine, bound):
                 " | ".join(fmt(r.get("%s_%s" % (tag, s), 0), 0) for s in STAGES),
                 fmt(r["%s_cpp" % tag], 0), fmt(r.get("bound_" + d, "-"), 0)))
     if bound:
-        lines += ["", "Crypto-only bound (same run): " + ", ".join(
-            "%s %s %.0f cyc" % (d, s, statistics.median(v)) for (d, s), v in sorted(
-                bound.items(), key=lambda kv: (kv[0][0], SIZES.index(kv[0][1])
-                                               if kv[0][1] in SIZES else 9)))]
+        lines += ["", bound_line("Crypto-only bound (same run): ", bound)]
+    direct = load_bound(run, "bound_direct")
+    if direct:
+        lines += ["", bound_line("The same through ipsec-mb's direct GCM API (one worker only: "
+                                 "each call stores to a process-global error variable, so it "
+                                 "does not scale across workers): ", direct)]
     notes = ["", "Notes:",
              "- other load: CPU time used by processes other than this run's during the "
              "measuring window, in % of the machine; above ~10% a figure is suspect."]
