@@ -23,6 +23,12 @@
 #   otherwise                net_pcap replay (infinite_rx) inside the gateway,
 #                            net_null as the sink: the gateway's own ceiling
 #
+# Baseline (pcap source; outbound and inbound):
+#   --secgw PATH             also run every case through DPDK's ipsec-secgw
+#                            example (built by you, never vendored) on the same
+#                            worker CPU, capture, rule file and sink, and
+#                            report both (see perf/README.md)
+#
 # Options:
 #   --source pktgen|pcap     force a source (pktgen needs PKTGEN)
 #   --sizes LIST             frame sizes (default 64,128,512,1420,imix)
@@ -94,6 +100,7 @@ smoke=0
 no_plots=0
 shardgate=${SHARDGATE:-}
 bench=${SG_BENCH_DP:-}
+secgw=${SECGW:-}
 start_timeout=60
 scenarios=()
 
@@ -210,6 +217,7 @@ while [ $# -gt 0 ]; do
 	--img-dir) img_dir=${2:?}; shift ;;
 	--shardgate) shardgate=${2:?}; shift ;;
 	--bench) bench=${2:?}; shift ;;
+	--secgw) secgw=${2:?}; shift ;;
 	--keep) keep=1 ;;
 	--no-plots) no_plots=1 ;;
 	--start-timeout) start_timeout=${2:?}; shift ;;
@@ -257,6 +265,10 @@ esac
 if [ "$source" = pktgen ]; then
 	[ -n "${PKTGEN:-}" ] || die 2 "--source pktgen: set PKTGEN=/path/to/pktgen. Build Pktgen-DPDK 23.03 yourself against this DPDK (see perf/README.md); it is not part of shardgate"
 	[ -x "$PKTGEN" ] || die 2 "PKTGEN=$PKTGEN is not an executable file (build Pktgen-DPDK 23.03; see perf/README.md)"
+fi
+if [ -n "$secgw" ]; then
+	[ "$source" = pcap ] || die 2 "--secgw compares on the pcap source only (same capture, same sink)"
+	[ -f "$secgw" ] && [ -x "$secgw" ] || die 2 "--secgw $secgw is not an executable file (build DPDK's ipsec-secgw example yourself; see perf/README.md)"
 fi
 if [ -n "$gw_pci$gwb_pci$gen_pci" ] && [ "$source" != pktgen ]; then
 	die 2 "--gw-pci/--gwb-pci/--gen-pci need pktgen as the source (PKTGEN=...)"
@@ -407,6 +419,7 @@ gen_mem_args() {
 run_id=$(date +%Y%m%d-%H%M%S)-$(IFS=-; echo "${scenarios[*]}")-$source
 : "${out_dir:=$here/results/$run_id}"
 mkdir -p "$out_dir/raw" "$out_dir/logs"
+[ -z "$secgw" ] || mkdir -p "$out_dir/raw/secgw"
 out_dir=$(cd "$out_dir" && pwd)
 tmp_dir=$(mktemp -d /tmp/sgperf.XXXXXX)
 traffic=$tmp_dir/traffic
@@ -700,6 +713,52 @@ print("run.sh: %-8s %-4s rep %s: %s" % (m["scenario"], m["size"], m["rep"], "; "
 EOF
 }
 
+# ------------------------------------------------------------------ baseline
+# run_secgw_case SCENARIO SIZE REP: the same case through ipsec-secgw, one
+# lcore on gateway A's worker CPU, the same vdevs, capture and rule file
+# (ipsec-secgw's grammar), its own cryptodev (crypto_aesni_gcm, ipsec-mb).
+run_secgw_case() {
+	local scen=$1 z=$2 rep=$3 id="$1-$2-r$3" cpu prefix=${tag}_secgw pid rc ports out_port
+	local log=$out_dir/logs/$id-secgw.log
+	cpu=$(lcore_cpus "$gw_lcores" workers | awk '{print $1}')
+	if [ "$scen" = inbound ]; then
+		ports="--vdev=net_pcap0,rx_pcap=$traffic/in-$z.pcap,infinite_rx=1 --vdev=net_null0,no-rx=1"
+		out_port=1
+	else
+		ports="--vdev=net_null0,no-rx=1 --vdev=net_pcap0,rx_pcap=$traffic/out-$z.pcap,infinite_rx=1"
+		out_port=0
+	fi
+	prefixes+=("$prefix")
+	# shellcheck disable=SC2086
+	taskset -c "$cpu" "$secgw" -l "$cpu" --file-prefix="$prefix" --no-pci $(gw_mem_args) \
+		$ports --vdev=crypto_aesni_gcm0 -- -p 0x3 -u 0x1 \
+		--config "(0,0,$cpu),(1,0,$cpu)" -f "$traffic/rules-a.cfg" > "$log" 2>&1 < /dev/null &
+	pid=$!
+	pids+=("$pid")
+	rc=0
+	"$py" "$tools/sgperf.py" wait "$prefix" --pid "$pid" --timeout "$start_timeout" \
+		--cmd /ethdev/list 2>> "$log" || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		"$py" "$tools/sgperf.py" measure-port --prefix "$prefix" --port "$out_port" \
+			--warmup "$warmup" --duration "$duration" --out "$out_dir/raw/secgw/$id.json" \
+			--meta "scenario=$scen" --meta "size=$z" --meta "rep=$rep" 2>> "$log" || rc=4
+	fi
+	stop_pid "$pid" 5
+	remove_prefix_files "$prefix"
+	case "$rc" in
+	0) "$py" -c 'import json, sys; r = json.load(open(sys.argv[1])); print("run.sh: %-8s %-4s rep %s: ipsec-secgw %.2f Mpps" % (sys.argv[2], sys.argv[3], sys.argv[4], r["port"].get("opackets", 0) / r["dt"] / 1e6))' \
+		"$out_dir/raw/secgw/$id.json" "$scen" "$z" "$rep" ;;
+	4) die 4 "$id: ipsec-secgw measurement failed (log: $log)" ;;
+	*)
+		{
+			printf 'run.sh: error: ipsec-secgw failed to start; last lines of %s:\n' "$log"
+			tail -n 15 "$log" | sed 's/^/  | /'
+			echo "run.sh: on vdevs it must not require RX checksum offload (see perf/README.md)"
+		} >&2
+		exit 3 ;;
+	esac
+}
+
 # ------------------------------------------------------------------ machine
 machine_info() {
 	local model cpus hz dpdk imb pg="" kern
@@ -769,6 +828,7 @@ for ((rep = 0; rep < reps; rep++)); do
 				say "$s $z rep $rep: other processes took $load% of the machine; once more in 5 s"
 				sleep 5
 			done
+			[ -n "$secgw" ] && [ "$s" != tunnel ] && run_secgw_case "$s" "$z" "$rep"
 		done
 	done
 done

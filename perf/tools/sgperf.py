@@ -210,7 +210,40 @@ def cmd_measure(a):
     return 0
 
 
+def cmd_measure_port(a):
+    """One port's counters over the window, from any DPDK process's telemetry
+    (the ipsec-secgw baseline: it has no per-stage counters)."""
+    t = Telemetry(a.prefix, timeout=10)
+    try:
+        time.sleep(a.warmup)
+        s0, t0 = t.cmd("/ethdev/stats,%d" % a.port), time.time()
+        time.sleep(a.duration)
+        s1, t1 = t.cmd("/ethdev/stats,%d" % a.port), time.time()
+    finally:
+        t.close()
+    if not s0 or not s1:
+        print("sgperf: %s has no port %d" % (a.prefix, a.port), file=sys.stderr)
+        return 1
+    res = {"meta": dict(kv.split("=", 1) for kv in (a.meta or [])), "dt": t1 - t0,
+           "port": delta_port(s0, s1)}
+    with open(a.out, "w") as f:
+        json.dump(res, f, indent=1)
+    return 0
+
+
 # ------------------------------------------------------------------- report
+def load_secgw(run):
+    """{(scenario, size): median delivered Mpps} of the ipsec-secgw baseline runs."""
+    got = {}
+    for p in glob.glob(os.path.join(run, "raw", "secgw", "*.json")):
+        with open(p) as f:
+            r = json.load(f)
+        m = r["meta"]
+        got.setdefault((m["scenario"], m["size"]), []).append(
+            r["port"].get("opackets", 0) / r["dt"] / 1e6)
+    return {k: statistics.median(v) for k, v in got.items()}
+
+
 def num(x, default=0.0):
     try:
         return float(x)
@@ -381,6 +414,16 @@ def write_md(run, med, machine, bound):
                 r["scenario"], r["size"], tag.upper(),
                 " | ".join(fmt(r.get("%s_%s" % (tag, s), 0), 0) for s in STAGES),
                 fmt(r["%s_cpp" % tag], 0), fmt(r.get("bound_" + d, "-"), 0)))
+    if any("secgw_mpps" in r for r in med):
+        lines += ["", "Same machine, same captures, rule file, source and sink, one worker "
+                  "core each: DPDK's ipsec-secgw (its cryptodev path, crypto_aesni_gcm):", "",
+                  "| scenario | size | shardgate Mpps | ipsec-secgw Mpps | shardgate / ipsec-secgw |",
+                  "|---|---|---|---|---|"]
+        for r in med:
+            if "secgw_mpps" in r:
+                lines.append("| %s | %s | %s | %s | %s |" % (
+                    r["scenario"], r["size"], fmt(r["mpps"]), fmt(r["secgw_mpps"]),
+                    "%.2fx" % (r["mpps"] / r["secgw_mpps"]) if r["secgw_mpps"] else "-"))
     if bound:
         lines += ["", bound_line("Crypto-only bound (same run): ", bound)]
     direct = load_bound(run, "bound_direct")
@@ -506,6 +549,12 @@ def cmd_report(a):
         for r in rows:
             w.writerow({k: fmt(v, 3) if isinstance(v, float) else v for k, v in r.items()})
     med = median_rows(rows)
+    secgw = load_secgw(run)
+    for r in med:
+        if (r["scenario"], r["size"]) in secgw:
+            r["secgw_mpps"] = secgw[(r["scenario"], r["size"])]
+    if secgw:
+        cols.append("secgw_mpps")
     mcols = ["scenario", "source", "size", "reps"] + [c for c in cols if c not in (
         "scenario", "source", "size", "rep")]
     with open(os.path.join(run, "results.csv"), "w", newline="") as f:
@@ -702,6 +751,13 @@ def main():
     p.add_argument("--gen")
     p.add_argument("--meta", action="append")
     p.add_argument("--pids", help="our processes (comma list): the rest is foreign load")
+    p = sub.add_parser("measure-port")
+    p.add_argument("--prefix", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--warmup", type=float, default=1.0)
+    p.add_argument("--duration", type=float, default=5.0)
+    p.add_argument("--out", required=True)
+    p.add_argument("--meta", action="append")
     p = sub.add_parser("report")
     p.add_argument("run")
     p.add_argument("--no-plots", action="store_true")
@@ -728,7 +784,8 @@ def main():
     p.add_argument("cpus")
     p.add_argument("--sample", type=float, default=0.5)
     a = ap.parse_args()
-    return {"wait": cmd_wait, "measure": cmd_measure, "report": cmd_report,
+    return {"wait": cmd_wait, "measure": cmd_measure, "measure-port": cmd_measure_port,
+            "report": cmd_report,
             "check": cmd_check, "wait-tx": cmd_wait_tx, "next-rate": cmd_next_rate,
             "mac": cmd_mac, "cpu-busy": cmd_cpu_busy}[a.cmd](a)
 

@@ -81,6 +81,24 @@ while read -r line; do
 	esac
 done < <("$py" "$here/sgperf.py" check "$run_dir" "${chk[@]}" 2>&1 | sed 's/^\(ok\|FAIL\) */\1 /')
 check "run.sh: no leftovers after a good run" "$([ -z "$(new_leftovers)" ]; echo $?)" "$(new_leftovers)"
+# The report's ipsec-secgw table, from a baseline measurement put next to the
+# run (no ipsec-secgw here): 2.5 Mpps, and shardgate's own figure over it.
+mkdir -p "$run_dir/raw/secgw"
+printf '{"meta": {"scenario": "inbound", "size": "128", "rep": "0"}, "dt": 2.0, "port": {"opackets": 5000000}}\n' \
+	> "$run_dir/raw/secgw/inbound-128-r0.json"
+"$py" "$here/sgperf.py" report --no-plots "$run_dir" > /dev/null 2>&1
+row=$(grep -F '| inbound | 128 |' "$run_dir/results.md" | grep -F '| 2.50 |' | head -1)
+rc=0
+"$py" - "$row" "$run_dir/results.csv" <<'EOF' || rc=$?
+import csv, sys
+cells = [c.strip() for c in sys.argv[1].strip("|").split("|")]
+mpps = [float(r["mpps"]) for r in csv.DictReader(open(sys.argv[2]))
+        if r["scenario"] == "inbound" and r["size"] == "128"][0]
+ok = len(cells) == 5 and abs(float(cells[2]) - mpps) < 0.01 and \
+    abs(float(cells[4].rstrip("x")) - mpps / 2.5) < 0.01
+sys.exit(0 if ok else 1)
+EOF
+check "report: ipsec-secgw baseline next to shardgate (same case)" "$rc" "row: '$row'"
 
 echo "# perf_smoke: micro-benchmark"
 if [ -n "$bench" ] && [ -x "$bench" ]; then
@@ -88,9 +106,9 @@ if [ -n "$bench" ] && [ -x "$bench" ]; then
 	"$run_sh" "${bin_args[@]}" --sizes 128,1420 --reps 1 --sessions 64 --packets 256 \
 		--out "$work/micro" --allow-busy micro > "$work/micro.log" 2>&1 || rc=$?
 	check "run.sh micro: exit status 0" "$rc" "$(tail -3 "$work/micro.log")"
-	# Every row: a bound, a data-path figure and no drops.
-	rows=$(awk -F, 'NR > 1 && $6 > 0 && $7 > 0 && $NF == 0' "$work/micro/micro.csv" 2>/dev/null | wc -l)
-	check "sg_bench_dp: in and out at 2 sizes, bound and stages measured, no drops" \
+	# Every row: both bounds, a data-path figure and no drops.
+	rows=$(awk -F, 'NR > 1 && $6 > 0 && $7 > 0 && $8 > 0 && $NF == 0' "$work/micro/micro.csv" 2>/dev/null | wc -l)
+	check "sg_bench_dp: in and out at 2 sizes, bounds and stages measured, no drops" \
 		"$([ "$rows" -eq 4 ]; echo $?)" "$rows good rows of 4"
 else
 	echo "# skip: sg_bench_dp not built (-Dperf=false): no micro-benchmark, no bound"
@@ -110,6 +128,13 @@ expect_refusal "a CPU this process may not use" 2 "busy CPU layout" -- "${bin_ar
 expect_refusal "gateway fails to start" 3 "gateway A failed to start" -- "${bin_args[@]}" \
 	--source pcap --mem nohuge --allow-busy --sizes 128 --reps 1 --sessions 16 --packets 64 \
 	--gw-args "--no-such-option" --out "$work/fail" outbound
+expect_refusal "--secgw not an executable" 2 "not an executable" -- "${bin_args[@]}" \
+	--secgw /nonexistent/ipsec-secgw inbound
+expect_refusal "--secgw with the pktgen source" 2 "pcap source only" PKTGEN=/bin/true -- \
+	"${bin_args[@]}" --secgw /bin/true inbound
+expect_refusal "ipsec-secgw fails to start" 3 "ipsec-secgw failed to start" -- "${bin_args[@]}" \
+	--source pcap --mem nohuge --allow-busy --sizes 128 --reps 1 --sessions 16 --packets 64 \
+	--duration 0.5 --warmup 0.2 --secgw /bin/false --out "$work/fail3" inbound
 # After EAL came up: hugepage files (where free) and a runtime dir to clean.
 huge=nohuge
 [ "$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)" -ge 300 ] 2>/dev/null && huge=huge
