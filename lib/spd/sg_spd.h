@@ -114,7 +114,10 @@ struct sg_spd *sg_spd_create(const char *name, int socket, const struct sg_sp_ru
  * SA and no rule that outranks it overlaps it. Those SAs are then checked
  * by sg_spd_check_sa() against the rule's selector, without rte_acl.
  * The analysis gives up (everything goes through rte_acl, still correct)
- * on rule sets whose overlaps would make it slow to build.
+ * on rule sets whose overlaps would make it slow to build. The table is
+ * direct-mapped by SA number, at most half full: two SAs that land in one
+ * slot are both left to rte_acl, so its size follows the rule count, not
+ * how large SA numbers have grown.
  */
 struct sg_spd *sg_spd_create_flags(const char *name, int socket, const struct sg_sp_rule *rules,
 		uint32_t n, unsigned int flags);

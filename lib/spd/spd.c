@@ -72,31 +72,36 @@ static const struct rte_acl_field_def spd_defs[FLD_NUM] = {
 RTE_ACL_RULE_DEF(spd_acl_rule, FLD_NUM);
 
 /*
- * An inbound SA's own rule, in host byte order, for sg_spd_check_sa(). Only
- * entries with exact set are used: the rule is the only one naming the SA
- * and nothing that outranks it overlaps it.
+ * An inbound SA's own rule, in host byte order, for sg_spd_check_sa(), in
+ * a direct-mapped table: slot sa & sel_mask. Only an entry with exact set
+ * and the SA's own number answers: the rule is the only one naming the SA
+ * and nothing that outranks it overlaps it. SAs that share a slot with
+ * another are left to rte_acl, so the table stays a few entries per rule
+ * however far apart the SA numbers drift as SAs come and go.
  */
 struct spd_sel {
+	uint32_t sa;
 	uint32_t src, src_mask;
 	uint32_t dst, dst_mask;
 	uint16_t sport_lo, sport_hi;
 	uint16_t dport_lo, dport_hi;
 	uint8_t proto, proto_mask;
 	uint8_t exact;
-	uint8_t uses; /* build only: rules naming the SA, saturating at 2 */
+	uint8_t state; /* build only: SEL_FREE, SEL_ONE (one rule) or SEL_SHARED */
 };
+
+enum { SEL_FREE, SEL_ONE, SEL_SHARED };
 
 struct sg_spd {
 	struct rte_acl_ctx *acx; /* NULL when there are no rules */
 	uint32_t count;
-	uint32_t nb_sel;   /* entries in sel: highest SA a protect rule names + 1 */
+	uint32_t sel_mask; /* slots - 1; sel is NULL when there is no table */
 	uint32_t nb_exact; /* entries with exact set */
 	struct spd_sel *sel;
 };
 
-/* Largest SA index the selector table covers, and the most rule pairs the
- * overlap analysis looks at before it leaves every SA to rte_acl. */
-#define SPD_SEL_MAX (UINT32_C(1) << 24)
+/* The most rule pairs the overlap analysis looks at before it leaves every
+ * SA to rte_acl. */
 #define SPD_PAIR_BUDGET (UINT32_C(1) << 25)
 /* Keys per rte_acl call in sg_spd_check_sa(). */
 #define SPD_CHECK_CHUNK 64
@@ -318,16 +323,17 @@ static void
 sel_build(struct sg_spd *spd, const char *name, int socket, const struct sg_sp_rule *rules,
 		const struct spd_rank *rank, uint32_t n)
 {
-	uint32_t i, nb_sel = 0, *pos = NULL;
+	uint32_t i, nb_protect = 0, slots, *pos = NULL;
 	uint8_t *beaten = NULL;
 	struct spd_sel *sel;
 
 	for (i = 0; i < n; i++)
-		if (rules[i].action == SG_SP_PROTECT)
-			nb_sel = RTE_MAX(nb_sel, rules[i].sa_idx + 1);
-	if (nb_sel == 0 || nb_sel > SPD_SEL_MAX)
+		nb_protect += rules[i].action == SG_SP_PROTECT;
+	if (nb_protect == 0)
 		return;
-	sel = rte_zmalloc_socket("sg_spd_sel", sizeof(*sel) * nb_sel, RTE_CACHE_LINE_SIZE, socket);
+	/* At most half full: SA numbers handed out in order never collide. */
+	slots = rte_align32pow2(RTE_MAX(2 * nb_protect, UINT32_C(64)));
+	sel = rte_zmalloc_socket("sg_spd_sel", sizeof(*sel) * slots, RTE_CACHE_LINE_SIZE, socket);
 	pos = malloc(sizeof(*pos) * n);
 	beaten = calloc(n, 1);
 	if (sel == NULL || pos == NULL || beaten == NULL)
@@ -345,12 +351,15 @@ sel_build(struct sg_spd *spd, const char *name, int socket, const struct sg_sp_r
 
 		if (r->action != SG_SP_PROTECT)
 			continue;
-		e = &sel[r->sa_idx];
-		if (e->uses++ > 0) {
-			e->uses = 2;
+		e = &sel[r->sa_idx & (slots - 1)];
+		if (e->state != SEL_FREE) {
+			/* A second rule for this SA, or another SA in the slot. */
+			e->state = SEL_SHARED;
 			e->exact = 0;
 			continue;
 		}
+		e->state = SEL_ONE;
+		e->sa = r->sa_idx;
 		e->src_mask = prefix_mask(r->src_depth);
 		e->src = r->src & e->src_mask;
 		e->dst_mask = prefix_mask(r->dst_depth);
@@ -363,10 +372,10 @@ sel_build(struct sg_spd *spd, const char *name, int socket, const struct sg_sp_r
 		e->dport_hi = r->dport_hi;
 		e->exact = !beaten[i];
 	}
-	for (i = 0; i < nb_sel; i++)
+	for (i = 0; i < slots; i++)
 		spd->nb_exact += sel[i].exact;
 	spd->sel = sel;
-	spd->nb_sel = nb_sel;
+	spd->sel_mask = slots - 1;
 	free(pos);
 	free(beaten);
 	return;
@@ -510,15 +519,17 @@ sg_spd_check_sa(const struct sg_spd *spd, const struct sg_spd_key *const keys[],
 {
 	const struct sg_spd_key *slow_key[SPD_CHECK_CHUNK];
 	uint32_t slow[SPD_CHECK_CHUNK], v[SPD_CHECK_CHUNK];
-	uint32_t nb_sel = spd == NULL ? 0 : spd->nb_sel;
+	const struct spd_sel *sel = spd == NULL ? NULL : spd->sel;
 	uint32_t off, i, m, ns;
 
 	for (off = 0; off < n; off += m) {
 		m = RTE_MIN(n - off, (uint32_t)SPD_CHECK_CHUNK);
 		ns = 0;
 		for (i = off; i < off + m; i++) {
-			if (sa[i] < nb_sel && spd->sel[sa[i]].exact) {
-				ok[i] = (uint8_t)sel_match(&spd->sel[sa[i]], keys[i]);
+			const struct spd_sel *e = sel == NULL ? NULL : &sel[sa[i] & spd->sel_mask];
+
+			if (e != NULL && e->exact && e->sa == sa[i]) {
+				ok[i] = (uint8_t)sel_match(e, keys[i]);
 			} else {
 				slow_key[ns] = keys[i];
 				slow[ns++] = i;

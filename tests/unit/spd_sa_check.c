@@ -176,6 +176,33 @@ test_sa_check_two_rules(void)
 	sg_spd_free(spd);
 }
 
+/* SA numbers far apart, or landing in one slot of the table: answers stay
+ * right (colliding SAs go through rte_acl), and the table does not grow
+ * with the numbers. */
+void
+test_sa_check_sparse(void)
+{
+	/* Few rules: 64 slots, so 7, 7 + 64 and 7 + 2^20 share one. */
+	static const uint32_t sas[] = {7, 7 + 64, 7 + (UINT32_C(1) << 20), 8, SG_SPD_SA_MASK};
+	struct sg_sp_rule r[RTE_DIM(sas)];
+	struct sg_spd *spd;
+	unsigned int i, j;
+
+	for (i = 0; i < RTE_DIM(sas); i++) {
+		r[i] = any_rule(10, SG_SP_PROTECT, sas[i]);
+		r[i].dst = IP4(10, 2, i, 0);
+		r[i].dst_depth = 24;
+	}
+	spd = sa_spd(r, RTE_DIM(sas));
+	/* 8 and the largest SA number have slots of their own. */
+	CU_ASSERT_EQUAL(sg_spd_sa_exact_count(spd), 2);
+	for (i = 0; i < RTE_DIM(sas); i++)
+		for (j = 0; j < RTE_DIM(sas); j++)
+			CU_ASSERT_EQUAL(check1(spd, P_UDP, IP4(1, 1, 1, 1), IP4(10, 2, j, 9), 1, 2,
+					sas[i]), i == j);
+	sg_spd_free(spd);
+}
+
 /* Random SPDs: sg_spd_check_sa() must give the reference's answer, whether
  * the SA is answered from its rule or by rte_acl. */
 void

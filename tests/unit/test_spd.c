@@ -900,6 +900,7 @@ main(void)
 			CU_add_test(s, "SA check: shadowed", test_sa_check_shadowed) == NULL ||
 			CU_add_test(s, "SA check: ties", test_sa_check_ties) == NULL ||
 			CU_add_test(s, "SA check: two rules", test_sa_check_two_rules) == NULL ||
+			CU_add_test(s, "SA check: sparse SA numbers", test_sa_check_sparse) == NULL ||
 			CU_add_test(s, "SA check vs reference", test_sa_check_random) == NULL ||
 			CU_add_test(s, "SA check at scale", test_sa_check_scale) == NULL ||
 			CU_add_test(s, "key from ipv4", test_key_ipv4) == NULL ||

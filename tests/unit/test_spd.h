@@ -48,6 +48,7 @@ void test_sa_check_own_rule(void);
 void test_sa_check_shadowed(void);
 void test_sa_check_ties(void);
 void test_sa_check_two_rules(void);
+void test_sa_check_sparse(void);
 void test_sa_check_random(void);
 void test_sa_check_scale(void);
 
