@@ -103,6 +103,9 @@ dp_esp_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint32_t *sa_idx,
 	uint64_t t = dp_stage_start(lc);
 	enum sg_drop why;
 
+	for (i = 0; i < n; i++)
+		if (sg_shard_of(sa_idx[i]) == lc->idx)
+			sg_sa_table_prefetch(lc->shard->sat, sg_shard_local(sa_idx[i]));
 	for (i = 0; i < RTE_MIN(n, (uint16_t)DP_PREFETCH_AHEAD); i++)
 		prefetch_encap(mb[i]);
 	for (i = 0; i < n; i++) {

@@ -17,6 +17,7 @@
 #include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
 #include <rte_common.h>
+#include <rte_prefetch.h>
 
 #include "sg_crypto.h"
 
@@ -338,6 +339,22 @@ sg_sa_table_get(const struct sg_sa_table *t, uint32_t idx)
 	if (unlikely(t == NULL || idx >= h->capacity || h->sa[idx].key == NULL))
 		return NULL;
 	return &h->sa[idx];
+}
+
+/**
+ * Start loading the two lines of SA @p idx the data path reads and writes
+ * (nothing when @p idx is out of range). With many SAs and large frames
+ * they are rarely in L2 by the time a burst gets to them.
+ */
+static inline void
+sg_sa_table_prefetch(const struct sg_sa_table *t, uint32_t idx)
+{
+	const struct sg_sa_table_hot *h = (const struct sg_sa_table_hot *)t;
+
+	if (likely(idx < h->capacity)) {
+		rte_prefetch0(&h->sa[idx]);
+		rte_prefetch0(&h->sa[idx].seq);
+	}
 }
 
 /** Index of the SA with @p spi in direction @p dir, or SG_SA_NONE. */
