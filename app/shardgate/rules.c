@@ -259,9 +259,9 @@ gateway_build_spds(struct gateway *gw, struct sg_spd **in, struct sg_spd **out, 
 			SG_LOG(DEBUG, "inbound policy: %u of its SAs checked by their own rule",
 					sg_spd_sa_exact_count(spd));
 			*in = spd;
-		}
-		else
+		} else {
 			*out = spd;
+		}
 	}
 	ret = 0;
 out:

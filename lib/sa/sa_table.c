@@ -11,6 +11,7 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
+#include "sg_common.h"
 #include "sg_crypto.h"
 #include "sg_sa.h"
 
@@ -261,11 +262,13 @@ sg_sa_table_del(struct sg_sa_table *t, uint32_t idx)
 	if (pos >= 0)
 		rte_hash_free_key_with_position(h, pos);
 
-	/* Keys are wiped when an SA dies, never left in freed memory. */
+	/* Keys are wiped when an SA dies, never left in freed memory; so is
+	 * the SA's copy of the salt. */
 	key = (struct sg_crypto_key *)(uintptr_t)sa->key;
 	sg_crypto_key_wipe(key);
 	rte_free(key);
 	rte_free(sa->replay);
+	sg_wipe(sa->salt, sizeof(sa->salt));
 	memset(sa, 0, sizeof(*sa));
 
 	t->free_idx[t->n_free++] = idx;

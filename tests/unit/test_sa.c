@@ -832,6 +832,12 @@ test_table_del(void)
 	sg_replay_update(sa->replay, 77);
 
 	CU_ASSERT_EQUAL(sg_sa_table_del(t, (uint32_t)a), 0);
+	/* The slot keeps no key material: the salt copy is gone with the key. */
+	{
+		static const uint8_t zero[SG_CRYPTO_SALT_LEN];
+
+		CU_ASSERT(memcmp(sa->salt, zero, sizeof(zero)) == 0 && sa->key == NULL);
+	}
 	/* Again, out of range, never used, no table. */
 	CU_ASSERT(sg_sa_table_del(t, (uint32_t)a) == -ENOENT && sg_sa_table_del(t, 8) == -ENOENT);
 	CU_ASSERT(sg_sa_table_del(t, 5) == -ENOENT && sg_sa_table_del(NULL, 0) == -ENOENT);
