@@ -368,23 +368,34 @@ def tx_files(tmp, p, txq):
             for q in range(txq)]
 
 
-def eal_args(prefix, tmp, nports=2, lcores="-l 0,1", txq=1):
+def rx_files(tmp, p, rxq):
+    """One rx queue per rx_pcap file: in0.pcap, in0.1.pcap, ..."""
+    return [os.path.join(tmp, "in%d.pcap" % p if q == 0 else "in%d.%d.pcap" % (p, q))
+            for q in range(rxq)]
+
+
+def eal_args(prefix, tmp, nports=2, lcores="-l 0,1", txq=1, rxq=1):
     a = ["--no-pci", "--no-huge", "-m", "512", "--file-prefix=" + prefix] + lcores.split()
     for p in range(nports):
-        a.append("--vdev=net_pcap%d,rx_pcap=%s,%s" %
-                 (p, os.path.join(tmp, "in%d.pcap" % p),
+        a.append("--vdev=net_pcap%d,%s,%s" %
+                 (p, ",".join("rx_pcap=" + f for f in rx_files(tmp, p, rxq)),
                   ",".join("tx_pcap=" + f for f in tx_files(tmp, p, txq))))
     return a
 
 
 def run_gateway(exe, rules, inputs, app_args=(), lcores="-l 0,1", queries=(),
                 settle_timeout=15.0, stock_client=False, keep_tmp=False, txq=1,
-                stop_signal=signal.SIGTERM, wait_for=None, wait_timeout=None):
+                stop_signal=signal.SIGTERM, wait_for=None, wait_timeout=None, rxq=1,
+                before_stop=None):
     """
-    Start the gateway with @rules and the frames of @inputs ({port: [bytes]})
-    on net_pcap vdevs, wait until every frame was received and accounted for
-    (rx == tx + drops), read telemetry, stop it with SIGTERM and collect what
-    it sent. Always kills the process and removes its runtime directory.
+    Start the gateway with @rules and the frames of @inputs ({port: [bytes]},
+    or with @rxq > 1 {port: [[bytes of queue 0], [queue 1], ...]}) on net_pcap
+    vdevs, wait until every frame was received and accounted for (rx == tx +
+    drops), read telemetry, stop it with SIGTERM and collect what it sent
+    (r.out[port], and per tx queue r.out_q[port][queue]). Always kills the
+    process and removes its runtime directory.
+    @before_stop: optional callable(r) run last before the stop, e.g. to ask
+    the control socket (runtime_dir(r.prefix)) something.
     @stop_signal: SIGTERM, or SIGINT (both must stop it cleanly).
     @wait_for: optional callable(Telemetry) -> bool, polled after settling
     (up to @settle_timeout) for state the control core sets asynchronously
@@ -396,13 +407,15 @@ def run_gateway(exe, rules, inputs, app_args=(), lcores="-l 0,1", queries=(),
     r.tmp = tmp
     prefix = unique_prefix()
     r.prefix = prefix
-    nin = sum(len(v) for v in inputs.values())
+    queues = {p: inputs.get(p, []) if rxq > 1 else [inputs.get(p, [])] for p in (0, 1)}
+    nin = sum(len(q) for v in queues.values() for q in v)
     for p in (0, 1):
-        write_pcap(os.path.join(tmp, "in%d.pcap" % p), inputs.get(p, []))
+        for q, f in enumerate(rx_files(tmp, p, rxq)):
+            write_pcap(f, queues[p][q] if q < len(queues[p]) else [])
     rules_path = os.path.join(tmp, "rules.cfg")
     with open(rules_path, "w") as f:
         f.write(rules)
-    argv = [exe] + eal_args(prefix, tmp, lcores=lcores, txq=txq) + \
+    argv = [exe] + eal_args(prefix, tmp, lcores=lcores, txq=txq, rxq=rxq) + \
         ["--", "-p", "0x3", "-u", "0x1", "-f", rules_path, "--poll-sleep-us", "100"] + \
         list(app_args)
     fo = open(os.path.join(tmp, "stdout"), "w+")
@@ -457,6 +470,8 @@ def run_gateway(exe, rules, inputs, app_args=(), lcores="-l 0,1", queries=(),
                 r.port_mac[p] = info["mac_addr"].lower()
         for q in queries:
             r.extra[q] = tel.cmd(q)
+        if before_stop is not None:
+            before_stop(r)
         if stock_client:
             cp = subprocess.run(["/usr/bin/dpdk-telemetry.py", "-f", prefix],
                                 input="/shardgate/stats\n", capture_output=True, text=True,

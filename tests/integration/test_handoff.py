@@ -23,17 +23,13 @@ drops; and 'shardgatectl list sessions' shows the sessions on both workers.
 
 import json
 import os
-import shutil
-import signal
 import struct
 import subprocess
 import sys
-import tempfile
-import time
 
 from sgtest import (suite_main, IP, UDP, Raw, peer_sa, frame, split_frame, hexkey,
-                    SecurityAssociation, ESP, IPSecIntegrityError, Telemetry, Result,
-                    write_pcap, read_pcap, runtime_dir, unique_prefix, l2_problems,
+                    SecurityAssociation, ESP, IPSecIntegrityError, run_gateway,
+                    runtime_dir, l2_problems,
                     GW, UNPROT, PROT, NEIGH_MAC)
 
 WORKERS = (1, 2)  # worker lcores; the EAL main lcore 0 is the control core
@@ -105,107 +101,21 @@ def inner_out(x, i):
                  Raw(struct.pack("!HH", x, i) + bytes((3 * i + k) & 0xFF for k in range(n))))
 
 
-# ---------------------------------------------------------------------------
-# A run on multi-queue net_pcap ports (sgtest.run_gateway has one rx queue).
-# ---------------------------------------------------------------------------
-def pcap_name(tmp, kind, p, q):
-    return os.path.join(tmp, "%s%d.pcap" % (kind, p) if q == 0 else "%s%d.%d.pcap" % (kind, p, q))
-
-
 def run_mq(exe, ctl, rules_text, inputs, nq=2, settle_timeout=20.0):
     """
-    Start the gateway with @inputs {port: [[frames of queue 0], [queue 1]]},
-    wait until every frame is received and accounted for, read telemetry and
-    the control socket, stop it and collect r.out_q[port][queue].
+    The gateway on @nq rx and tx queues per port (@inputs {port: [[frames of
+    queue 0], [queue 1], ...]}, queue q polled by worker WORKERS[q]); before
+    it stops, shardgatectl's 'list sessions' and 'list sa' go in r.extra.
     """
-    r = Result()
-    tmp = tempfile.mkdtemp(prefix="sgit_ho_")
-    prefix = unique_prefix()
-    r.prefix = prefix
-    nin = sum(len(q) for v in inputs.values() for q in v)
-    vdevs = []
-    for p in (0, 1):
-        for q in range(nq):
-            write_pcap(pcap_name(tmp, "in", p, q), inputs.get(p, [[]] * nq)[q])
-        vdevs.append("--vdev=net_pcap%d,%s,%s" % (
-            p, ",".join("rx_pcap=" + pcap_name(tmp, "in", p, q) for q in range(nq)),
-            ",".join("tx_pcap=" + pcap_name(tmp, "out", p, q) for q in range(nq))))
-    rules_path = os.path.join(tmp, "rules.cfg")
-    with open(rules_path, "w") as f:
-        f.write(rules_text)
-    argv = [exe, "--no-pci", "--no-huge", "-m", "512", "--file-prefix=" + prefix] + \
-        LCORES.split() + vdevs + \
-        ["--", "-p", "0x3", "-u", "0x1", "-f", rules_path, "--poll-sleep-us", "100",
-         "--config", CONFIG]
-    fo = open(os.path.join(tmp, "stdout"), "w+")
-    fe = open(os.path.join(tmp, "stderr"), "w+")
-    proc = tel = None
-    try:
-        proc = subprocess.Popen(argv, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL)
-        tel = Telemetry(prefix, timeout=20.0, proc=proc)
-        deadline = time.time() + settle_timeout
-        st = None
-        while time.time() < deadline:
-            st = tel.cmd("/shardgate/stats")
-            if st and st.get("rx") == nin and st.get("tx", 0) + st.get("drops", 0) == nin:
-                r.settled = True
-                break
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        if not r.settled:
-            r.why_not_settled = "after %.0f s: %d frames in, stats %s" % (
-                settle_timeout, nin,
-                {k: v for k, v in (st or {}).items() if v} if isinstance(st, dict) else st)
-        time.sleep(0.1)
-        r.stats = tel.cmd("/shardgate/stats")
-        r.lcores = tel.cmd("/shardgate/lcores")
-        page = 0
-        while True:
-            d = tel.cmd("/shardgate/sa,%d" % page)
-            if not isinstance(d, dict):
-                break
-            r.sa.update({k: v for k, v in d.items() if isinstance(v, dict)})
-            page += 1
-            if page >= int(d.get("pages", 1)):
-                break
-        for p in (0, 1):
-            info = tel.cmd("/ethdev/info,%d" % p)
-            if isinstance(info, dict) and info.get("mac_addr"):
-                r.port_mac[p] = info["mac_addr"].lower()
-        sock = os.path.join(runtime_dir(prefix), "shardgate.sock")
+    def ask(r):
+        sock = os.path.join(runtime_dir(r.prefix), "shardgate.sock")
         for req in ("list sessions", "list sa"):
             cp = subprocess.run([ctl, "-s", sock] + req.split(), capture_output=True, text=True,
                                 timeout=30, stdin=subprocess.DEVNULL)
             r.extra[req] = (cp.returncode, cp.stdout, cp.stderr)
-        tel.close()
-        tel = None
-        proc.send_signal(signal.SIGTERM)
-        try:
-            r.rc = proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            r.rc = "hung after SIGTERM"
-    except Exception as e:  # noqa: BLE001
-        r.why_not_settled += " harness: %s" % e
-    finally:
-        if tel is not None:
-            tel.close()
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait()
-            if r.rc is None:
-                r.rc = "killed"
-        shutil.rmtree(runtime_dir(prefix), ignore_errors=True)
-        fo.seek(0)
-        fe.seek(0)
-        r.stdout, r.stderr = fo.read(), fe.read()
-        fo.close()
-        fe.close()
-        for p in (0, 1):
-            r.out_q[p] = [read_pcap(pcap_name(tmp, "out", p, q)) or [] for q in range(nq)]
-            r.out[p] = [f for q in r.out_q[p] for f in q]
-        shutil.rmtree(tmp, ignore_errors=True)
-    return r
+
+    return run_gateway(exe, rules_text, inputs, app_args=("--config", CONFIG), lcores=LCORES,
+                       settle_timeout=settle_timeout, txq=nq, rxq=nq, before_stop=ask)
 
 
 def ctl_json(r, req, s):
