@@ -51,6 +51,7 @@
 #include "dp_priv.h"
 #include "bench.h"
 #include "bench_eal.h"
+#include "bench_stats.h"
 
 static const char *const dir_name[DIR_MAX] = {"in", "out"};
 static const char *const comp_name[COMP_MAX] = {"spi_hash", "acl", "lpm", "crypto_sa_keys"};
@@ -62,21 +63,6 @@ usage(const char *prog)
 	printf("usage: %s [EAL args --] [--sizes 64,128,512,1420,imix] [--dirs in,out]\n"
 	       "       [--burst N] [--sessions N] [--packets N] [--bursts N] [--reps N]\n"
 	       "       [--bound-only] [--csv FILE]\n", prog);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, unsigned int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void
@@ -347,10 +333,10 @@ main(int argc, char **argv)
 
 			for (rep = 0; rep < o.reps; rep++)
 				v[rep] = res[d][si][rep].bound;
-			bound = median(v, o.reps);
+			bound = bench_median(v, o.reps);
 			for (rep = 0; rep < o.reps; rep++)
 				v[rep] = res[d][si][rep].bound_direct;
-			direct = median(v, o.reps);
+			direct = bench_median(v, o.reps);
 			printf("%-4s %-5s %8.1f %8.1f", dir_name[d], o.sizes[si], bound, direct);
 			if (o.bound_only) {
 				printf("  (%.2f / %.2f Mops/s)\n", (double)rte_get_tsc_hz() / bound / 1e6,
@@ -359,28 +345,28 @@ main(int argc, char **argv)
 			}
 			for (rep = 0; rep < o.reps; rep++)
 				v[rep] = res[d][si][rep].total;
-			total = median(v, o.reps);
+			total = bench_median(v, o.reps);
 			for (rep = 0; rep < o.reps; rep++)
 				v[rep] = res[d][si][rep].refill;
-			refill = median(v, o.reps);
+			refill = bench_median(v, o.reps);
 			/* The ratio's median is taken per rep: bound and dp of one rep belong together. */
 			for (rep = 0; rep < o.reps; rep++)
 				v[rep] = res[d][si][rep].bound / res[d][si][rep].total;
-			ratio = median(v, o.reps);
+			ratio = bench_median(v, o.reps);
 			for (rep = 0; rep < o.reps; rep++)
 				v[rep] = res[d][si][rep].bound /
 						(res[d][si][rep].total + res[d][si][rep].refill);
-			ratio_rx = median(v, o.reps);
+			ratio_rx = bench_median(v, o.reps);
 			for (s = 0; s < SG_STAGE_MAX; s++) {
 				for (rep = 0; rep < o.reps; rep++)
 					v[rep] = res[d][si][rep].stage[s];
-				st[s] = median(v, o.reps);
+				st[s] = bench_median(v, o.reps);
 			}
 			for (rep = 0; rep < o.reps; rep++) {
 				v[rep] = res[d][si][rep].other;
 				drops += res[d][si][rep].drops;
 			}
-			other = median(v, o.reps);
+			other = bench_median(v, o.reps);
 			printf(" %8.1f %6.0f%% %7.1f %6.0f%%", total, 100 * ratio, refill,
 			       100 * ratio_rx);
 			for (s = SG_STAGE_PARSE; s < SG_STAGE_MAX; s++)
@@ -405,7 +391,7 @@ main(int argc, char **argv)
 					if (s == COMP_HASH && d != DIR_IN)
 						printf(" %14s", "-");
 					else
-						printf(" %14.1f", median(v, o.reps));
+						printf(" %14.1f", bench_median(v, o.reps));
 				}
 				printf("\n");
 			}

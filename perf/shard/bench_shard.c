@@ -33,6 +33,7 @@
 #include "sg_sa.h"
 #include "sg_shard.h"
 #include "bench_eal.h"
+#include "bench_stats.h"
 
 #define SIZES_MAX 8
 #define BURST_MAX 64
@@ -64,21 +65,6 @@ xorshift(uint64_t *s)
 	*s ^= *s >> 7;
 	*s ^= *s << 17;
 	return *s;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, unsigned int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static uint64_t
@@ -269,10 +255,10 @@ run_size(const struct opts *o, uint32_t n, IMB_MGR *mgr, int socket)
 		t_nolf[r] *= ns_per_cycle / o->lookups;
 		t_touch[r] *= ns_per_cycle / o->lookups;
 	}
-	med_tab = median(t_tab, o->reps);
-	med_plain = median(t_plain, o->reps);
-	med_nolf = median(t_nolf, o->reps);
-	med_touch = median(t_touch, o->reps);
+	med_tab = bench_median(t_tab, o->reps);
+	med_plain = bench_median(t_plain, o->reps);
+	med_nolf = bench_median(t_nolf, o->reps);
+	med_touch = bench_median(t_touch, o->reps);
 	fixed = (double)(h1 - h0) / n;
 	per_sa = (double)(h2 - h1) / n;
 
