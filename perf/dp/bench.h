@@ -49,6 +49,7 @@ struct opts {
 	unsigned int reps;
 	int bound_only;
 	uint32_t bound_offset;
+	int esn_mix; /* ESN on about half of the outbound SAs */
 	const char *csv;
 };
 

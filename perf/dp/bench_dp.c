@@ -10,7 +10,8 @@
  *
  *   sg_bench_dp [EAL args --] [--sizes 64,128,512,1420,imix] [--dirs in,out]
  *               [--burst N] [--sessions N] [--packets N] [--bursts N]
- *               [--reps N] [--bound-only] [--csv FILE]
+ *               [--reps N] [--bound-only] [--bound-offset N] [--esn-mix]
+ *               [--csv FILE]
  *
  * A size is the plaintext Ethernet frame with its 4-byte FCS, as in
  * perf/tools/gen_traffic.py: "in" decrypts ESP frames that carry such a
@@ -62,7 +63,7 @@ usage(const char *prog)
 {
 	printf("usage: %s [EAL args --] [--sizes 64,128,512,1420,imix] [--dirs in,out]\n"
 	       "       [--burst N] [--sessions N] [--packets N] [--bursts N] [--reps N]\n"
-	       "       [--bound-only] [--csv FILE]\n", prog);
+	       "       [--bound-only] [--bound-offset N] [--esn-mix] [--csv FILE]\n", prog);
 }
 
 static void
@@ -109,6 +110,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{"reps", required_argument, NULL, 'r'},
 		{"bound-only", no_argument, NULL, 'B'},
 		{"bound-offset", required_argument, NULL, 'O'},
+		{"esn-mix", no_argument, NULL, 'E'},
 		{"csv", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -146,6 +148,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'O':
 			o->bound_offset = (uint32_t)strtoul(optarg, NULL, 0) % RTE_CACHE_LINE_SIZE;
+			break;
+		case 'E':
+			o->esn_mix = 1;
 			break;
 		case 'c':
 			o->csv = optarg;

@@ -238,7 +238,7 @@ add_route(uint32_t dst, uint8_t depth, uint16_t port)
 
 static int
 add_sa(struct sg_shard *s, IMB_MGR *mgr, enum sg_sa_dir dir, uint32_t spi, const uint8_t *key,
-		uint32_t src, uint32_t dst)
+		uint32_t src, uint32_t dst, bool esn)
 {
 	struct sg_sa_prm p;
 	int idx;
@@ -254,6 +254,7 @@ add_sa(struct sg_shard *s, IMB_MGR *mgr, enum sg_sa_dir dir, uint32_t spi, const
 	p.tun_src = src;
 	p.tun_dst = dst;
 	p.replay_win = 0; /* the same ESP frames are decrypted again and again (-w 0) */
+	p.esn = esn;
 	idx = sg_sa_table_add(s->sat, &p, mgr, (uint16_t)rte_lcore_id(), 0);
 	sg_sa_prm_wipe(&p);
 	if (idx < 0)
@@ -314,16 +315,21 @@ setup(const struct opts *o)
 			kab[b] = (uint8_t)rnd();
 			kba[b] = (uint8_t)rnd();
 		}
-		idx = add_sa(shard, lc->mgr, SG_SA_OUT, SPI_AB + i, kab, GW_A, PEER(i));
+		/* --esn-mix: ESN on a scattered half of the outbound SAs, so that the
+		 * SAs of one burst differ (inbound ESN needs a replay window, which
+		 * the looping frames would trip). */
+		idx = add_sa(shard, lc->mgr, SG_SA_OUT, SPI_AB + i, kab, GW_A, PEER(i),
+				o->esn_mix && (i * UINT32_C(2654435761)) >> 31);
 		out_gidx[i] = sg_shard_gidx(0, (uint32_t)idx);
-		idx = add_sa(shard, lc->mgr, SG_SA_IN, SPI_BA + i, kba, PEER(i), GW_A);
+		idx = add_sa(shard, lc->mgr, SG_SA_IN, SPI_BA + i, kba, PEER(i), GW_A, false);
 		in_idx[i] = (uint32_t)idx;
 		sa = sg_sa_table_get(shard->sat, (uint32_t)idx);
 		sa->pol_tag = i + 1;
 		if (sg_shard_dir_add(sdir, SPI_BA + i, 0) != 0)
 			rte_exit(EXIT_FAILURE, "directory add failed\n");
 		/* The peer's outbound twin of our inbound SA: same SPI, key and tunnel. */
-		idx = add_sa(peer_shard, peer_lc->mgr, SG_SA_OUT, SPI_BA + i, kba, PEER(i), GW_A);
+		idx = add_sa(peer_shard, peer_lc->mgr, SG_SA_OUT, SPI_BA + i, kba, PEER(i), GW_A,
+				false);
 		peer_gidx[i] = sg_shard_gidx(1, (uint32_t)idx);
 		memset(kab, 0, sizeof(kab));
 		memset(kba, 0, sizeof(kba));
