@@ -127,28 +127,28 @@ dp_sa_count(struct sg_dp_lcore *lc, struct sg_sa *sa, uint32_t bytes)
 
 /*
  * Nonce (salt || explicit IV, RFC 4106 §3) and AAD (SPI || seq, or SPI ||
- * seq_hi || seq_lo with ESN, RFC 4106 §5) of the op for one packet.
+ * seq_hi || seq_lo with ESN, RFC 4106 §5) of the op for one packet. No
+ * branch on ESN, an SA property: both layouts share SPI and are stored
+ * word by word (word 1 is seq_hi or seq_lo), and aad_len picks one.
  */
 static inline void
 dp_op_nonce_aad(struct sg_crypto_op *op, const struct sg_sa *sa, const void *iv, uint64_t seq)
 {
 	uint32_t hi = rte_cpu_to_be_32((uint32_t)(seq >> 32));
 	uint32_t lo = rte_cpu_to_be_32((uint32_t)seq);
+	uint32_t esn = UINT32_C(0) - (uint32_t)((sa->flags & SG_SA_F_ESN) != 0); /* all ones: ESN */
+	uint32_t w1 = (hi & esn) | (lo & ~esn);
 
+	RTE_BUILD_BUG_ON(SG_CRYPTO_AAD_MAX < SG_ESP_AAD_ESN_LEN);
 	memcpy(op->nonce, sa->salt, SG_GCM_SALT_LEN);
 	memcpy(op->nonce + SG_GCM_SALT_LEN, iv, SG_ESP_IV_LEN);
 	/* Stored word by word straight into the op: assembling the AAD in a
 	 * local and copying it out made a wide load over narrow stores, which
 	 * store forwarding cannot serve (measured: a stall per packet). */
 	memcpy(op->aad, &sa->spi_be, 4);
-	if (sa->flags & SG_SA_F_ESN) {
-		memcpy(op->aad + 4, &hi, 4);
-		memcpy(op->aad + 8, &lo, 4);
-		op->aad_len = SG_ESP_AAD_ESN_LEN;
-	} else {
-		memcpy(op->aad + 4, &lo, 4);
-		op->aad_len = SG_ESP_AAD_LEN;
-	}
+	memcpy(op->aad + 4, &w1, 4);
+	memcpy(op->aad + 8, &lo, 4);
+	op->aad_len = (uint8_t)(SG_ESP_AAD_LEN + (esn & (SG_ESP_AAD_ESN_LEN - SG_ESP_AAD_LEN)));
 }
 
 /* Route packets whose data starts at an IPv4 header, add L2 and send. */
