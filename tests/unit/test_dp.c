@@ -275,49 +275,6 @@ test_kat_inbound_esn(void)
 }
 
 /* Every size from 0 to 1400 bytes of payload, both AEADs: out then in. */
-static void
-test_round_trip(void)
-{
-	uint8_t buf[1500];
-	unsigned int len, alg;
-
-	for (alg = 0; alg < 2; alg++) {
-		enum sg_aead aead = alg ? SG_AEAD_AES256_GCM : SG_AEAD_AES128_GCM;
-		uint32_t out;
-
-		reset_all();
-		out = add_sa(SG_SA_OUT, 77, aead, kat256_key, kat256_salt, alg == 1, 0);
-		add_sa(SG_SA_IN, 77, aead, kat256_key, kat256_salt, alg == 1, 1024);
-		for (len = 0; len <= 1400; len += (len < 64 ? 1 : 37)) {
-			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)buf;
-			uint16_t tot = (uint16_t)(sizeof(*ip) + len);
-			struct rte_mbuf *m;
-			unsigned int i;
-
-			memset(ip, 0, sizeof(*ip));
-			ip->version_ihl = RTE_IPV4_VHL_DEF;
-			ip->total_length = rte_cpu_to_be_16(tot);
-			ip->time_to_live = 9;
-			ip->next_proto_id = 253; /* experimental (RFC 3692) */
-			ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(10, 1, 0, 2));
-			ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(10, 2, 0, 2));
-			ip->hdr_checksum = rte_ipv4_cksum(ip);
-			for (i = 0; i < len; i++)
-				buf[sizeof(*ip) + i] = (uint8_t)(i * 7 + len);
-			m = mbuf_with(buf, tot);
-			CU_ASSERT_EQUAL_FATAL(encap(&m, out), 1);
-			/* ICV starts 4-byte aligned relative to the ESP header (RFC 4303 §2.4). */
-			CU_ASSERT_EQUAL((m->pkt_len - sizeof(*ip) - SG_ESP_ICV_LEN) % 4, 0);
-			CU_ASSERT_EQUAL_FATAL(decap(&m), 1);
-			CU_ASSERT_EQUAL(m->pkt_len, tot);
-			CU_ASSERT_EQUAL(memcmp(rte_pktmbuf_mtod(m, uint8_t *), buf, tot), 0);
-			rte_pktmbuf_free(m);
-		}
-		CU_ASSERT_EQUAL(sg_dp_stats_drops(&lc->stats), 0);
-	}
-	check_no_leak();
-}
-
 /* An inner IPv4 packet of @p len payload bytes, each a function of @p mark. */
 static uint16_t
 inner_packet(uint8_t *buf, unsigned int len, unsigned int mark)
@@ -337,6 +294,36 @@ inner_packet(uint8_t *buf, unsigned int len, unsigned int mark)
 	for (i = 0; i < len; i++)
 		buf[sizeof(*ip) + i] = (uint8_t)(i * 7 + mark);
 	return tot;
+}
+
+static void
+test_round_trip(void)
+{
+	uint8_t buf[1500];
+	unsigned int len, alg;
+
+	for (alg = 0; alg < 2; alg++) {
+		enum sg_aead aead = alg ? SG_AEAD_AES256_GCM : SG_AEAD_AES128_GCM;
+		uint32_t out;
+
+		reset_all();
+		out = add_sa(SG_SA_OUT, 77, aead, kat256_key, kat256_salt, alg == 1, 0);
+		add_sa(SG_SA_IN, 77, aead, kat256_key, kat256_salt, alg == 1, 1024);
+		for (len = 0; len <= 1400; len += (len < 64 ? 1 : 37)) {
+			uint16_t tot = inner_packet(buf, len, len);
+			struct rte_mbuf *m = mbuf_with(buf, tot);
+
+			CU_ASSERT_EQUAL_FATAL(encap(&m, out), 1);
+			/* ICV starts 4-byte aligned relative to the ESP header (RFC 4303 §2.4). */
+			CU_ASSERT_EQUAL((m->pkt_len - sizeof(struct rte_ipv4_hdr) - SG_ESP_ICV_LEN) % 4, 0);
+			CU_ASSERT_EQUAL_FATAL(decap(&m), 1);
+			CU_ASSERT_EQUAL(m->pkt_len, tot);
+			CU_ASSERT_EQUAL(memcmp(rte_pktmbuf_mtod(m, uint8_t *), buf, tot), 0);
+			rte_pktmbuf_free(m);
+		}
+		CU_ASSERT_EQUAL(sg_dp_stats_drops(&lc->stats), 0);
+	}
+	check_no_leak();
 }
 
 /*
