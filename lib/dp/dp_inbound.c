@@ -67,22 +67,19 @@ ecn_decap(const struct rte_ipv4_hdr *outer, struct rte_ipv4_hdr *inner)
 	inner->hdr_checksum = rte_ipv4_cksum(inner);
 }
 
-/* Decide the fate of one packet of this worker's shard before crypto.
- * Returns SG_DROP_MAX to decrypt, else the drop reason. */
+/* Decide the fate of one packet of this worker's shard before crypto; @p sa
+ * is its inbound SA, as spi_lookup() found it. Returns SG_DROP_MAX to
+ * decrypt, else the drop reason. */
 #define IN_PRE_CUT SG_DROP_MAX + 1
 static inline int
-in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, uint32_t idx, struct in_meta *meta,
+in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct in_meta *meta,
 		struct sg_crypto_op *op, struct esn_batch *eb)
 {
 	const struct rte_ipv4_hdr *ip;
 	const struct rte_esp_hdr *esp;
-	struct sg_sa *sa;
 	uint32_t esp_len;
 	uint64_t seq;
 
-	sa = sg_sa_table_get(lc->shard->sat, idx);
-	if (unlikely(sa == NULL || sa->dir != SG_SA_IN))
-		return SG_DROP_UNKNOWN_SPI;
 	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
 	if (unlikely(ip->dst_addr != sa->tun_dst_be || ip->src_addr != sa->tun_src_be))
 		return SG_DROP_BAD_TUNNEL;
@@ -213,12 +210,14 @@ spi_slot(uint32_t spi_be)
 }
 
 /*
- * SPI -> SA index for this shard: the worker's small cache first (it is
- * checked against the SA's own SPI, so a deleted or reused slot is just a
- * miss), then one bulk rte_hash lookup for the misses.
+ * SPI -> SA index and SA for this shard: the worker's small cache first (it
+ * is checked against the SA's own SPI, so a deleted or reused slot is just
+ * a miss), then one bulk rte_hash lookup for the misses. idx[i] is
+ * SG_SA_NONE where no inbound SA has the SPI; sa[i] is set where it is not.
  */
 static void
-spi_lookup(struct sg_dp_lcore *lc, const uint32_t *spi_be, uint32_t *idx, uint16_t n)
+spi_lookup(struct sg_dp_lcore *lc, const uint32_t *spi_be, uint32_t *idx, struct sg_sa **sa_out,
+		uint16_t n)
 {
 	const struct sg_sa_table *sat = lc->shard->sat;
 	uint32_t miss_spi[SG_DP_BURST_MAX], miss_idx[SG_DP_BURST_MAX];
@@ -228,12 +227,13 @@ spi_lookup(struct sg_dp_lcore *lc, const uint32_t *spi_be, uint32_t *idx, uint16
 	RTE_BUILD_BUG_ON(SG_DP_SPI_CACHE != 1 << 10);
 	for (i = 0; i < n; i++) {
 		uint32_t s = spi_slot(spi_be[i]);
-		const struct sg_sa *sa;
+		struct sg_sa *sa;
 
 		if (lc->spi_cache[s].spi_be == spi_be[i]) {
 			sa = sg_sa_table_get(sat, lc->spi_cache[s].idx);
 			if (likely(sa != NULL && sa->spi_be == spi_be[i] && sa->dir == SG_SA_IN)) {
 				idx[i] = lc->spi_cache[s].idx;
+				sa_out[i] = sa;
 				continue;
 			}
 		}
@@ -244,7 +244,12 @@ spi_lookup(struct sg_dp_lcore *lc, const uint32_t *spi_be, uint32_t *idx, uint16
 		return;
 	sg_sa_table_lookup_in_bulk(sat, miss_spi, nm, miss_idx);
 	for (i = 0; i < nm; i++) {
+		struct sg_sa *sa = miss_idx[i] != SG_SA_NONE ? sg_sa_table_get(sat, miss_idx[i]) : NULL;
+
+		if (unlikely(sa == NULL || sa->dir != SG_SA_IN))
+			miss_idx[i] = SG_SA_NONE;
 		idx[pos[i]] = miss_idx[i];
+		sa_out[pos[i]] = sa;
 		if (miss_idx[i] != SG_SA_NONE) {
 			uint32_t s = spi_slot(miss_spi[i]);
 
@@ -261,6 +266,7 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 	struct rte_mbuf *cand[SG_DP_BURST_MAX], *bad[SG_DP_BURST_MAX];
 	struct rte_mbuf *cm[SG_DP_BURST_MAX];
 	struct in_meta meta[SG_DP_BURST_MAX];
+	struct sg_sa *sa[SG_DP_BURST_MAX];
 	uint32_t spi_be[SG_DP_BURST_MAX], idx[SG_DP_BURST_MAX];
 	uint16_t to[SG_DP_BURST_MAX];
 	struct sg_crypto_op *ops = lc->ops;
@@ -286,7 +292,7 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 	if (nc == 0)
 		goto out;
 	/* The common case: the NIC steered the SA's packets to its owner. */
-	spi_lookup(lc, spi_be, idx, nc);
+	spi_lookup(lc, spi_be, idx, sa, nc);
 	if (!from_handoff)
 		find_owners(lc, spi_be, idx, to, nc);
 	dp_stage(lc, SG_STAGE_LOOKUP, &t);
@@ -311,7 +317,7 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 				dp_handoff(lc, cand[i], to[i], 0);
 				continue;
 			}
-			r = in_pre(lc, cand[i], idx[i], &meta[no], &ops[no], &eb);
+			r = in_pre(lc, cand[i], sa[i], &meta[no], &ops[no], &eb);
 			if (unlikely(r == IN_PRE_CUT))
 				break;
 			if (r == SG_DROP_MAX) {
