@@ -602,12 +602,16 @@ list_sa(struct gateway *gw, uint64_t page, struct reply *r)
 			if (sa == NULL || seen++ < first)
 				continue;
 			reply_printf(r, "%s{\"dir\":\"%s\",\"spi\":%u,\"lcore\":%u,\"packets\":%" PRIu64
-					",\"bytes\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"auth_fail\":%" PRIu64
-					",\"replay_drop\":%" PRIu64 "}", shown ? "," : "",
-					dir_name(sa->dir), sg_sa_spi(sa), sa->owner, sa->packets, sa->bytes,
-					sa->dir == SG_SA_OUT ? sa->seq :
-					(sa->replay != NULL ? sa->replay->top : 0),
-					sa->auth_fail, sa->replay_drop);
+					",\"bytes\":%" PRIu64, shown ? "," : "", dir_name(sa->dir),
+					sg_sa_spi(sa), sa->owner, sa->packets, sa->bytes);
+			if (sa->dir == SG_SA_OUT)
+				reply_printf(r, ",\"seq\":%" PRIu64 ",\"seq_reserved\":%" PRIu64 "}",
+						sa->seq, sa->seq_limit);
+			else
+				reply_printf(r, ",\"seq\":%" PRIu64 ",\"auth_fail\":%" PRIu64
+						",\"replay_drop\":%" PRIu64 "}",
+						sa->replay != NULL ? sa->replay->top : 0, sa->auth_fail,
+						sa->replay_drop);
 			shown++;
 		}
 	}

@@ -52,6 +52,7 @@ static const char *const drop_names[SG_DROP_MAX] = {
 	[SG_DROP_SP_DISCARD] = "sp_discard",
 	[SG_DROP_NO_POLICY] = "no_policy",
 	[SG_DROP_SEQ_OVERFLOW] = "seq_overflow",
+	[SG_DROP_SEQ_RESERVE] = "seq_reserve",
 	[SG_DROP_SA_EXPIRED] = "sa_expired",
 	[SG_DROP_NO_ROUTE] = "no_route",
 	[SG_DROP_MTU] = "mtu",

@@ -70,6 +70,7 @@ enum sg_drop {
 	SG_DROP_SP_DISCARD,     /**< matched a discard policy */
 	SG_DROP_NO_POLICY,      /**< outbound packet matched no policy */
 	SG_DROP_SEQ_OVERFLOW,   /**< SA sequence number would cycle (RFC 4303 3.3.3) */
+	SG_DROP_SEQ_RESERVE,    /**< the SA's persisted sequence numbers are used up */
 	SG_DROP_SA_EXPIRED,     /**< SA hard lifetime reached */
 	SG_DROP_NO_ROUTE,       /**< no route or no neighbour for the destination */
 	SG_DROP_MTU,            /**< encapsulated packet exceeds the port MTU */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
 #include <string.h>
 
 #include <rte_mbuf.h>
@@ -31,11 +32,16 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 		sa->other_drop++;
 		return SG_DROP_SA_EXPIRED;
 	}
-	/* RFC 4303 §3.3.3: the counter must never cycle; the SA is done. */
-	if (unlikely(sa->seq >= sg_sa_seq_max(sa))) {
-		sa->dead = 1;
-		sa->other_drop++;
-		return SG_DROP_SEQ_OVERFLOW;
+	/* One compare covers both ends: RFC 4303 §3.3.3, the counter must
+	 * never cycle (the SA is done), and no number beyond what the state
+	 * file covers goes out, so a restart cannot repeat a nonce. */
+	if (unlikely(sa->seq >= sa->seq_check)) {
+		int ret = sg_shard_sa_seq(lc->shard, sa);
+
+		if (ret != 0) {
+			sa->other_drop++;
+			return ret == -ERANGE ? SG_DROP_SEQ_OVERFLOW : SG_DROP_SEQ_RESERVE;
+		}
 	}
 	inner_len = m->pkt_len;
 	pad = sg_esp_pad_len(inner_len);

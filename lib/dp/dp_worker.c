@@ -84,7 +84,8 @@ apply_one(struct sg_dp_lcore *lc, struct sg_shard_cmd *c)
 		ret = sg_sa_table_add(sat, &c->prm, lc->mgr, lc->lcore_id, lc->socket);
 		if (ret >= 0) {
 			sa = sg_sa_table_get(sat, (uint32_t)ret);
-			sa->pol_tag = c->pol_tag;
+			if (sa->dir == SG_SA_IN)
+				sa->pol_tag = c->pol_tag;
 			sg_shard_arm_sa(lc->shard, sa, lc->now, rte_rdtsc());
 		}
 		c->result = ret;
@@ -95,7 +96,20 @@ apply_one(struct sg_dp_lcore *lc, struct sg_shard_cmd *c)
 			dp_handoff_flush(lc);
 		if (c->idx < sg_sa_table_capacity(sat))
 			sg_timer_clear(lc->shard->timer, c->idx);
+		sa = sg_sa_table_get(sat, c->idx);
+		c->seq = sa != NULL ? sa->seq : 0;
 		c->result = sg_sa_table_del(sat, c->idx);
+		break;
+	case SG_SHARD_SA_SEQ:
+		sa = sg_sa_table_get(sat, c->idx);
+		/* An answer for the SA's previous key (rekeyed since) is stale. */
+		if (sa == NULL || sa->dir != SG_SA_OUT || sa->seq_slot != c->prm.seq_slot) {
+			c->result = -ESTALE;
+			break;
+		}
+		c->seq = sa->seq;
+		sg_sa_seq_reserve(sa, c->prm.seq_limit, c->prm.seq_ask);
+		c->result = 0;
 		break;
 	case SG_SHARD_SA_REKEY:
 		sa = sg_sa_table_get(sat, c->idx);

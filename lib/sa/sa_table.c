@@ -146,6 +146,9 @@ prm_check(const struct sg_sa_prm *prm)
 	/* ESN high bits are inferred from the window (RFC 4303 §2.2.1, A2.2). */
 	if (prm->esn && prm->dir == SG_SA_IN && prm->replay_win == 0)
 		return -EINVAL;
+	/* A reservation covers at least the number after its start. */
+	if (prm->seq_limit != 0 && (prm->dir != SG_SA_OUT || prm->seq_limit <= prm->seq_start))
+		return -EINVAL;
 	return 0;
 }
 
@@ -225,8 +228,13 @@ sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR *mgr
 	sg_sa_set_limits(sa);
 	sa->key = key;
 	sa->replay = rw;
-	/* Outbound sends seq + 1, so the first packet carries 1 (RFC 4303 §3.3.3). */
-	sa->seq = 0;
+	/* Outbound sends seq + 1, so the first packet carries 1 (RFC 4303 §3.3.3),
+	 * or the first number after those a previous run may have used. */
+	if (prm->dir == SG_SA_OUT) {
+		sa->seq = prm->seq_start;
+		sa->seq_slot = prm->seq_slot;
+		sg_sa_seq_reserve(sa, prm->seq_limit, prm->seq_ask);
+	}
 
 	/* Publish last: a lock-free reader may find the SPI at once. */
 	ret = rte_hash_add_key_data(h, &spi_be, (void *)(uintptr_t)idx);
@@ -321,9 +329,13 @@ sg_sa_table_rekey(struct sg_sa_table *t, uint32_t idx, const struct sg_sa_prm *p
 	sa->aead = (uint8_t)prm->aead;
 	sa->flags = prm->esn ? SG_SA_F_ESN : 0;
 	sa->key = key;
-	/* A new SA: its counter starts again at 1 (RFC 4303 §3.3.3), and so do
-	 * its lifetimes; the owner re-arms the time limits. */
+	/* A new SA: its counter starts again at 1 (RFC 4303 §3.3.3), or past what
+	 * the state file says this key has used, and its lifetimes start again;
+	 * the owner re-arms the time limits. */
 	memset(&sa->seq, 0, offsetof(struct sg_sa, life) - offsetof(struct sg_sa, seq));
+	sa->seq = prm->seq_start;
+	sa->seq_slot = prm->seq_slot;
+	sg_sa_seq_reserve(sa, prm->seq_limit, prm->seq_ask);
 	sa->life = prm->life;
 	sg_sa_set_limits(sa);
 	sg_crypto_key_wipe(old);

@@ -62,6 +62,15 @@ struct sg_sa_prm {
 	uint32_t replay_win; /**< packets; 0 disables the replay check */
 	bool esn;            /**< 64-bit extended sequence numbers (RFC 4303 §2.2.1) */
 	struct sg_sa_lifetime life;
+	/** Outbound: sequence numbers the control core has reserved in the
+	 * state file (struct sg_seqstore). The first packet carries
+	 * seq_start + 1; none goes beyond seq_limit until the reservation is
+	 * extended; at seq_ask the owner asks for more. seq_limit 0: no
+	 * reservation, the counter runs to its end. */
+	uint64_t seq_start;
+	uint64_t seq_limit;
+	uint64_t seq_ask;
+	uint32_t seq_slot; /**< the SA's entry in the state file */
 };
 
 /** Wipe the key material in a parameter struct. */
@@ -197,7 +206,10 @@ struct sg_sa {
 	uint16_t owner; /**< lcore id of the owning worker */
 	uint16_t pad0;
 	uint32_t idx;  /**< index in its table */
-	uint32_t pol_tag; /**< inbound: the tag inbound policy names for this SA */
+	union {
+		uint32_t pol_tag;  /**< inbound: the tag inbound policy names for this SA */
+		uint32_t seq_slot; /**< outbound: its entry in the state file */
+	};
 	/** Next byte/packet count that needs a look (soft or hard lifetime,
 	 * RFC 4301 §4.4.2.1); UINT64_MAX: none. One compare per packet. */
 	uint64_t lim_bytes;
@@ -210,12 +222,25 @@ struct sg_sa {
 	uint64_t packets; /**< authenticated (inbound) or encrypted (outbound) by this SA */
 	uint64_t bytes;   /**< inner IP bytes of those packets (lifetimes count these) */
 	uint64_t last_use_tsc;
-	uint64_t auth_fail;
-	uint64_t replay_drop;
+	union {
+		struct { /* inbound */
+			uint64_t auth_fail;
+			uint64_t replay_drop;
+		};
+		struct { /* outbound */
+			/** Where the per-packet check next looks: the lower of
+			 * seq_limit and the point at which to ask for more. */
+			uint64_t seq_check;
+			/** Last number the state file covers (or the counter's
+			 * end, RFC 4303 §3.3.3); nothing beyond it is sent. */
+			uint64_t seq_limit;
+		};
+	};
 	uint64_t other_drop; /**< seq overflow, expiry, bad pad/next header */
 	uint8_t dead; /**< hard lifetime reached, idle, or sequence exhausted */
 	uint8_t soft_fired; /**< the soft lifetime event was sent */
-	uint16_t pad2;
+	uint8_t seq_asked;  /**< outbound: more sequence numbers were asked for */
+	uint8_t pad2;
 	uint32_t idle_ticks; /**< idle timeout in timer ticks; 0: none */
 
 	/* Line 2: cold; read when a limit is crossed and by the control core. */
@@ -270,6 +295,21 @@ static inline uint64_t
 sg_sa_seq_max(const struct sg_sa *sa)
 {
 	return (sa->flags & SG_SA_F_ESN) ? UINT64_MAX : UINT32_MAX;
+}
+
+/**
+ * Outbound: take a reservation of sequence numbers up to @p limit (0: none,
+ * up to the counter's end), asking for more at @p ask. The owner calls this,
+ * or the control core before the workers start.
+ */
+static inline void
+sg_sa_seq_reserve(struct sg_sa *sa, uint64_t limit, uint64_t ask)
+{
+	uint64_t max = sg_sa_seq_max(sa);
+
+	sa->seq_limit = limit != 0 && limit < max ? limit : max;
+	sa->seq_check = limit != 0 && ask < sa->seq_limit ? ask : sa->seq_limit;
+	sa->seq_asked = 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -370,5 +410,77 @@ void sg_sa_table_lookup_in_bulk(const struct sg_sa_table *t, const uint32_t *spi
 /** Number of SAs in the table, and its capacity. */
 uint32_t sg_sa_table_count(const struct sg_sa_table *t);
 uint32_t sg_sa_table_capacity(const struct sg_sa_table *t);
+
+/* ------------------------------------------------------------------------ */
+/* Sequence-number state file (control core only).                          */
+
+/**
+ * The highest sequence number each outbound key may have used, kept on disk
+ * so that a restart never sends a number twice under one key: AES-GCM's
+ * nonce is salt and sequence number (RFC 4106 §3), and a repeat gives the
+ * key away. A key's numbers are reserved ahead and made durable
+ * (sg_seqstore_sync()) before the data path may use them; the owner asks
+ * for more at half-way (SG_SHARD_EV_SEQ_LOW). Entries outlive their SA, so a
+ * key that comes back (re-added, or re-installed by a key manager after a
+ * restart) resumes above its old numbers; the oldest released ones are
+ * forgotten first when the file is at its size limit.
+ */
+struct sg_seqstore;
+
+/** Bytes of a key's fingerprint (a salted SHA-256 of key and salt). */
+#define SG_SEQSTORE_FP_LEN 12
+/** Most entries a state file holds. */
+#define SG_SEQSTORE_MAX_ENTRIES (UINT32_C(1) << 26)
+/** Open flag: begin a new file when it is missing, truncated or corrupt. */
+#define SG_SEQSTORE_F_INIT 1u
+
+/**
+ * Open (and lock) the state file at @p path; needs no EAL. A missing,
+ * truncated or corrupt file fails unless @p flags has SG_SEQSTORE_F_INIT;
+ * an intact one is always used as it is. @p max_entries 0: the largest.
+ * @return the store, or NULL with rte_errno set and @p err saying why.
+ */
+struct sg_seqstore *sg_seqstore_open(const char *path, uint32_t max_entries, unsigned int flags,
+		char *err, size_t errlen);
+
+/** Build the in-memory index (rte_hash, after EAL init). @return 0 or -errno. */
+int sg_seqstore_index(struct sg_seqstore *st, int socket);
+
+/** Fingerprint of @p prm's key and salt under this file's own salt. */
+void sg_seqstore_fingerprint(const struct sg_seqstore *st, IMB_MGR *mgr,
+		const struct sg_sa_prm *prm, uint8_t fp[SG_SEQSTORE_FP_LEN]);
+
+/**
+ * An SA starts using the key with fingerprint @p fp: reserve @p reserve
+ * numbers above the highest it may have used. Not durable until
+ * sg_seqstore_sync().
+ * @return 0 with *start (last number possibly used: the SA sends *start + 1
+ *         first), *limit and *slot; -EBUSY when a live SA holds the key
+ *         (its nonces would repeat), -ENOSPC, -EIO.
+ */
+int sg_seqstore_claim(struct sg_seqstore *st, const uint8_t fp[SG_SEQSTORE_FP_LEN],
+		uint64_t reserve, uint64_t *start, uint64_t *limit, uint32_t *slot);
+
+/** Reserve @p reserve numbers more above max(mark, @p seq). @return 0 or -errno. */
+int sg_seqstore_extend(struct sg_seqstore *st, uint32_t slot, uint64_t seq, uint64_t reserve,
+		uint64_t *limit);
+
+/**
+ * The SA holding @p slot is gone; @p last is its last sequence number when
+ * known exactly (the owner answered), else UINT64_MAX. @return 0 or -errno.
+ */
+int sg_seqstore_release(struct sg_seqstore *st, uint32_t slot, uint64_t last);
+
+/** The mark of @p slot (0 when unused). */
+uint64_t sg_seqstore_mark(const struct sg_seqstore *st, uint32_t slot);
+
+/** Make every change so far durable (fdatasync). @return 0 or -errno. */
+int sg_seqstore_sync(struct sg_seqstore *st);
+
+/** Entries in the file; *live (if given): those an SA of this run holds. */
+uint32_t sg_seqstore_count(const struct sg_seqstore *st, uint32_t *live);
+
+/** Sync, unlock and close. NULL is a no-op. */
+void sg_seqstore_close(struct sg_seqstore *st);
 
 #endif /* SG_SA_H */

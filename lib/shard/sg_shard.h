@@ -61,6 +61,8 @@ enum sg_shard_op {
 	SG_SHARD_SA_DEL,    /**< remove SA idx (no lookup can reach it any more) */
 	SG_SHARD_SA_REKEY,  /**< outbound SA idx takes prm's SPI and key in place */
 	SG_SHARD_SPD_SET,   /**< use spd_in/spd_out from the next burst on */
+	SG_SHARD_SA_SEQ,    /**< outbound SA idx takes prm's seq_limit/seq_ask, if its
+	                         state-file slot is still prm.seq_slot */
 };
 
 /**
@@ -75,7 +77,8 @@ struct sg_shard_cmd {
 	struct sg_sa_prm prm;
 	struct sg_spd *spd_in;
 	struct sg_spd *spd_out;
-	uint64_t seq;       /**< answer to SA_REKEY: last sequence number of the old SA */
+	uint64_t seq;       /**< answer to SA_REKEY, SA_DEL, SA_SEQ: the SA's last
+	                         sequence number (before the change) */
 };
 
 /** Asynchronous news from a worker (lifetimes, idle expiry). */
@@ -83,6 +86,10 @@ enum sg_shard_event_type {
 	SG_SHARD_EV_SOFT_EXPIRED, /**< soft lifetime reached: rekey needed */
 	SG_SHARD_EV_HARD_EXPIRED, /**< hard lifetime reached: the SA no longer passes traffic */
 	SG_SHARD_EV_IDLE,         /**< idle timeout: the SA was removed */
+	/** Outbound: the SA has used half its reserved sequence numbers; the
+	 * control core persists more and answers with SG_SHARD_SA_SEQ. Not
+	 * logged: it is the gateway's own business. */
+	SG_SHARD_EV_SEQ_LOW,
 };
 
 struct sg_shard_event {
@@ -91,6 +98,9 @@ struct sg_shard_event {
 	uint16_t shard;
 	uint32_t spi;
 	uint64_t tsc;
+	uint32_t idx;  /**< the SA's local index */
+	uint32_t slot; /**< SEQ_LOW: its state-file slot */
+	uint64_t seq;  /**< SEQ_LOW: its sequence number when it asked */
 };
 
 /** A worker's shard. */
@@ -135,6 +145,16 @@ unsigned int sg_shard_expire(struct sg_shard *s, uint32_t idx, uint8_t kinds, ui
  * @return 0 when the SA still passes traffic, -1 when it must not.
  */
 int sg_shard_sa_limit(struct sg_shard *s, struct sg_sa *sa);
+
+/**
+ * Owner, on the packet path, when an outbound SA's sequence number reached
+ * sa->seq_check: ask the control core for more reserved numbers (once), and
+ * say whether the next number may be sent.
+ * @return 0 when it may, -ENOSPC when the reservation is used up (the packet
+ *         waits for none: it is dropped), -ERANGE when the counter is at
+ *         its end (RFC 4303 §3.3.3; the SA is dead).
+ */
+int sg_shard_sa_seq(struct sg_shard *s, struct sg_sa *sa);
 
 /** Free a shard (wiping every key). Its worker must have stopped. */
 void sg_shard_free(struct sg_shard *s);

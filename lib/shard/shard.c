@@ -269,6 +269,37 @@ sg_shard_sa_limit(struct sg_shard *s, struct sg_sa *sa)
 	return 0;
 }
 
+int
+sg_shard_sa_seq(struct sg_shard *s, struct sg_sa *sa)
+{
+	struct sg_shard_event ev;
+
+	if (sa->seq >= sg_sa_seq_max(sa)) {
+		sa->dead = 1;
+		return -ERANGE;
+	}
+	if (!sa->seq_asked) {
+		ev = (struct sg_shard_event){
+			.type = SG_SHARD_EV_SEQ_LOW,
+			.dir = sa->dir,
+			.shard = s->id,
+			.spi = sg_sa_spi(sa),
+			.tsc = rte_rdtsc(),
+			.idx = sa->idx,
+			.slot = sa->seq_slot,
+			.seq = sa->seq,
+		};
+		/* A full ring is tried again on the next packet. */
+		if (sg_shard_post(s, &ev) == 0)
+			sa->seq_asked = 1;
+	}
+	if (sa->seq >= sa->seq_limit)
+		return -ENOSPC;
+	if (sa->seq_asked)
+		sa->seq_check = sa->seq_limit;
+	return 0;
+}
+
 /* The log keeps its lock as an int so that sg_shard.h needs no DPDK header. */
 _Static_assert(sizeof(rte_spinlock_t) == sizeof(int), "rte_spinlock_t is an int");
 
@@ -282,6 +313,8 @@ sg_shard_event_name(enum sg_shard_event_type t)
 		return "hard_expired";
 	case SG_SHARD_EV_IDLE:
 		return "idle";
+	case SG_SHARD_EV_SEQ_LOW:
+		return "seq_low";
 	}
 	return "unknown";
 }

@@ -161,8 +161,13 @@ add_sa(struct rte_tel_data *d, const struct sg_sa *sa, const struct sg_shard *sh
 	rte_tel_data_add_dict_int(c, "owner_lcore", sa->owner);
 	rte_tel_data_add_dict_u64(c, "packets", sa->packets);
 	rte_tel_data_add_dict_u64(c, "bytes", sa->bytes);
-	rte_tel_data_add_dict_u64(c, "auth_fail", sa->auth_fail);
-	rte_tel_data_add_dict_u64(c, "replay_drop", sa->replay_drop);
+	if (sa->dir == SG_SA_IN) {
+		rte_tel_data_add_dict_u64(c, "auth_fail", sa->auth_fail);
+		rte_tel_data_add_dict_u64(c, "replay_drop", sa->replay_drop);
+	} else {
+		/* The last number the state file covers: none above it goes out. */
+		rte_tel_data_add_dict_u64(c, "seq_reserved", sa->seq_limit);
+	}
 	rte_tel_data_add_dict_u64(c, "other_drop", sa->other_drop);
 	/* Outbound: last sequence number sent; inbound: highest authenticated. */
 	rte_tel_data_add_dict_u64(c, "seq", sa->dir == SG_SA_OUT ? sa->seq :

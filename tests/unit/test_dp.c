@@ -403,6 +403,51 @@ test_seq_overflow(void)
 	check_no_leak();
 }
 
+/* Nothing beyond the state file's reservation goes out: the SA asks for
+ * more once, holds at the limit (dropped, counted, not dead), and goes on
+ * when the reservation is extended. */
+static void
+test_seq_reserve(void)
+{
+	struct sg_shard_event ev;
+	struct rte_mbuf *m;
+	struct sg_sa *sa;
+	uint32_t idx, i;
+
+	reset_all();
+	idx = add_sa(SG_SA_OUT, 6, SG_AEAD_AES128_GCM, kat128_key, kat128_salt, false, 0);
+	sa = sg_sa_table_get(sat, idx);
+	sa->seq = 1000;
+	sa->seq_slot = 3;
+	sg_sa_seq_reserve(sa, 1004, 1002);
+	for (i = 0; i < 4; i++) {
+		m = mbuf_with(kat128_inner, sizeof(kat128_inner));
+		CU_ASSERT_EQUAL(encap(&m, idx), 1);
+		CU_ASSERT_EQUAL(rte_be_to_cpu_32(rte_pktmbuf_mtod_offset(m,
+				const struct rte_esp_hdr *, sizeof(struct rte_ipv4_hdr))->seq), 1001 + i);
+		rte_pktmbuf_free(m);
+	}
+	m = mbuf_with(kat128_inner, sizeof(kat128_inner));
+	CU_ASSERT_EQUAL(encap(&m, idx), 0);
+	rte_pktmbuf_free(m);
+	CU_ASSERT_EQUAL(lc->stats.drops[SG_DROP_SEQ_RESERVE], 1);
+	CU_ASSERT_EQUAL(sa->seq, 1004);
+	CU_ASSERT_EQUAL(sa->dead, 0);
+	/* One request for more, at the asking point. */
+	CU_ASSERT_EQUAL(sg_shard_poll_event(shard, &ev), 1);
+	CU_ASSERT_EQUAL(ev.type, SG_SHARD_EV_SEQ_LOW);
+	CU_ASSERT_EQUAL(ev.slot, 3);
+	CU_ASSERT_EQUAL(ev.seq, 1002);
+	CU_ASSERT_EQUAL(sg_shard_poll_event(shard, &ev), 0);
+	sg_sa_seq_reserve(sa, 2004, 1504);
+	m = mbuf_with(kat128_inner, sizeof(kat128_inner));
+	CU_ASSERT_EQUAL(encap(&m, idx), 1);
+	CU_ASSERT_EQUAL(sa->seq, 1005);
+	rte_pktmbuf_free(m);
+	CU_ASSERT_EQUAL(lc->stats.drops[SG_DROP_SEQ_RESERVE], 1);
+	check_no_leak();
+}
+
 /* Encrypt a hand-made ESP payload with a valid ICV (to test post-ICV checks). */
 static struct rte_mbuf *
 crafted(const uint8_t *payload, uint32_t len, uint32_t seq)
@@ -779,6 +824,7 @@ main(void)
 	CU_add_test(s, "encap/decap round trip, 0..1400 bytes", test_round_trip);
 	CU_add_test(s, "one burst over ESN and non-ESN SAs", test_mixed_esn_burst);
 	CU_add_test(s, "sequence number must not cycle", test_seq_overflow);
+	CU_add_test(s, "sequence numbers stop at the reservation", test_seq_reserve);
 	CU_add_test(s, "inbound drops by reason", test_inbound_drops);
 	CU_add_test(s, "replay inside one burst", test_replay_within_burst);
 	CU_add_test(s, "replay check off (-w 0)", test_replay_off);

@@ -526,12 +526,18 @@ static const struct {
 	{"bulk lookup, free", test_table_bulk},
 	{"del, rekey", test_table_del},
 	{"100k churn", test_table_churn},
+}, seqstore_tests[] = {
+	{"missing file", test_seqstore_missing},
+	{"resume above the mark, exact release", test_seqstore_resume},
+	{"torn write, lost entry", test_seqstore_torn},
+	{"truncated, foreign, locked files", test_seqstore_bad_files},
+	{"grow and evict", test_seqstore_grow_evict},
 };
 
 int
 main(void)
 {
-	CU_pSuite r, t;
+	CU_pSuite r, t, q;
 	unsigned int i, err = 0;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -542,7 +548,10 @@ main(void)
 		err |= CU_add_test(r, replay_tests[i].name, replay_tests[i].fn) == NULL;
 	for (i = 0; i < RTE_DIM(table_tests); i++)
 		err |= CU_add_test(t, table_tests[i].name, table_tests[i].fn) == NULL;
-	if (r == NULL || t == NULL || err || sg_test_eal_init("sa") != 0) {
+	q = CU_add_suite("seqstore", NULL, NULL);
+	for (i = 0; q != NULL && i < RTE_DIM(seqstore_tests); i++)
+		err |= CU_add_test(q, seqstore_tests[i].name, seqstore_tests[i].fn) == NULL;
+	if (r == NULL || t == NULL || q == NULL || err || sg_test_eal_init("sa") != 0) {
 		CU_cleanup_registry();
 		return EXIT_FAILURE;
 	}

@@ -143,6 +143,13 @@ test_sa_by_spi(void)
 	CU_ASSERT_EQUAL(num(r, "packets"), 43);
 	CU_ASSERT_EQUAL(num(r, "replay_window"), 64);
 	CU_ASSERT_EQUAL(num(r, "hard_ms_left"), -1);
+	/* Inbound drop counters; outbound the state file's reservation. */
+	CU_ASSERT_EQUAL(num(r, "auth_fail"), 0);
+	CU_ASSERT_PTR_NULL(strstr(r, "seq_reserved"));
+	r = ask("/shardgate/sa,spi=5003");
+	CU_ASSERT_PTR_NOT_NULL(strstr(r, "\"out_5003\""));
+	CU_ASSERT_EQUAL(num(r, "seq_reserved"), 1 << 22);
+	CU_ASSERT_PTR_NULL(strstr(r, "auth_fail"));
 	r = ask("/shardgate/sa,spi=0x138c"); /* 5004 in hex */
 	CU_ASSERT_EQUAL(count(r, "\"spi\":"), 1);
 	r = ask("/shardgate/sa,spi=77777");
@@ -229,6 +236,8 @@ suite_init(void)
 		p.spi = (uint32_t)(5000 + i);
 		p.dir = i % 3 ? SG_SA_IN : SG_SA_OUT;
 		p.replay_win = p.dir == SG_SA_IN ? 64 : 0;
+		p.seq_limit = p.dir == SG_SA_OUT ? 1u << 22 : 0;
+		p.seq_ask = p.seq_limit / 2;
 		w = (uint16_t)(i % NB_WORKERS);
 		idx = sg_sa_table_add(workers[w]->shard->sat, &p, mgr, workers[w]->lcore_id, 0);
 		if (idx < 0)
