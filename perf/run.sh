@@ -436,6 +436,7 @@ start_gw() {
 	taskset -c "$cpus" "$shardgate" --lcores="$lcores" --file-prefix="$prefix" \
 		--log-level=lib.eal:notice $(gw_mem_args) $ports -- -p 0x3 -u "${unprot_mask:-0x1}" \
 		-f "$rules" --nb-mbufs 16384 --max-sa $((2 * sessions + 64)) $app $gw_extra \
+		--seq-state "$tmp_dir/seq-$name.state" --seq-state-init \
 		> "$log" 2>&1 < /dev/null &
 	pid=$!
 	pids+=("$pid")

@@ -361,7 +361,9 @@ start_gateway() { # a|b ns cpu wan-if prot-if
 	local -a cmd=("$bin" --no-pci --no-huge -m 256 "--file-prefix=sg_demo_$g"
 		"--lcores=0@$3,1@$3"
 		"--vdev=net_af_packet0,iface=$4" "--vdev=net_af_packet1,iface=$5"
-		-- -p 0x3 -u 0x1 -f "$run_dir/gw-$g.cfg" --poll-sleep-us 50)
+		-- -p 0x3 -u 0x1 -f "$run_dir/gw-$g.cfg" --poll-sleep-us 50
+		# Keys are new each run, so their sequence state begins anew too.
+		--seq-state "$run_dir/gw-$g.seq" --seq-state-init)
 	printf '%s\n' "ip netns exec $2 ${cmd[*]}" > "$run_dir/gw-$g.cmd"
 	# setsid: the gateway outlives this script and ignores the terminal's ^C.
 	setsid ip netns exec "$2" "${cmd[@]}" < /dev/null > "$log" 2>&1 &

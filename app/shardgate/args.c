@@ -25,6 +25,10 @@ enum {
 	OPT_SOFT,
 	OPT_HARD,
 	OPT_IDLE,
+	OPT_SEQ_STATE,
+	OPT_SEQ_INIT,
+	OPT_SEQ_RESERVE,
+	OPT_SEQ_MAX,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_UNSUPPORTED,
@@ -44,6 +48,10 @@ static const struct option longopts[] = {
 	{"lifetime-soft", required_argument, NULL, OPT_SOFT},
 	{"lifetime-hard", required_argument, NULL, OPT_HARD},
 	{"idle-timeout", required_argument, NULL, OPT_IDLE},
+	{"seq-state", required_argument, NULL, OPT_SEQ_STATE},
+	{"seq-state-init", no_argument, NULL, OPT_SEQ_INIT},
+	{"seq-reserve", required_argument, NULL, OPT_SEQ_RESERVE},
+	{"seq-state-max", required_argument, NULL, OPT_SEQ_MAX},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
 	/* ipsec-secgw options shardgate does not implement: refused by name. */
@@ -73,6 +81,8 @@ args_usage(const char *prog)
 	       "       [--burst N] [--mtu N] [--rxd N] [--txd N] [--nb-mbufs N]\n"
 	       "       [--poll-sleep-us N] [--handoff-ring N] [--max-sa N] [--strict-numa]\n"
 	       "       [--lifetime-soft S] [--lifetime-hard S] [--idle-timeout S]\n"
+	       "       [--seq-state FILE] [--seq-state-init] [--seq-reserve N]\n"
+	       "       [--seq-state-max N]\n"
 	       "\n"
 	       "ipsec-secgw compatible options:\n"
 	       "  -p PORTMASK        hex mask of the ports to use\n"
@@ -106,6 +116,16 @@ args_usage(const char *prog)
 	       "  --idle-timeout S   remove SAs that passed no traffic for S seconds\n"
 	       "                     (sa lines: lifetime_soft_sec/_hard_sec/_soft_bytes/\n"
 	       "                     _hard_bytes/_soft_packets/_hard_packets N, idle_timeout N)\n"
+	       "  --seq-state FILE   where each outbound key's highest possibly-sent sequence\n"
+	       "                     number is kept (fsync'd), so a restart never repeats an\n"
+	       "                     AES-GCM nonce (default /var/lib/shardgate/<file-prefix>.seq).\n"
+	       "                     A missing, truncated or corrupt file stops the start\n"
+	       "  --seq-state-init   begin a new state file if it is missing or damaged: only\n"
+	       "                     on a first start, or after rotating every static key\n"
+	       "  --seq-reserve N    sequence numbers reserved ahead per outbound SA, %u..2^31\n"
+	       "                     (default %u): at most this many are skipped by a crash;\n"
+	       "                     one fdatasync per N packets of an SA\n"
+	       "  --seq-state-max N  entries (keys) the state file may hold (default %u)\n"
 	       "  --help, --version\n"
 	       "\n"
 	       "The EAL main lcore is the control core and never polls packets; every other\n"
@@ -113,7 +133,8 @@ args_usage(const char *prog)
 	       "/shardgate/events (dpdk-telemetry.py). Live changes: shardgatectl, over the\n"
 	       "control socket shardgate.sock in the EAL runtime directory (mode 0600).\n",
 		prog, SG_REPLAY_WIN_MAX, SG_REPLAY_WIN_DEFAULT, RTE_MBUF_DEFAULT_DATAROOM,
-		SG_DP_BURST_MAX, SG_DP_BURST_DEFAULT, SG_SHARD_SA_MAX);
+		SG_DP_BURST_MAX, SG_DP_BURST_DEFAULT, SG_SHARD_SA_MAX, ARGS_SEQ_RESERVE_MIN,
+		ARGS_SEQ_RESERVE_DEFAULT, SG_SEQSTORE_MAX_ENTRIES);
 }
 
 /* Whole-string unsigned parse in [lo, hi]. */
@@ -214,6 +235,7 @@ args_defaults(struct args *a)
 	a->nb_txd = 1024;
 	a->handoff_ring = 1024;
 	a->sa_capacity = 65536;
+	a->seq_reserve = ARGS_SEQ_RESERVE_DEFAULT;
 }
 
 int
@@ -313,6 +335,26 @@ args_parse(int argc, char **argv, struct args *a, char *err, size_t errlen)
 				a->hard_sec = (uint32_t)v;
 			else
 				a->idle_sec = (uint32_t)v;
+			break;
+		case OPT_SEQ_STATE:
+			if (optarg[0] == '\0') {
+				snprintf(err, errlen, "--seq-state: a file name is required");
+				return -1;
+			}
+			a->seq_state = optarg;
+			break;
+		case OPT_SEQ_INIT:
+			a->seq_init = true;
+			break;
+		case OPT_SEQ_RESERVE:
+			if (parse_uint(optarg, 10, ARGS_SEQ_RESERVE_MIN, UINT64_C(1) << 31, &v) != 0)
+				goto bad_value;
+			a->seq_reserve = v;
+			break;
+		case OPT_SEQ_MAX:
+			if (parse_uint(optarg, 10, 1024, SG_SEQSTORE_MAX_ENTRIES, &v) != 0)
+				goto bad_value;
+			a->seq_max = (uint32_t)v;
 			break;
 		case OPT_HELP:
 			args_usage(argv[0]);

@@ -10,6 +10,10 @@
 
 #include "sg_dp.h"
 
+/* Sequence numbers each outbound SA reserves ahead in the state file. */
+#define ARGS_SEQ_RESERVE_MIN 64
+#define ARGS_SEQ_RESERVE_DEFAULT (1u << 22)
+
 /* Most (port, queue, lcore) triples --config may give. */
 #define ARGS_MAP_MAX 256
 
@@ -42,6 +46,10 @@ struct args {
 	uint32_t soft_sec;      /* --lifetime-soft: default soft time limit */
 	uint32_t hard_sec;      /* --lifetime-hard */
 	uint32_t idle_sec;      /* --idle-timeout */
+	const char *seq_state;  /* --seq-state; NULL: /var/lib/shardgate/<file-prefix>.seq */
+	bool seq_init;          /* --seq-state-init */
+	uint64_t seq_reserve;   /* --seq-reserve */
+	uint32_t seq_max;       /* --seq-state-max; 0: the largest */
 };
 
 /*

@@ -6,7 +6,9 @@
  * the SA; the control core removes it. An outbound SA that a policy still
  * names stays in place, dead, so its traffic is dropped and counted
  * (sa_expired) rather than sent in the clear, until a rekey revives it or
- * the policy goes.
+ * the policy goes. Requests for more reserved sequence numbers are the
+ * gateway's own business: persisted in one batch per poll (seq.c), not
+ * logged.
  */
 #include <stdio.h>
 
@@ -43,8 +45,13 @@ gateway_poll_events(struct gateway *gw)
 
 	for (w = 0; w < gw->nb_workers; w++) {
 		while (sg_shard_poll_event(gw->shards[w], &ev)) {
+			if (ev.type == SG_SHARD_EV_SEQ_LOW) {
+				gateway_seq_ask(gw, w, &ev);
+				continue;
+			}
 			sg_event_log_add(&gw->events, &ev);
 			act(gw, &ev);
 		}
 	}
+	gateway_seq_flush(gw);
 }

@@ -17,6 +17,9 @@
 struct rte_hash;
 struct control;
 
+/* How long the control core waits for a worker to answer a command. */
+#define GATEWAY_CALL_TIMEOUT_US 1000000
+
 /* Everything the control core builds and tears down. */
 struct gateway {
 	struct args args;
@@ -37,6 +40,8 @@ struct gateway {
 	uint64_t steer_ports;   /* unprotected ports that take rte_flow ESP rules */
 	struct rte_hash *flows; /* (port, SPI) -> struct rte_flow */
 	IMB_MGR *ctl_mgr; /* key expansion on the control core */
+	struct sg_seqstore *seq; /* outbound sequence numbers across restarts (seq.c) */
+	char seq_path[256];
 	uint16_t nb_workers;
 	struct sg_dp_lcore *workers[SG_DP_WORKERS_MAX];
 	uint16_t nb_ports;
@@ -97,6 +102,24 @@ int gateway_steer_init(struct gateway *gw);
 void gateway_steer_add(struct gateway *gw, uint32_t spi, uint32_t tun_dst, uint16_t w);
 void gateway_steer_del(struct gateway *gw, uint32_t spi);
 void gateway_steer_fini(struct gateway *gw);
+
+/* Outbound sequence numbers across restarts (seq.c). Open before EAL (a bad
+ * file stops the start before any device is touched), index after. */
+int gateway_seq_open(struct gateway *gw, int eal_argc, char **argv, char *err, size_t errlen);
+int gateway_seq_index(struct gateway *gw);
+/* Outbound @p p: reserve numbers above its key's earlier ones (fills
+ * seq_start/limit/ask/slot). Durable only after gateway_seq_sync().
+ * Inbound: nothing to do. Returns 0, or -errno with why set. */
+int gateway_seq_claim(struct gateway *gw, struct sg_sa_prm *p, char *why, size_t whylen);
+int gateway_seq_sync(struct gateway *gw, char *why, size_t whylen);
+/* The SA that claimed @p p (or @p sa) is gone; @p last: its last number. */
+void gateway_seq_release(struct gateway *gw, const struct sg_sa_prm *p, uint64_t last);
+void gateway_seq_release_sa(struct gateway *gw, const struct sg_sa *sa, uint64_t last);
+/* A worker's SG_SHARD_EV_SEQ_LOW; answered by gateway_seq_flush(). */
+void gateway_seq_ask(struct gateway *gw, uint16_t w, const struct sg_shard_event *ev);
+void gateway_seq_flush(struct gateway *gw);
+/* Workers stopped: release every outbound SA at its exact count; close. */
+void gateway_seq_close(struct gateway *gw);
 
 /* The control socket (control.c). */
 int control_open(struct gateway *gw);

@@ -89,6 +89,7 @@ teardown(struct gateway *gw)
 	gateway_close_ports(gw);
 	sg_dp_ctx_free(gw->ctx); /* drains the handoff rings */
 	gw->ctx = NULL;
+	gateway_seq_close(gw); /* reads the stopped shards' counts */
 	for (s = 0; s < RTE_MAX_NUMA_NODES; s++) {
 		if (gw->pool[s] == NULL)
 			continue;
@@ -142,10 +143,17 @@ main(int argc, char **argv)
 		sg_conf_free(&gw.conf);
 		return EXIT_CONFIG;
 	}
+	/* So is the sequence state: without it outbound SAs could repeat nonces. */
+	if (gateway_seq_open(&gw, eal_argc, argv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shardgate: %s\n", err);
+		sg_conf_free(&gw.conf);
+		return EXIT_CONFIG;
+	}
 
 	ret = rte_eal_init(eal_argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "shardgate: EAL init failed: %s\n", rte_strerror(rte_errno));
+		gateway_seq_close(&gw);
 		sg_conf_free(&gw.conf);
 		return EXIT_FAILURE;
 	}
@@ -166,7 +174,7 @@ main(int argc, char **argv)
 	gw.ctx->burst = gw.args.burst;
 	gw.ctx->poll_sleep_us = gw.args.poll_sleep_us;
 	if (gateway_setup_lcores(&gw) != 0 || gateway_setup_ports(&gw) != 0 ||
-			gateway_setup_rules(&gw) != 0)
+			gateway_seq_index(&gw) != 0 || gateway_setup_rules(&gw) != 0)
 		goto fail;
 
 	tsrc.ctx = gw.ctx;

@@ -29,7 +29,6 @@
 #include "sg_conf.h"
 
 /* How long the control core waits for a worker to answer. */
-#define CALL_TIMEOUT_US 1000000
 /* Default time the old inbound SA keeps working after a rekey. */
 #define REKEY_GRACE_MS_DEFAULT 5000
 /* SAs per "list sa" page. */
@@ -110,7 +109,7 @@ sa_at(struct gateway *gw, uint32_t g)
 static int
 call(struct gateway *gw, uint16_t w, struct sg_shard_cmd *c)
 {
-	return sg_shard_call(gw->shards[w], c, CALL_TIMEOUT_US);
+	return sg_shard_call(gw->shards[w], c, GATEWAY_CALL_TIMEOUT_US);
 }
 
 /* A barrier: every worker has finished the burst it was in. */
@@ -222,8 +221,19 @@ add_sa(struct gateway *gw, struct sg_conf_sa *csa, struct reply *r, uint32_t tag
 	/* Nothing is recorded until the owner has taken the SA. */
 	w = p->dir == SG_SA_IN ? gateway_session_owner(gw, p->tun_dst, p->tun_src) :
 			gateway_session_owner(gw, p->tun_src, p->tun_dst);
+	/* Outbound: its numbers are durable before the owner may send one. */
+	if (gateway_seq_claim(gw, p, why, sizeof(why)) != 0) {
+		fail(r, "%s", why);
+		return;
+	}
+	if (gateway_seq_sync(gw, why, sizeof(why)) != 0) {
+		gateway_seq_release(gw, p, p->seq_start);
+		fail(r, "sa %s %u: %s", dir_name(p->dir), p->spi, why);
+		return;
+	}
 	c = sg_shard_cmd_alloc(SG_SHARD_SA_ADD);
 	if (c == NULL) {
+		gateway_seq_release(gw, p, p->seq_start);
 		fail(r, "out of memory");
 		return;
 	}
@@ -231,11 +241,14 @@ add_sa(struct gateway *gw, struct sg_conf_sa *csa, struct reply *r, uint32_t tag
 	c->pol_tag = tag != 0 ? tag : gw->next_tag;
 	ret = call(gw, (uint16_t)w, c);
 	if (ret == -ETIMEDOUT) {
+		/* It may yet be added: its entry stays held, never reused. */
 		fail(r, "worker %u did not answer", w);
 		return;
 	}
 	ret = ret != 0 ? ret : c->result;
 	sg_shard_cmd_free(c);
+	if (ret < 0)
+		gateway_seq_release(gw, p, p->seq_start);
 	if (ret == -ENOSPC) {
 		fail(r, "sa %s %u: the shard of lcore %u is full (%u SAs)", dir_name(p->dir), p->spi,
 				gw->workers[w]->lcore_id, gw->args.sa_capacity);
@@ -262,6 +275,7 @@ add_sa(struct gateway *gw, struct sg_conf_sa *csa, struct reply *r, uint32_t tag
 		gateway_steer_add(gw, p->spi, p->tun_dst, (uint16_t)w);
 	} else if (gateway_session_bind(gw, p->tun_src, p->tun_dst, (uint16_t)w) != 0) {
 		undo_add(gw, (uint16_t)w, idx);
+		gateway_seq_release(gw, p, p->seq_start); /* it sent nothing */
 		fail(r, "sa out %u: out of memory", p->spi);
 		return;
 	}
@@ -344,7 +358,8 @@ control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *wh
 	uint32_t g = gateway_find_sa(gw, dir, spi);
 	struct sg_shard_cmd *c;
 	const struct sg_sa *sa;
-	uint32_t src, dst;
+	uint32_t src, dst, slot;
+	uint64_t last;
 	uint16_t w;
 	int ret;
 
@@ -368,6 +383,7 @@ control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *wh
 	sa = sa_at(gw, g);
 	src = rte_be_to_cpu_32(sa->tun_src_be);
 	dst = rte_be_to_cpu_32(sa->tun_dst_be);
+	slot = sa->seq_slot;
 	c = sg_shard_cmd_alloc(SG_SHARD_SA_DEL);
 	if (c == NULL) {
 		snprintf(why, whylen, "out of memory");
@@ -380,15 +396,21 @@ control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *wh
 		return ret;
 	}
 	ret = ret != 0 ? ret : c->result;
+	last = c->seq;
 	sg_shard_cmd_free(c);
 	if (ret != 0) {
 		snprintf(why, whylen, "sa %s %u: %s", dir_name(dir), spi, strerror(-ret));
 		return ret;
 	}
-	if (dir == SG_SA_IN)
+	if (dir == SG_SA_IN) {
 		gateway_session_unbind(gw, dst, src);
-	else
+	} else {
 		gateway_session_unbind(gw, src, dst);
+		/* The owner answered its last number: the rest of the reservation
+		 * goes back (the key may return, and resumes above it). */
+		gateway_seq_release(gw, &(struct sg_sa_prm){.dir = SG_SA_OUT, .spi = spi,
+				.seq_slot = slot}, last);
+	}
 	return 0;
 }
 
@@ -517,7 +539,9 @@ rekey_out(struct gateway *gw, uint32_t old_spi, uint32_t new_spi, const char *cr
 	uint32_t g = gateway_find_sa(gw, SG_SA_OUT, old_spi);
 	struct sg_shard_cmd *c;
 	struct sg_conf conf;
-	uint32_t i;
+	struct sg_sa_prm np;
+	uint32_t i, old_slot;
+	char why[320];
 	int ret;
 
 	if (g == SG_SA_NONE) {
@@ -530,8 +554,21 @@ rekey_out(struct gateway *gw, uint32_t old_spi, uint32_t new_spi, const char *cr
 	}
 	if (rekey_prm(gw, SG_SA_OUT, sa_at(gw, g), new_spi, crypto, &conf, r) != 0)
 		return;
+	old_slot = sa_at(gw, g)->seq_slot;
+	/* The new key's numbers are durable before the switch. */
+	if (gateway_seq_claim(gw, &conf.sa[0].prm, why, sizeof(why)) != 0 ||
+			gateway_seq_sync(gw, why, sizeof(why)) != 0) {
+		if (conf.sa[0].prm.seq_limit != 0)
+			gateway_seq_release(gw, &conf.sa[0].prm, conf.sa[0].prm.seq_start);
+		sg_conf_free(&conf);
+		fail(r, "rekey out %u: %s", old_spi, why);
+		return;
+	}
+	np = conf.sa[0].prm; /* all but the key, for the state file */
+	sg_wipe(np.key, sizeof(np.key));
 	c = sg_shard_cmd_alloc(SG_SHARD_SA_REKEY);
 	if (c == NULL) {
+		gateway_seq_release(gw, &np, np.seq_start);
 		sg_conf_free(&conf);
 		fail(r, "out of memory");
 		return;
@@ -545,6 +582,12 @@ rekey_out(struct gateway *gw, uint32_t old_spi, uint32_t new_spi, const char *cr
 		return;
 	}
 	ret = ret != 0 ? ret : c->result;
+	/* Whichever key the SA no longer holds goes back at its exact count. */
+	if (ret == 0)
+		gateway_seq_release(gw, &(struct sg_sa_prm){.dir = SG_SA_OUT, .spi = old_spi,
+				.seq_slot = old_slot}, c->seq);
+	else
+		gateway_seq_release(gw, &np, np.seq_start);
 	sg_shard_cmd_free(c);
 	if (ret != 0) {
 		fail(r, "rekey out %u: %s", old_spi, strerror(-ret));

@@ -271,9 +271,9 @@ out:
 }
 
 static int
-load_sa(struct gateway *gw, const struct sg_conf_sa *csa)
+load_sa(struct gateway *gw, struct sg_conf_sa *csa, char *why, size_t whylen)
 {
-	const struct sg_sa_prm *p = &csa->prm;
+	struct sg_sa_prm *p = &csa->prm;
 	const struct sg_dp_lcore *owner;
 	struct sg_sa *sa;
 	uint64_t tsc;
@@ -282,10 +282,17 @@ load_sa(struct gateway *gw, const struct sg_conf_sa *csa)
 	w = p->dir == SG_SA_IN ? gateway_session_owner(gw, p->tun_dst, p->tun_src) :
 			gateway_session_owner(gw, p->tun_src, p->tun_dst);
 	owner = gw->workers[w];
-	/* Workers are not running yet: the control core may fill their shards. */
-	ret = sg_sa_table_add(gw->shards[w]->sat, p, gw->ctl_mgr, owner->lcore_id, owner->socket);
+	ret = gateway_seq_claim(gw, p, why, whylen);
 	if (ret < 0)
 		return ret;
+	/* Workers are not running yet: the control core may fill their shards. */
+	ret = sg_sa_table_add(gw->shards[w]->sat, p, gw->ctl_mgr, owner->lcore_id, owner->socket);
+	if (ret < 0) {
+		gateway_seq_release(gw, p, p->seq_start);
+		snprintf(why, whylen, "sa %s %u: %s", p->dir == SG_SA_IN ? "in" : "out", p->spi,
+				strerror(-ret));
+		return ret;
+	}
 	sa = sg_sa_table_get(gw->shards[w]->sat, (uint32_t)ret);
 	tsc = rte_rdtsc();
 	sg_shard_arm_sa(gw->shards[w], sa, sg_timer_tick(gw->shards[w]->timer, tsc), tsc);
@@ -297,7 +304,9 @@ load_sa(struct gateway *gw, const struct sg_conf_sa *csa)
 		gateway_steer_add(gw, p->spi, p->tun_dst, (uint16_t)w);
 	} else if (gateway_find_sa(gw, SG_SA_OUT, p->spi) != sg_shard_gidx((uint16_t)w,
 			(uint32_t)ret)) {
-		return -EEXIST; /* the same outbound SPI in another shard */
+		/* The same outbound SPI in another shard; teardown releases it. */
+		snprintf(why, whylen, "sa out %u: %s", p->spi, strerror(EEXIST));
+		return -EEXIST;
 	}
 	return p->dir == SG_SA_IN ? gateway_session_bind(gw, p->tun_dst, p->tun_src, (uint16_t)w) :
 			gateway_session_bind(gw, p->tun_src, p->tun_dst, (uint16_t)w);
@@ -306,7 +315,7 @@ load_sa(struct gateway *gw, const struct sg_conf_sa *csa)
 int
 gateway_setup_rules(struct gateway *gw)
 {
-	const struct sg_conf *c = &gw->conf;
+	struct sg_conf *c = &gw->conf;
 	struct rte_hash_parameters hp = {
 		.name = "sg_peers",
 		.entries = RTE_MAX(gw->args.sa_capacity, 8u),
@@ -314,7 +323,7 @@ gateway_setup_rules(struct gateway *gw)
 		.hash_func = rte_hash_crc,
 		.socket_id = (int)rte_socket_id(),
 	};
-	char err[256];
+	char err[256], why[320];
 	uint32_t i;
 	uint16_t w;
 	int ret;
@@ -352,13 +361,21 @@ gateway_setup_rules(struct gateway *gw)
 		return -1;
 	}
 	for (i = 0; i < c->nb_sa; i++) {
-		ret = load_sa(gw, &c->sa[i]);
+		why[0] = '\0';
+		ret = load_sa(gw, &c->sa[i], why, sizeof(why));
 		if (ret < 0) {
-			SG_LOG(ERR, "%s:%u: sa %s %u: %s", c->file, c->sa[i].line,
-					c->sa[i].prm.dir == SG_SA_IN ? "in" : "out", c->sa[i].prm.spi,
-					strerror(-ret));
+			if (why[0] == '\0')
+				snprintf(why, sizeof(why), "sa %s %u: %s",
+						c->sa[i].prm.dir == SG_SA_IN ? "in" : "out",
+						c->sa[i].prm.spi, strerror(-ret));
+			SG_LOG(ERR, "%s:%u: %s", c->file, c->sa[i].line, why);
 			return -1;
 		}
+	}
+	/* Durable before the first packet may use a reserved number. */
+	if (gateway_seq_sync(gw, why, sizeof(why)) != 0) {
+		SG_LOG(ERR, "%s", why);
+		return -1;
 	}
 	gw->sp = calloc(c->nb_sp + 1, sizeof(*gw->sp));
 	if (gw->sp == NULL)

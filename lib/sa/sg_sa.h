@@ -297,6 +297,13 @@ sg_sa_seq_max(const struct sg_sa *sa)
 	return (sa->flags & SG_SA_F_ESN) ? UINT64_MAX : UINT32_MAX;
 }
 
+/** The same, for parameters not yet made into an SA. */
+static inline uint64_t
+sg_sa_prm_seq_max(const struct sg_sa_prm *p)
+{
+	return p->esn ? UINT64_MAX : UINT32_MAX;
+}
+
 /**
  * Outbound: take a reservation of sequence numbers up to @p limit (0: none,
  * up to the counter's end), asking for more at @p ask. The owner calls this,

@@ -82,7 +82,9 @@ class Gateway:
                      "--file-prefix=" + self.prefix, "--lcores", "0@%d,1@%d" % (c0, c1),
                      "--vdev=net_ring0", "--vdev=net_ring1", "--log-level=lib.eal:error",
                      "--", "-p", "0x3", "-u", "0x1", "-f", rules, "--max-sa", str(capacity),
-                     "--poll-sleep-us", str(poll_sleep_us)]
+                     "--poll-sleep-us", str(poll_sleep_us),
+                     # Each outbound SA's reservation is fsync'd once at install.
+                     "--seq-state", os.path.join(self.tmp, "seq.state"), "--seq-state-init"]
         self.sock_path = os.path.join(runtime_dir(self.prefix), "shardgate.sock")
         self.log = open(os.path.join(self.tmp, "log"), "w+")
         self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT,

@@ -383,6 +383,14 @@ def eal_args(prefix, tmp, nports=2, lcores="-l 0,1", txq=1, rxq=1):
     return a
 
 
+def seq_args(tmp, app_args=()):
+    """A gateway's own sequence-state file in @tmp, begun fresh, unless
+    @app_args choose one (a restart test does)."""
+    if any(str(a).startswith("--seq-state") for a in app_args):
+        return []
+    return ["--seq-state", os.path.join(tmp, "seq.state"), "--seq-state-init"]
+
+
 def run_gateway(exe, rules, inputs, app_args=(), lcores="-l 0,1", queries=(),
                 settle_timeout=15.0, stock_client=False, keep_tmp=False, txq=1,
                 stop_signal=signal.SIGTERM, wait_for=None, wait_timeout=None, rxq=1,
@@ -417,7 +425,7 @@ def run_gateway(exe, rules, inputs, app_args=(), lcores="-l 0,1", queries=(),
         f.write(rules)
     argv = [exe] + eal_args(prefix, tmp, lcores=lcores, txq=txq, rxq=rxq) + \
         ["--", "-p", "0x3", "-u", "0x1", "-f", rules_path, "--poll-sleep-us", "100"] + \
-        list(app_args)
+        seq_args(tmp, app_args) + list(app_args)
     fo = open(os.path.join(tmp, "stdout"), "w+")
     fe = open(os.path.join(tmp, "stderr"), "w+")
     proc = None
@@ -539,6 +547,9 @@ def run_cli(exe, app_args, eal=None, rules=None, timeout=20):
                     f.write(rules)
                 a = path
             args.append(a)
+        if "--" in args:
+            i = args.index("--") + 1
+            args[i:i] = seq_args(tmp, args)
         e = eal_args(prefix, tmp) if eal is None else eal
         argv = [exe] + e + args
         try:
@@ -743,7 +754,8 @@ class LiveGateway:
         argv = [self.exe, "--no-pci", "--no-huge", "-m", "512",
                 "--file-prefix=" + self.prefix] + self.lcores.split() + vdevs + \
             ["--", "-p", "0x3", "-u", "0x1", "-f", rules_path,
-             "--poll-sleep-us", str(self.poll_sleep_us)] + self.app_args
+             "--poll-sleep-us", str(self.poll_sleep_us)] + \
+            seq_args(self.tmp, self.app_args) + self.app_args
         self._fo = open(os.path.join(self.tmp, "stdout"), "w+")
         self._fe = open(os.path.join(self.tmp, "stderr"), "w+")
         self.t_start = time.time()

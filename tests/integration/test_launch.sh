@@ -25,7 +25,7 @@ printf 'lcores="0@0,1@0"\nconfig="(0,0,1),(1,0,1)"\nportmask="0x3"\nallow=""\n' 
 
 SG_BUILD_DIR=$build "$here/scripts/launch.sh" "$tmp/map.env" --no-pci --no-huge -m 256 \
 	--file-prefix="$prefix" --vdev=net_null0 --vdev=net_null1 -- -u 0x1 -f "$tmp/rules.cfg" \
-	--poll-sleep-us 200 > "$tmp/out" 2>&1 &
+	--poll-sleep-us 200 --seq-state "$tmp/seq.state" --seq-state-init > "$tmp/out" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
 	grep -q "shardgate: running" "$tmp/out" && break

@@ -50,7 +50,7 @@ import tempfile
 import threading
 import time
 
-from sgtest import (suite_main, IP, Raw, hexkey, ESP, SecurityAssociation, IPSecIntegrityError,
+from sgtest import (suite_main, seq_args, IP, Raw, hexkey, ESP, SecurityAssociation, IPSecIntegrityError,
                     AESGCM, Telemetry, runtime_dir, unique_prefix, ip_cksum_ok, GW, PEER,
                     UNPROT, PROT, NEIGH_MAC)
 from scapy.all import conf as scapy_conf, sendp, AsyncSniffer  # noqa: E402
@@ -234,7 +234,8 @@ class Gateway:
         self.argv = ["ip", "netns", "exec", net.ns, exe, "--no-pci", "--no-huge", "-m", "512",
                      "--file-prefix=" + self.prefix, "--lcores", "0@%d,1@%d" % (c0, c1)] + \
             ["--vdev=net_af_packet%d,iface=%s" % (p, net.gw_if[p]) for p in (0, 1)] + \
-            ["--", "-p", "0x3", "-u", "0x1", "-f", path, "--poll-sleep-us", "50"] + list(app_args)
+            ["--", "-p", "0x3", "-u", "0x1", "-f", path, "--poll-sleep-us", "50"] + \
+            seq_args(self.tmp, app_args) + list(app_args)
         os.sched_setaffinity(0, {c0})
 
     def start(self):
@@ -915,17 +916,19 @@ def bad_body(s, exe, ctl):
         s.section("a full table: refused, nothing changed, not even the sessions")
         fillers = []
         for i in range(8):
-            rc, rep = gw.ctl(sa_line("out", 8300 + i))
+            # Each its own key: two outbound SAs under one key repeat nonces.
+            rc, rep = gw.ctl(sa_line("out", 8300 + i, key=key("filler %d" % i, 16)))
             if rep.get("ok"):
                 fillers.append(8300 + i)
             else:
                 break
         s.eq("the shard holds --max-sa 8 SAs (4 from the rules, 4 added)", len(fillers), 4)
-        for label, line in (("full: outbound SA of a new peer", sa_line("out", 8399,
-                                                                         peer="172.16.0.77")),
+        for label, line in (("full: outbound SA of a new peer",
+                             sa_line("out", 8399, key=key("full 8399", 16), peer="172.16.0.77")),
                             ("full: inbound SA of a new peer", sa_line("in", 4399,
                                                                        peer="172.16.0.78")),
-                            ("full: outbound SA of a known peer", sa_line("out", 8398))):
+                            ("full: outbound SA of a known peer",
+                             sa_line("out", 8398, key=key("full 8398", 16)))):
             before = gw.snapshot()
             rc, rep = gw.ctl(line)
             after = gw.snapshot()
@@ -933,6 +936,18 @@ def bad_body(s, exe, ctl):
                     rep.get("ok") is False and "full" in rep.get("error", ""),
                     "status %s reply %s" % (rc, rep))
             s.eq("%s: nothing changed" % label, diff(before, after), {})
+        # The key and salt of a live outbound SA under another SPI: refused
+        # for what it is (AES-GCM nonces would repeat), whatever the room.
+        for label, line in (("outbound SA with a live SA's key", sa_line("out", 8397,
+                                                                         key=key("filler 0", 16))),
+                            ("outbound SA with a live SA's key, new peer",
+                             sa_line("out", 8396, key=key("filler 1", 16), peer="172.16.0.79"))):
+            before = gw.snapshot()
+            rc, rep = gw.ctl(line)
+            s.check("%s: ok:false, says the nonces would repeat" % label,
+                    rep.get("ok") is False and "same key" in rep.get("error", ""),
+                    "status %s reply %s" % (rc, rep))
+            s.eq("%s: nothing changed" % label, diff(before, gw.snapshot()), {})
         for spi in fillers:
             rc, rep = gw.ctl("del sa out %d" % spi)
             s.check("del sa out %d (filler): ok" % spi, rep.get("ok"), "%s" % rep)
