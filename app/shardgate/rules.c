@@ -15,6 +15,62 @@
 #include "sg_common.h"
 #include "sg_crypto.h"
 
+/* Order outbound SAs by what makes their nonces: algorithm, key, salt. */
+static const struct sg_conf *key_order_conf;
+
+static int
+key_order(const void *x, const void *y)
+{
+	const struct sg_sa_prm *a = &key_order_conf->sa[*(const uint32_t *)x].prm;
+	const struct sg_sa_prm *b = &key_order_conf->sa[*(const uint32_t *)y].prm;
+	int d;
+
+	if (a->aead != b->aead)
+		return a->aead < b->aead ? -1 : 1;
+	if (a->key_len != b->key_len)
+		return a->key_len < b->key_len ? -1 : 1;
+	d = memcmp(a->key, b->key, a->key_len);
+	if (d == 0)
+		d = memcmp(a->salt, b->salt, sizeof(a->salt));
+	if (d == 0) /* the later line is the one named */
+		d = *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
+	return d;
+}
+
+/* Two outbound SAs under one key and salt would send the same nonces
+ * (RFC 4106 §3: salt and sequence number), each starting at 1. */
+static int
+check_out_keys(const struct sg_conf *c, char *err, size_t errlen)
+{
+	uint32_t *ix = malloc((c->nb_sa + 1) * sizeof(*ix));
+	uint32_t i, n = 0;
+	int ret = 0;
+
+	if (ix == NULL) {
+		snprintf(err, errlen, "%s: out of memory", c->file);
+		return -1;
+	}
+	for (i = 0; i < c->nb_sa; i++)
+		if (c->sa[i].prm.dir == SG_SA_OUT)
+			ix[n++] = i;
+	key_order_conf = c;
+	qsort(ix, n, sizeof(*ix), key_order);
+	for (i = 1; i < n && ret == 0; i++) {
+		const struct sg_conf_sa *a = &c->sa[ix[i - 1]], *b = &c->sa[ix[i]];
+
+		if (a->prm.aead == b->prm.aead && a->prm.key_len == b->prm.key_len &&
+				memcmp(a->prm.key, b->prm.key, a->prm.key_len) == 0 &&
+				memcmp(a->prm.salt, b->prm.salt, sizeof(a->prm.salt)) == 0) {
+			snprintf(err, errlen, "%s:%u: sa out %u: the same key and salt as sa out %u"
+					" (line %u): their nonces would repeat", c->file, b->line,
+					b->prm.spi, a->prm.spi, a->line);
+			ret = -1;
+		}
+	}
+	free(ix);
+	return ret;
+}
+
 int
 gateway_check_conf(struct gateway *gw, char *err, size_t errlen)
 {
@@ -53,7 +109,7 @@ gateway_check_conf(struct gateway *gw, char *err, size_t errlen)
 				a->sa_capacity);
 		return -1;
 	}
-	return 0;
+	return check_out_keys(c, err, errlen);
 }
 
 static int
