@@ -16,6 +16,7 @@
 
 struct rte_hash;
 struct control;
+struct slowpath;
 
 /* Everything the control core builds and tears down. */
 struct gateway {
@@ -45,6 +46,7 @@ struct gateway {
 	int port_node[RTE_MAX_ETHPORTS]; /* NUMA node per hwloc/sysfs; -1: unknown */
 	struct rte_mempool *pool[RTE_MAX_NUMA_NODES];
 	uint8_t ports_started;
+	struct slowpath *slow; /* kernel interfaces of punt ports (slowpath.c) */
 };
 
 /* Check the rule file against the options, before EAL touches a device.
@@ -97,6 +99,16 @@ int gateway_steer_init(struct gateway *gw);
 void gateway_steer_add(struct gateway *gw, uint32_t spi, uint32_t tun_dst, uint16_t w);
 void gateway_steer_del(struct gateway *gw, uint32_t spi);
 void gateway_steer_fini(struct gateway *gw);
+
+/* The slow path to the kernel (slowpath.c): punt lines checked against -p/-u
+ * (0, or -1 with err set); taps, addresses, rings; moving frames between
+ * rings and taps and learning neighbours, once per control tick. */
+#define SLOWPATH_RING 512
+int slowpath_check_conf(const struct gateway *gw, char *err, size_t errlen);
+int slowpath_setup(struct gateway *gw);
+void slowpath_poll(struct gateway *gw);
+int slowpath_active(const struct gateway *gw);
+void slowpath_fini(struct gateway *gw);
 
 /* The control socket (control.c). */
 int control_open(struct gateway *gw);
