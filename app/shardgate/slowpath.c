@@ -26,8 +26,10 @@
 #include "gateway.h"
 #include "sg_common.h"
 
-/* Frames moved per ring and tick; the token buckets bound the rate anyway. */
+/* Frames moved per ring and tick, in bursts: 256 a millisecond is well above
+ * the default punt rate; the token buckets bound what comes anyway. */
 #define SLOW_BURST 64
+#define SLOW_BURSTS_PER_TICK 4
 /* Descriptors of each tap queue. */
 #define SLOW_TAP_DESC 256
 /* netlink request buffer. */
@@ -387,10 +389,13 @@ slowpath_poll(struct gateway *gw)
 	if (sp == NULL)
 		return;
 	for (w = 0; w < gw->nb_workers; w++) {
-		n = (uint16_t)rte_ring_dequeue_burst(gw->ctx->punt[w], (void **)mb, SLOW_BURST,
-				NULL);
-		if (n > 0)
+		for (k = 0; k < SLOW_BURSTS_PER_TICK; k++) {
+			n = (uint16_t)rte_ring_dequeue_burst(gw->ctx->punt[w], (void **)mb,
+					SLOW_BURST, NULL);
+			if (n == 0)
+				break;
 			to_kernel(sp, mb, n);
+		}
 	}
 	for (k = 0; k < sp->n; k++) {
 		n = rte_eth_rx_burst(sp->p[k].tap, 0, mb, SLOW_BURST);
