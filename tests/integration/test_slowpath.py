@@ -25,10 +25,13 @@ Cases, bad input next to good:
   UDP/500 next to them is punt_bad;
 - ESP to 172.16.0.2 is decrypted and forwarded, never punted; traffic from
   the site is encrypted to the learned MAC of the peer (Scapy decrypts);
-- a UDP/500 flood with ESP mixed in: every ESP packet decrypted and
+- TCP to the gateway reaches its kernel where an inbound bypass policy
+  allows (port 22), and is dropped as not_for_us where none does (23);
+- a UDP/500 and ARP flood with ESP mixed in: every ESP packet decrypted and
   forwarded, punt_rx <= rate * t + burst, the excess counted as punt_rate,
   punt_drop = punt_bad + punt_rate + punt_full;
-- with a neigh line for port 0 the line wins over the learned MAC;
+- with a neigh line for port 0 the line wins over the learned MAC; with
+  'via' the kernel's MAC for that next hop serves an off-link tunnel end;
 - punt lines with errors exit 2 with file:line; a punt request on the
   control socket is refused; every run exits 0 with every mbuf back.
 """
@@ -120,15 +123,16 @@ FULL = "sport 0:65535 dport 0:65535"
 
 
 def rules(extra="", punt="punt port 0 addr 172.16.0.2/24 iface %s rate %d burst %d" %
-          (TAP, RATE, BURST)):
+          (TAP, RATE, BURST), out_dst=PEER):
     return f"""# slow path topology
 sa in {SPI_IN_128} aead_algo aes-128-gcm aead_key {hexkey(KEY_IN_128)} mode ipv4-tunnel src {PEER} dst {GW}
-sa out {SPI_OUT_256} aead_algo aes-256-gcm aead_key {hexkey(KEY_OUT_256)} mode ipv4-tunnel src {GW} dst {PEER}
+sa out {SPI_OUT_256} aead_algo aes-256-gcm aead_key {hexkey(KEY_OUT_256)} mode ipv4-tunnel src {GW} dst {out_dst}
 sp ipv4 in esp protect {SPI_IN_128} pri 10 dst 10.2.0.0/24 {FULL}
 sp ipv4 out esp protect {SPI_OUT_256} pri 10 dst 10.1.0.0/24 {FULL}
 rt ipv4 dst 10.2.0.0/24 port 1
-rt ipv4 dst {PEER}/32 port 0
+rt ipv4 dst {out_dst}/32 port 0
 neigh port 1 {SITE_MAC}
+sp ipv4 in esp bypass pri 5 dst {GW}/32 sport 0:65535 dport 22:22
 {punt}
 {extra}"""
 
@@ -287,6 +291,19 @@ def in_gw_ns(*cmd, **kw):
     return subprocess.Popen(["ip", "netns", "exec", NS] + list(cmd), **kw)
 
 
+TCP_HELLO = r"""
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("172.16.0.2", int(sys.argv[1])))
+s.listen(4)
+print("ready", flush=True)
+while True:
+    c, a = s.accept()
+    c.sendall(b"hello from the gateway's kernel")
+    c.close()
+"""
+
 UDP_ECHO = r"""
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -300,6 +317,7 @@ while True:
 
 def body(s):
     p0, p1 = Wire(P_IF[0]), Wire(P_IF[1])
+    s.runs += 3
     gw = Gateway(s.exe, rules(), 1).start()
     echo = []
     try:
@@ -308,6 +326,12 @@ def body(s):
                          stderr=subprocess.STDOUT, text=True)
             echo.append(e)
             s.eq("UDP %d echo server in the gateway's namespace" % port,
+                 e.stdout.readline().strip(), "ready")
+        for port in (22, 23):
+            e = in_gw_ns("/usr/bin/python3", "-c", TCP_HELLO, str(port), stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+            echo.append(e)
+            s.eq("TCP %d server in the gateway's namespace" % port,
                  e.stdout.readline().strip(), "ready")
         cases(s, gw, p0, p1, echo)
     finally:
@@ -332,6 +356,22 @@ def body(s):
                 [g[:6].hex() for g in got])
     finally:
         check_exit(s, "gateway with a neigh line for port 0", gw)
+
+    # via: the next hop of an off-link tunnel end is the kernel's MAC for it.
+    gw = Gateway(s.exe, rules(punt="punt port 0 addr 172.16.0.2/24 iface %s via %s" %
+                              (TAP, PEER), out_dst="198.51.100.1"), 3).start()
+    try:
+        subprocess.run(["ping", "-c", "1", "-W", "2", GW], capture_output=True, timeout=10)
+        p0.drain()
+        p1.send([bytes(Ether(dst=GW_MAC[1], src=SITE_MAC) /
+                       IP(src="10.2.0.5", dst="10.1.0.5") / UDP(sport=1, dport=2) / Raw(b"x" * 20))])
+        got = [f for f in p0.recv(3.0, until=lambda fs: any(x[23] == 50 for x in fs if len(x) > 23))
+               if len(f) > 23 and f[12:14] == b"\x08\x00" and f[23] == 50]
+        s.check("via 172.16.0.1: ESP to 198.51.100.1 goes to the MAC the kernel has for 172.16.0.1",
+                len(got) == 1 and got[0][:6] == mac(PEER_MAC) and
+                got[0][30:34] == socket.inet_aton("198.51.100.1"), [g[:34].hex() for g in got])
+    finally:
+        check_exit(s, "gateway with via", gw)
 
     config_errors(s)
 
@@ -398,6 +438,27 @@ def cases(s, gw, p0, p1, echo):
     s.check("punt_tx counts the kernel's frames sent on port 0",
             st.get("punt_tx", 0) - st1.get("punt_tx", 0) >= 2, st)
 
+    s.section("other traffic to the gateway: to the kernel only where bypass policy says so")
+    try:
+        c = socket.create_connection((GW, 22), timeout=3)
+        got = c.recv(100)
+        c.close()
+    except OSError as e:
+        got = repr(e)
+    s.eq("TCP 22 (inbound bypass to 172.16.0.2): the kernel's server answers", got,
+         b"hello from the gateway's kernel")
+    st1 = gw.stats()
+    try:
+        c = socket.create_connection((GW, 23), timeout=1.5)
+        c.close()
+        got = "connected"
+    except OSError:
+        got = "no answer"
+    st = gw.stats()
+    s.eq("TCP 23 (no policy): never reaches the kernel", got, "no answer")
+    s.check("TCP 23: counted as not_for_us",
+            st.get("drop_not_for_us", 0) - st1.get("drop_not_for_us", 0) >= 1, st)
+
     s.section("ESP to the gateway is the fast path's, never punted")
     st1 = gw.stats()
     n = 20
@@ -428,7 +489,7 @@ def cases(s, gw, p0, p1, echo):
     st = gw.stats()
     s.eq("no_route drops", st.get("drop_no_route", 0), 0)
 
-    s.section("flood: UDP/500 at line rate with ESP mixed in")
+    s.section("flood: UDP/500 and ARP at line rate with ESP mixed in")
     # No echo now: the peer would answer the echoes with port unreachable,
     # frames the exact counts below do not expect.
     for e in echo:
@@ -445,10 +506,11 @@ def cases(s, gw, p0, p1, echo):
 def flood(s, gw, p0, p1):
     st0 = gw.stats()
     n_flood, n_esp = 3000, 300
-    junk = udp_frame(500, b"\x01" * 64)
+    junk = [udp_frame(500, b"\x01" * 64), bytes(Ether(dst="ff:ff:ff:ff:ff:ff", src=PEER_MAC) /
+                                              ARP(op=1, hwsrc=PEER_MAC, psrc=PEER, pdst=GW))]
     frames = []
     for i in range(n_flood):
-        frames.append(junk)
+        frames.append(junk[i & 1])  # IKE and ARP, half each
         if i % (n_flood // n_esp) == 0 and len(frames) < n_flood + n_esp:
             frames.append(esp_frame(1000 + i, inner_pkt(10000 + i)))
     n_esp = len(frames) - n_flood
