@@ -138,32 +138,39 @@ addr_add(int ifindex, uint32_t addr, uint8_t depth)
 	return ret;
 }
 
-/* The neighbour group, and a dump of what the kernel already knows. */
+/* Ask for every IPv4 neighbour the kernel knows (answered on sp->nl). */
 static int
-nl_open(struct slowpath *sp)
+nl_dump(struct slowpath *sp)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_NEIGH };
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	struct {
 		struct nlmsghdr h;
 		struct ndmsg nd;
 	} req;
 
-	sp->nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-	if (sp->nl < 0)
-		return -errno;
-	if (bind(sp->nl, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-		return -errno;
 	memset(&req, 0, sizeof(req));
 	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(req.nd));
 	req.h.nlmsg_type = RTM_GETNEIGH;
 	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	req.h.nlmsg_seq = ++sp->nl_seq;
 	req.nd.ndm_family = AF_INET;
-	memset(&sa, 0, sizeof(sa));
-	sa.nl_family = AF_NETLINK;
 	if (sendto(sp->nl, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
 	return 0;
+}
+
+/* The neighbour group, and a dump of what the kernel already knows. */
+static int
+nl_open(struct slowpath *sp)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_NEIGH };
+
+	sp->nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (sp->nl < 0)
+		return -errno;
+	if (bind(sp->nl, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		return -errno;
+	return nl_dump(sp);
 }
 
 /* States in which the kernel's entry holds a usable MAC. */
@@ -223,6 +230,12 @@ nl_poll(struct gateway *gw)
 		struct nlmsghdr *h;
 
 		got = recv(gw->slow->nl, buf, sizeof(buf), MSG_DONTWAIT);
+		if (got < 0 && errno == ENOBUFS) {
+			/* Events were lost: read the whole table again. */
+			SG_LOG(WARNING, "slow path: neighbour events lost; reading them again");
+			nl_dump(gw->slow);
+			continue;
+		}
 		if (got <= 0)
 			return;
 		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)got); h = NLMSG_NEXT(h, got))

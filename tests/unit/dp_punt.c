@@ -333,6 +333,39 @@ test_punt_rate_and_ring(void)
 	rte_free(ctx);
 }
 
+/* Two workers share a port's rate and burst: the shares add up to no more. */
+static void
+test_punt_shares(void)
+{
+	struct sg_dp_ctx *ctx = rte_zmalloc(NULL, sizeof(*ctx), RTE_CACHE_LINE_SIZE);
+	struct sg_dp_lcore *lc[2];
+	struct sg_punt_prm prm[2] = {
+		{.port = 0, .nb_addr = 1, .rate = 1001, .burst = 7},
+		{.port = 3, .nb_addr = 1, .rate = 1, .burst = 1},
+	};
+	unsigned int w;
+
+	CU_ASSERT_FATAL(ctx != NULL);
+	for (w = 0; w < 2; w++) {
+		lc[w] = rte_zmalloc(NULL, sizeof(*lc[w]), RTE_CACHE_LINE_SIZE);
+		CU_ASSERT_FATAL(lc[w] != NULL);
+	}
+	CU_ASSERT_EQUAL_FATAL(sg_dp_punt_create(ctx, lc, 2, prm, 2, 64), 0);
+	for (w = 0; w < 2; w++) {
+		CU_ASSERT_EQUAL(lc[w]->punt_tb[0].rate, 500);
+		CU_ASSERT_EQUAL(lc[w]->punt_tb[0].cap, 3 * lc[w]->punt_tb[0].hz);
+		/* Below one per worker: each still gets one (documented). */
+		CU_ASSERT_EQUAL(lc[w]->punt_tb[3].rate, 1);
+		CU_ASSERT_EQUAL(lc[w]->punt_tb[1].rate, 0); /* no punt line: nothing */
+		CU_ASSERT_PTR_NOT_NULL(ctx->punt[w]);
+	}
+	CU_ASSERT_PTR_NULL(ctx->punt[2]);
+	dp_punt_free(ctx);
+	for (w = 0; w < 2; w++)
+		rte_free(lc[w]);
+	rte_free(ctx);
+}
+
 /* Learned neighbours: set, update, forget, reuse; full table refused. */
 static void
 test_neigh_table(void)
@@ -394,6 +427,7 @@ test_dp_punt_add(void)
 			CU_add_test(s, "token bucket: rate * t + burst bound", test_token_bucket_bound) == NULL ||
 			CU_add_test(s, "dp_punt: rate and full ring counted, no leak",
 				test_punt_rate_and_ring) == NULL ||
+			CU_add_test(s, "dp_punt: two workers share the rate", test_punt_shares) == NULL ||
 			CU_add_test(s, "learned neighbours", test_neigh_table) == NULL)
 		return -1;
 	return 0;
