@@ -226,7 +226,11 @@ class Gateway:
         self.out = open(os.path.join(self.tmp, "stdout"), "w+")
         self.proc = subprocess.Popen(self.argv, stdout=self.out, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
-        self.tel = Telemetry(self.prefix, timeout=30.0, proc=self.proc)
+        try:
+            self.tel = Telemetry(self.prefix, timeout=30.0, proc=self.proc)
+        except Exception:
+            self.stop()  # never leave a gateway behind
+            raise
         # Up when the kernel interface carries its address.
         deadline = time.time() + 10
         while time.time() < deadline:
