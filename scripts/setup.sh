@@ -29,7 +29,7 @@ packages=(
 	dpdk dpdk-dev libdpdk-dev libipsec-mb-dev
 	libhwloc-dev hwloc libnuma-dev libcunit1-dev libpcap-dev
 	python3 python3-scapy python3-matplotlib tshark tcpdump
-	iproute2 iputils-ping procps
+	iproute2 iputils-ping procps ethtool
 )
 
 missing=()

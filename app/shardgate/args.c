@@ -89,7 +89,7 @@ args_usage(const char *prog)
 	       "  -u PORTMASK        hex mask of the unprotected ports (ESP arrives there);\n"
 	       "                     the other ports of -p are protected (plaintext side)\n"
 	       "  -P                 put every port in promiscuous mode\n"
-	       "  -f FILE            rule file: sp, sa, rt and neigh lines (ipsec-secgw grammar)\n"
+	       "  -f FILE            rule file: sp, sa, rt, neigh (ipsec-secgw grammar), punt lines\n"
 	       "  -w WINDOW          anti-replay window in packets, 0..%u; 0 turns the check\n"
 	       "                     off (only for benchmarks replaying one capture).\n"
 	       "                     Default %u (ipsec-secgw's default is 0: off)\n"

@@ -16,6 +16,7 @@
 
 struct rte_hash;
 struct control;
+struct slowpath;
 
 /* How long the control core waits for a worker to answer a command. */
 #define GATEWAY_CALL_TIMEOUT_US 1000000
@@ -50,6 +51,7 @@ struct gateway {
 	int port_node[RTE_MAX_ETHPORTS]; /* NUMA node per hwloc/sysfs; -1: unknown */
 	struct rte_mempool *pool[RTE_MAX_NUMA_NODES];
 	uint8_t ports_started;
+	struct slowpath *slow; /* kernel interfaces of punt ports (slowpath.c) */
 };
 
 /* Check the rule file against the options, before EAL touches a device.
@@ -120,6 +122,15 @@ void gateway_seq_ask(struct gateway *gw, uint16_t w, const struct sg_shard_event
 void gateway_seq_flush(struct gateway *gw);
 /* Workers stopped: release every outbound SA at its exact count; close. */
 void gateway_seq_close(struct gateway *gw);
+/* The slow path to the kernel (slowpath.c): punt lines checked against -p/-u
+ * (0, or -1 with err set); taps, addresses, rings; moving frames between
+ * rings and taps and learning neighbours, once per control tick. */
+#define SLOWPATH_RING 512
+int slowpath_check_conf(const struct gateway *gw, char *err, size_t errlen);
+int slowpath_setup(struct gateway *gw);
+void slowpath_poll(struct gateway *gw);
+int slowpath_active(const struct gateway *gw);
+void slowpath_fini(struct gateway *gw);
 
 /* The control socket (control.c). */
 int control_open(struct gateway *gw);

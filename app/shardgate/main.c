@@ -36,6 +36,8 @@ enum {
 
 /* How often the control loop wakes to check for a signal and timers. */
 #define CONTROL_TICK_MS 20
+/* The same with a slow path: the kernel's frames wait at most this long. */
+#define SLOWPATH_TICK_MS 1
 
 static volatile sig_atomic_t quit_signal;
 
@@ -67,10 +69,16 @@ print_summary(const struct gateway *gw)
 
 	for (w = 0; w < gw->nb_workers; w++)
 		sg_dp_stats_add(&t, &gw->workers[w]->stats);
+	if (gw->ctx != NULL && gw->ctx->ctl_stats != NULL)
+		sg_dp_stats_add(&t, gw->ctx->ctl_stats);
 	printf("shardgate: rx %lu tx %lu inbound %lu outbound %lu bypass %lu handoff %lu drops %lu\n",
 			(unsigned long)t.rx, (unsigned long)t.tx, (unsigned long)t.inbound,
 			(unsigned long)t.outbound, (unsigned long)t.bypass,
 			(unsigned long)t.handoff_tx, (unsigned long)sg_dp_stats_drops(&t));
+	if (t.punt_rx + t.punt_tx + t.punt_drop != 0)
+		printf("shardgate: punt_rx %lu punt_tx %lu punt_drop %lu\n",
+				(unsigned long)t.punt_rx, (unsigned long)t.punt_tx,
+				(unsigned long)t.punt_drop);
 	for (r = 0; r < SG_DROP_MAX; r++)
 		if (t.drops[r] != 0)
 			printf("shardgate: drop %s %lu\n", sg_drop_name(r), (unsigned long)t.drops[r]);
@@ -86,6 +94,7 @@ teardown(struct gateway *gw)
 	control_close(gw);
 	sg_telemetry_detach();
 	gateway_steer_fini(gw);
+	slowpath_fini(gw); /* its taps hold mbufs of the pools */
 	gateway_close_ports(gw);
 	sg_dp_ctx_free(gw->ctx); /* drains the handoff rings */
 	gw->ctx = NULL;
@@ -138,7 +147,8 @@ main(int argc, char **argv)
 	}
 	/* The whole rule file is checked before EAL creates a single device. */
 	if (sg_conf_parse_file(gw.args.conf_file, &gw.conf, err, sizeof(err)) != 0 ||
-			gateway_check_conf(&gw, err, sizeof(err)) != 0) {
+			gateway_check_conf(&gw, err, sizeof(err)) != 0 ||
+			slowpath_check_conf(&gw, err, sizeof(err)) != 0) {
 		fprintf(stderr, "shardgate: %s\n", err);
 		sg_conf_free(&gw.conf);
 		return EXIT_CONFIG;
@@ -174,7 +184,8 @@ main(int argc, char **argv)
 	gw.ctx->burst = gw.args.burst;
 	gw.ctx->poll_sleep_us = gw.args.poll_sleep_us;
 	if (gateway_setup_lcores(&gw) != 0 || gateway_setup_ports(&gw) != 0 ||
-			gateway_seq_index(&gw) != 0 || gateway_setup_rules(&gw) != 0)
+			gateway_seq_index(&gw) != 0 || gateway_setup_rules(&gw) != 0 ||
+			slowpath_setup(&gw) != 0)
 		goto fail;
 
 	tsrc.ctx = gw.ctx;
@@ -196,8 +207,11 @@ main(int argc, char **argv)
 	/* Keys now live in the shards only. */
 	sg_conf_free(&gw.conf);
 
-	while (!quit_signal)
-		control_poll(&gw, CONTROL_TICK_MS);
+	while (!quit_signal) {
+		/* With a slow path, frames to and from the kernel wait at most a tick. */
+		control_poll(&gw, slowpath_active(&gw) ? SLOWPATH_TICK_MS : CONTROL_TICK_MS);
+		slowpath_poll(&gw);
+	}
 
 	printf("shardgate: signal %d, stopping\n", (int)quit_signal);
 	/* Workers finish the burst in hand, then return. */

@@ -236,6 +236,9 @@ pool_for(struct gateway *gw, int socket)
 		n += gw->nb_workers * (POOL_CACHE + 2 * SG_DP_BURST_MAX);
 		if (gw->nb_workers > 1)
 			n += gw->nb_workers * (gw->nb_workers - 1) * a->handoff_ring;
+		/* Slow path: tap queues and the rings to and from the kernel. */
+		if (gw->conf.nb_punt > 0)
+			n += gw->conf.nb_punt * 2 * 256u + (gw->nb_workers + 1u) * SLOWPATH_RING;
 		n = RTE_MAX(n + 1024, 8192u);
 	}
 	snprintf(name, sizeof(name), "sg_mbuf_s%d", socket);

@@ -461,7 +461,14 @@ gateway_setup_rules(struct gateway *gw)
 		}
 	}
 	for (i = 0; i < gw->nb_ports; i++) {
-		if (!gw->ctx->port[gw->ports[i]].has_neigh)
+		uint32_t k;
+
+		for (k = 0; k < c->nb_punt && c->punt[k].prm.port != gw->ports[i]; k++)
+			;
+		if (k < c->nb_punt && !gw->ctx->port[gw->ports[i]].has_neigh)
+			SG_LOG(INFO, "port %u has no neigh line: next hops are learned from the"
+					" kernel (punt)", gw->ports[i]);
+		else if (!gw->ctx->port[gw->ports[i]].has_neigh)
 			SG_LOG(WARNING, "port %u has no neigh line: packets routed there are dropped"
 					" (no_route)", gw->ports[i]);
 	}

@@ -60,6 +60,9 @@ static const char *const drop_names[SG_DROP_MAX] = {
 	[SG_DROP_CRYPTO] = "crypto",
 	[SG_DROP_HANDOFF_FULL] = "handoff_full",
 	[SG_DROP_TX_FULL] = "tx_full",
+	[SG_DROP_PUNT_BAD] = "punt_bad",
+	[SG_DROP_PUNT_RATE] = "punt_rate",
+	[SG_DROP_PUNT_FULL] = "punt_full",
 };
 
 const char *

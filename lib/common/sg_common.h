@@ -78,6 +78,9 @@ enum sg_drop {
 	SG_DROP_CRYPTO,         /**< ipsec-mb refused the job */
 	SG_DROP_HANDOFF_FULL,   /**< handoff ring to the owning worker was full */
 	SG_DROP_TX_FULL,        /**< tx queue did not take the packet */
+	SG_DROP_PUNT_BAD,       /**< for the host (slow path) but truncated or malformed */
+	SG_DROP_PUNT_RATE,      /**< for the host, over the port's punt rate */
+	SG_DROP_PUNT_FULL,      /**< a ring or queue to or from the kernel interface was full */
 	SG_DROP_MAX
 };
 

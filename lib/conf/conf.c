@@ -193,7 +193,7 @@ unknown_rule(struct parse *p, const struct tok *t)
 		return conf_err(p, t[0].line,
 			"line starts with a word that looks like key material (not shown); "
 			"a continued key must end its line with '\\' and no blank before it");
-	return conf_err(p, t[0].line, "unknown rule '%s' (expected sp, sa, rt or neigh)",
+	return conf_err(p, t[0].line, "unknown rule '%s' (expected sp, sa, rt, neigh or punt)",
 		t[0].s);
 }
 
@@ -208,6 +208,8 @@ dispatch(struct parse *p, const struct tok *t, uint32_t n)
 		return conf_parse_rt(p, t, n);
 	if (strcmp(t[0].s, "neigh") == 0)
 		return conf_parse_neigh(p, t, n);
+	if (strcmp(t[0].s, "punt") == 0)
+		return conf_parse_punt(p, t, n);
 	if (strcmp(t[0].s, "flow") == 0)
 		return conf_err(p, t[0].line,
 			"flow: rte_flow rules are not supported yet (SA port_id steers by RSS)");
@@ -434,6 +436,7 @@ sg_conf_free(struct sg_conf *conf)
 	free(conf->sp);
 	free(conf->rt);
 	free(conf->neigh);
+	free(conf->punt);
 	free(conf->file);
 	memset(conf, 0, sizeof(*conf));
 }

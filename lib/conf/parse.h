@@ -97,6 +97,7 @@ int conf_parse_sa(struct parse *p, const struct tok *t, uint32_t n);
 int conf_parse_sp(struct parse *p, const struct tok *t, uint32_t n);
 int conf_parse_rt(struct parse *p, const struct tok *t, uint32_t n);
 int conf_parse_neigh(struct parse *p, const struct tok *t, uint32_t n);
+int conf_parse_punt(struct parse *p, const struct tok *t, uint32_t n);
 
 /* Append a parsed rule; the array grows as needed. @return 0 or -ENOMEM (reported). */
 int conf_add_sa(struct parse *p, const struct sg_conf_sa *sa);

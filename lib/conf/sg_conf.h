@@ -46,6 +46,12 @@ struct sg_conf_neigh {
 	uint32_t line;
 };
 
+/** A slow path to the kernel for one unprotected port (shardgate's "punt" line). */
+struct sg_conf_punt {
+	struct sg_punt_prm prm;
+	uint32_t line;
+};
+
 /** Everything one rule file says. Arrays are owned; free with sg_conf_free(). */
 struct sg_conf {
 	char *file;
@@ -57,6 +63,8 @@ struct sg_conf {
 	uint32_t nb_rt;
 	struct sg_conf_neigh *neigh;
 	uint32_t nb_neigh;
+	struct sg_conf_punt *punt;
+	uint32_t nb_punt;
 };
 
 /**

@@ -410,33 +410,106 @@ dp_policy_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], const uint32_t 
 	return k;
 }
 
+/* The port @p m came in on, if it has a slow path; NULL otherwise. */
+static inline const struct sg_dp_port *
+punt_port(const struct sg_dp_ctx *ctx, const struct rte_mbuf *m)
+{
+	if (m->port < RTE_MAX_ETHPORTS && ctx->port[m->port].punt)
+		return &ctx->port[m->port];
+	return NULL;
+}
+
+static inline int
+is_fragment(const struct rte_ipv4_hdr *ip)
+{
+	return (ip->fragment_offset &
+			rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+}
+
+/*
+ * A frame the ESP path does not take, on a port with a slow path: where
+ * the classifier sends it. Returns SG_DROP_MAX when it went to host[] or
+ * polhost[] (or stays plaintext: *plain set), else the drop reason.
+ */
+static inline enum sg_drop
+punt_sort(struct sg_dp_lcore *lc, struct rte_mbuf *m, const struct sg_dp_port *pp,
+		enum sg_drop parsed, struct rte_mbuf **host, uint16_t *nh, struct rte_mbuf **polhost,
+		uint16_t *npol, int *plain)
+{
+	const struct rte_ipv4_hdr *ip;
+
+	*plain = 0;
+	switch (sg_dp_punt_classify(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, pp)) {
+	case SG_PUNT_YES:
+		host[(*nh)++] = m;
+		return SG_DROP_MAX;
+	case SG_PUNT_POLICY:
+		if (parsed != SG_DROP_MAX)
+			return parsed;
+		polhost[(*npol)++] = m;
+		return SG_DROP_MAX;
+	case SG_PUNT_BAD:
+		lc->stats.punt_drop++;
+		return SG_DROP_PUNT_BAD;
+	default:
+		break;
+	}
+	if (parsed != SG_DROP_MAX)
+		return parsed;
+	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
+	if (is_fragment(ip))
+		return SG_DROP_FRAGMENT; /* only the host's own fragments are let in */
+	*plain = 1;
+	return SG_DROP_MAX;
+}
+
 /* Instantiated twice: packets from the wire, and packets handed to us. */
 static __rte_always_inline void
 inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, int from_handoff)
 {
 	struct rte_mbuf *esp[SG_DP_BURST_MAX], *plain[SG_DP_BURST_MAX], *fwd[SG_DP_BURST_MAX];
+	struct rte_mbuf *host[SG_DP_BURST_MAX], *polhost[SG_DP_BURST_MAX];
 	uint32_t sa_idx[SG_DP_BURST_MAX];
-	uint16_t i, ne = 0, np = 0, k, nbad, nf;
+	uint16_t i, ne = 0, np = 0, nh = 0, npol = 0, k, nbad, nf;
 	uint64_t t = dp_stage_start(lc);
 	enum sg_drop why;
 
 	for (i = 0; i < n; i++) {
+		const struct sg_dp_port *pp = NULL;
 		const struct rte_ipv4_hdr *ip;
+		int is_plain;
 
 		dp_prefetch_ahead(mb, i, n);
 		if (!from_handoff) {
-			why = dp_parse_l3(mb[i], 0);
+			pp = punt_port(lc->ctx, mb[i]);
+			/* With a slow path, the host's own fragments may go to the kernel. */
+			why = dp_parse_l3(mb[i], pp != NULL);
 			if (unlikely(why != SG_DROP_MAX)) {
-				dp_count_drop(lc, why);
-				rte_pktmbuf_free(mb[i]);
+				if (pp != NULL && why == SG_DROP_NOT_IPV4)
+					why = punt_sort(lc, mb[i], pp, why, host, &nh, polhost, &npol,
+							&is_plain);
+				if (why != SG_DROP_MAX) {
+					dp_count_drop(lc, why);
+					rte_pktmbuf_free(mb[i]);
+				}
 				continue;
 			}
 		}
 		ip = rte_pktmbuf_mtod_offset(mb[i], const struct rte_ipv4_hdr *, mb[i]->l2_len);
-		if (ip->next_proto_id == SG_IPPROTO_ESP)
+		if (ip->next_proto_id == SG_IPPROTO_ESP && (pp == NULL || !is_fragment(ip))) {
 			esp[ne++] = mb[i];
-		else
+		} else if (pp == NULL) {
 			plain[np++] = mb[i];
+		} else {
+			why = punt_sort(lc, mb[i], pp, SG_DROP_MAX, host, &nh, polhost, &npol,
+					&is_plain);
+			if (unlikely(why != SG_DROP_MAX)) {
+				dp_count_drop(lc, why);
+				rte_pktmbuf_free(mb[i]);
+			} else if (is_plain) {
+				plain[np++] = mb[i];
+			}
+		}
 	}
 	dp_stage(lc, SG_STAGE_PARSE, &t);
 
@@ -459,6 +532,16 @@ inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, int from_hand
 		nf += k;
 	}
 	dp_route_tx(lc, fwd, nf);
+
+	if (unlikely(npol > 0)) {
+		/* To our address and neither IKE nor ICMP: the host's if bypass. */
+		k = dp_policy_inbound(lc, polhost, NULL, npol);
+		rte_pktmbuf_free_bulk(&polhost[k], npol - k);
+		memcpy(&host[nh], polhost, k * sizeof(host[0]));
+		nh += k;
+	}
+	if (unlikely(nh > 0))
+		dp_punt(lc, host, nh);
 }
 
 void

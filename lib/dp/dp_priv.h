@@ -184,4 +184,14 @@ uint16_t dp_poll_handoff(struct sg_dp_lcore *lc);
 void dp_inbound_handoff(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n);
 void dp_outbound_handoff(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n);
 
+/*
+ * Slow path (dp_punt.c). dp_punt(): frames for the host, within each port's
+ * rate, go to the control core's ring; the rest are counted and freed.
+ * dp_punt_tx(): worker 0 sends what the kernel interfaces sent; returns how
+ * many it took. dp_punt_free(): the rings and what they still hold.
+ */
+void dp_punt(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n);
+uint16_t dp_punt_tx(struct sg_dp_lcore *lc);
+void dp_punt_free(struct sg_dp_ctx *ctx);
+
 #endif /* DP_PRIV_H */

@@ -51,12 +51,21 @@ dp_route_tx(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n)
 		struct rte_mbuf *m = mb[i];
 		const struct sg_dp_port *p = NULL;
 		struct rte_ether_hdr *eth = NULL;
+		const struct rte_ether_addr *dmac = NULL;
+		struct rte_ether_addr learned;
 		uint16_t port = (uint16_t)(hop[i] & 0xffff);
 		enum sg_drop why = SG_DROP_MAX;
 
 		if (likely(hop[i] & RTE_LPM_LOOKUP_SUCCESS) && port < RTE_MAX_ETHPORTS)
 			p = &ctx->port[port];
-		if (unlikely(p == NULL || !p->enabled || !p->has_neigh))
+		if (unlikely(p == NULL || !p->enabled))
+			why = SG_DROP_NO_ROUTE;
+		else if (likely(p->has_neigh))
+			dmac = &p->dst_mac; /* a neigh line wins over what the kernel learned */
+		else if (sg_dp_neigh_lookup(p, p->via_be != 0 ? p->via_be : rte_cpu_to_be_32(dst[i]),
+				&learned) == 0)
+			dmac = &learned;
+		if (unlikely(dmac == NULL))
 			why = SG_DROP_NO_ROUTE;
 		else if (unlikely(m->pkt_len > p->mtu))
 			why = SG_DROP_MTU;
@@ -68,7 +77,7 @@ dp_route_tx(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n)
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		rte_ether_addr_copy(&p->dst_mac, &eth->dst_addr);
+		rte_ether_addr_copy(dmac, &eth->dst_addr);
 		rte_ether_addr_copy(&p->src_mac, &eth->src_addr);
 		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 		m->l2_len = RTE_ETHER_HDR_LEN;

@@ -205,6 +205,9 @@ sg_dp_worker_main(void *arg)
 				got += n;
 			}
 		}
+		/* What the kernel interfaces sent leaves through worker 0's queues. */
+		if (ctx->punt_out != NULL && lc->idx == 0)
+			got += dp_punt_tx(lc);
 		/* Between bursts: the control core's changes, without locks. */
 		got += sg_dp_apply_commands(lc);
 		got += sweep(lc, tsc);

@@ -53,8 +53,47 @@ struct sg_neigh_prm {
 #define SG_DP_RXQ_MAX 16
 /** Workers one gateway runs (bounds the per-worker handoff buffers). */
 #define SG_DP_WORKERS_MAX 64
+/** Own IPv4 addresses per port the slow path recognises. */
+#define SG_DP_ADDRS_MAX 8
 /** Routes the LPM table holds. */
 #define SG_DP_ROUTES_MAX 65536
+
+/** IKE's port (RFC 7296 §2). */
+#define SG_PUNT_PORT_IKE 500
+/** IKE's NAT-T port (RFC 3948): IKE behind the non-ESP marker. */
+#define SG_PUNT_PORT_NATT 4500
+/** Default punt rate per port, packets per second. */
+#define SG_PUNT_RATE_DEFAULT 10000
+/** Default punt burst per port (bucket depth), packets. */
+#define SG_PUNT_BURST_DEFAULT 256
+/** Longest kernel interface name, with its NUL (IFNAMSIZ). */
+#define SG_PUNT_IFNAME_LEN 16
+/** Neighbours learned from the kernel per port. */
+#define SG_DP_NEIGH_MAX 32
+
+/** One port's slow path ("punt port P addr A.B.C.D/N ..."). Host byte order. */
+struct sg_punt_prm {
+	uint16_t port;
+	uint8_t nb_addr;
+	uint32_t addr[SG_DP_ADDRS_MAX];
+	uint8_t depth[SG_DP_ADDRS_MAX];
+	char iface[SG_PUNT_IFNAME_LEN]; /**< kernel interface name; "" picks one */
+	uint32_t rate;  /**< packets per second to the kernel */
+	uint32_t burst; /**< bucket depth */
+	uint32_t via;   /**< next hop whose MAC the kernel learns; 0: each packet's destination */
+};
+
+/**
+ * A neighbour the kernel resolved: written by the control core, read by
+ * workers. @c mac holds the six bytes and bit 48 set when valid; a reader
+ * reads mac, ip, mac and uses the entry only if both reads agree, so an
+ * entry being rewritten is never used with the wrong address.
+ */
+struct sg_dp_neigh {
+	uint64_t mac;
+	uint32_t ip_be;
+};
+#define SG_DP_NEIGH_VALID (UINT64_C(1) << 48)
 
 /** Per-port facts the data path needs: role, addresses, MTU. */
 struct sg_dp_port {
@@ -64,7 +103,45 @@ struct sg_dp_port {
 	uint8_t enabled;
 	uint8_t unprotected; /**< ESP arrives here (-u) */
 	uint8_t has_neigh;
+	uint8_t punt;    /**< slow path on: packets for the host go to the kernel */
+	uint8_t nb_addr;
+	uint32_t addr_be[SG_DP_ADDRS_MAX]; /**< the host's own addresses on this port */
+	uint32_t via_be; /**< next hop for learned neighbours; 0: the packet's destination */
+	uint16_t nb_learned; /**< entries of learned[] in use (only grows) */
+	struct sg_dp_neigh learned[SG_DP_NEIGH_MAX]; /**< from the kernel, when !has_neigh */
 };
+
+/** What sg_dp_punt_classify() makes of a frame on an unprotected port. */
+enum sg_dp_punt {
+	SG_PUNT_NO,     /**< not for the kernel: the data path decides */
+	SG_PUNT_YES,    /**< for the host: ARP, IKE, ICMP(v6) to our address */
+	SG_PUNT_POLICY, /**< other traffic to our address: to the host if bypass policy says so */
+	SG_PUNT_BAD,    /**< addressed to the host but truncated or malformed */
+};
+
+/**
+ * Classify the frame of @p len bytes at @p frame (Ethernet first) that
+ * arrived on port @p p. Off the ESP fast path: called for plaintext and
+ * non-IPv4 frames only. Never reads past @p len.
+ */
+enum sg_dp_punt sg_dp_punt_classify(const uint8_t *frame, uint32_t len,
+		const struct sg_dp_port *p);
+
+/** A token bucket in TSC units, written by one lcore only. */
+struct sg_dp_tb {
+	uint64_t tokens; /**< packets x hz */
+	uint64_t cap;    /**< burst x hz */
+	uint64_t rate;   /**< packets per second */
+	uint64_t hz;     /**< clock ticks per second */
+	uint64_t last;   /**< clock at the last take */
+};
+
+/** Fill @p tb: @p rate per second, @p burst deep, clock of @p hz, now @p now. */
+void sg_dp_tb_init(struct sg_dp_tb *tb, uint64_t rate, uint64_t burst, uint64_t hz,
+		uint64_t now);
+
+/** Take one token at clock @p now. @return 1 if there was one, else 0. */
+int sg_dp_tb_take(struct sg_dp_tb *tb, uint64_t now);
 
 /**
  * Shared, read-only state once workers run. Built by sg_dp_ctx_create()
@@ -79,6 +156,12 @@ struct sg_dp_ctx {
 	struct sg_dp_port port[RTE_MAX_ETHPORTS];
 	/** handoff[src][dst]: ring from worker index src to worker index dst. */
 	struct rte_ring *handoff[SG_DP_WORKERS_MAX][SG_DP_WORKERS_MAX];
+	/** punt[w]: worker w's ring of frames for the kernel (NULL: no slow path). */
+	struct rte_ring *punt[SG_DP_WORKERS_MAX];
+	/** Frames the kernel sent, for worker 0 to send on their port (m->port). */
+	struct rte_ring *punt_out;
+	/** Slow-path counters of the control core (punt_rx/tx/drop, drops). */
+	struct sg_dp_stats *ctl_stats;
 	volatile bool quit; /**< set by the control core; workers only read it */
 };
 
@@ -119,6 +202,9 @@ struct sg_dp_stats {
 	uint64_t polls;
 	uint64_t expired;     /**< SAs whose time limit or idle timeout fired */
 	uint64_t events_lost; /**< events the control core's ring had no room for */
+	uint64_t punt_rx;   /**< frames for the host queued to the control core */
+	uint64_t punt_tx;   /**< frames from the kernel interface sent on their port */
+	uint64_t punt_drop; /**< slow-path frames dropped: drop_punt_bad + _rate + _full */
 	/** Cycles by stage on sampled bursts: scale by 2^stage_sample_shift. */
 	uint64_t stage_cycles[SG_STAGE_MAX];
 	uint64_t drops[SG_DROP_MAX];
@@ -143,6 +229,8 @@ struct sg_dp_lcore {
 	const struct sg_spd *spd_in;  /**< switched by the control core's SPD_SET */
 	const struct sg_spd *spd_out;
 	struct sg_dp_stats stats __rte_cache_aligned;
+	/** Punt rate of each unprotected port, this worker's share. */
+	struct sg_dp_tb punt_tb[RTE_MAX_ETHPORTS];
 
 	/* SPI -> SA index in front of the shard's rte_hash; written by this
 	 * worker only, checked against the SA it names, so never stale. */
@@ -196,6 +284,27 @@ int sg_dp_lcore_init(struct sg_dp_lcore *lc, const struct sg_dp_ctx *ctx, uint16
  * @return number of commands applied.
  */
 unsigned int sg_dp_apply_commands(struct sg_dp_lcore *lc);
+
+/**
+ * Give each worker its share of every punt port's rate (ctx->port[].punt
+ * and the rates set) and create the rings to and from the control core:
+ * one of @p ring_size per worker, and punt_out. Call before launch.
+ * @return 0 or -errno.
+ */
+int sg_dp_punt_create(struct sg_dp_ctx *ctx, struct sg_dp_lcore *const workers[], uint16_t n,
+		const struct sg_punt_prm *prm, uint16_t nb_prm, unsigned int ring_size);
+
+/**
+ * Set (or, with @p mac NULL, forget) the learned neighbour @p ip_be of
+ * port @p p. Control core only. @return 0, or -ENOSPC when the table is full.
+ */
+int sg_dp_neigh_learn(struct sg_dp_port *p, uint32_t ip_be, const struct rte_ether_addr *mac);
+
+/**
+ * The MAC workers use for @p ip_be on port @p p (learned), 0 on success,
+ * -ENOENT if the kernel has not resolved it.
+ */
+int sg_dp_neigh_lookup(const struct sg_dp_port *p, uint32_t ip_be, struct rte_ether_addr *mac);
 
 /** Release what sg_dp_lcore_init() allocated. */
 void sg_dp_lcore_fini(struct sg_dp_lcore *lc);

@@ -30,6 +30,8 @@ sum_stats(struct sg_dp_stats *t)
 	memset(t, 0, sizeof(*t));
 	for (w = 0; w < src.nb_workers; w++)
 		sg_dp_stats_add(t, &src.workers[w]->stats);
+	if (src.ctx != NULL && src.ctx->ctl_stats != NULL)
+		sg_dp_stats_add(t, src.ctx->ctl_stats); /* the slow path's, on the control core */
 }
 
 static uint32_t
@@ -68,6 +70,9 @@ add_counters(struct rte_tel_data *d, const struct sg_dp_stats *s)
 	rte_tel_data_add_dict_u64(d, "handoff_rx", s->handoff_rx);
 	rte_tel_data_add_dict_u64(d, "expired", s->expired);
 	rte_tel_data_add_dict_u64(d, "events_lost", s->events_lost);
+	rte_tel_data_add_dict_u64(d, "punt_rx", s->punt_rx);
+	rte_tel_data_add_dict_u64(d, "punt_tx", s->punt_tx);
+	rte_tel_data_add_dict_u64(d, "punt_drop", s->punt_drop);
 	add_drops(d, s);
 }
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The two-gateway demo as a test: scripts/demo.sh --once --no-setup against
 # the binaries of the build under test. It brings up four namespaces, two
-# shardgate gateways joined by an ESP-only link, pings across, checks the link
+# shardgate gateways joined by an ESP-only link, pings across, carries 2 MB of
+# TCP across (sha256 compared), checks the link
 # carried only ESP, and tears everything down; it must exit 0 and say
 # "demo: PASS". Run as root.
 #

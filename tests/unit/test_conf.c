@@ -215,6 +215,39 @@ test_sp_fields(void)
 }
 
 static void
+test_punt_fields(void)
+{
+	const char *text =
+		"punt port 0 addr 172.16.0.2/24\n"
+		"# comment\n"
+		"punt port 2 addr 192.0.2.1/32 addr 198.51.100.7/25 iface wan-k0 rate 500 \\\n"
+		"    burst 16 via 192.0.2.254\n";
+	struct sg_conf c;
+
+	CU_ASSERT_EQUAL_FATAL(parse(text, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(c.nb_punt, 2);
+	CU_ASSERT_EQUAL(c.punt[0].line, 1);
+	CU_ASSERT_EQUAL(c.punt[0].prm.port, 0);
+	CU_ASSERT_EQUAL(c.punt[0].prm.nb_addr, 1);
+	CU_ASSERT_EQUAL(c.punt[0].prm.addr[0], 0xac100002u); /* host part kept */
+	CU_ASSERT_EQUAL(c.punt[0].prm.depth[0], 24);
+	CU_ASSERT_EQUAL(c.punt[0].prm.rate, SG_PUNT_RATE_DEFAULT);
+	CU_ASSERT_EQUAL(c.punt[0].prm.burst, SG_PUNT_BURST_DEFAULT);
+	CU_ASSERT_EQUAL(c.punt[0].prm.iface[0], '\0');
+	CU_ASSERT_EQUAL(c.punt[0].prm.via, 0);
+	CU_ASSERT_EQUAL(c.punt[1].line, 3);
+	CU_ASSERT_EQUAL(c.punt[1].prm.port, 2);
+	CU_ASSERT_EQUAL(c.punt[1].prm.nb_addr, 2);
+	CU_ASSERT_EQUAL(c.punt[1].prm.addr[1], 0xc6336407u);
+	CU_ASSERT_EQUAL(c.punt[1].prm.depth[1], 25);
+	CU_ASSERT_STRING_EQUAL(c.punt[1].prm.iface, "wan-k0");
+	CU_ASSERT_EQUAL(c.punt[1].prm.rate, 500);
+	CU_ASSERT_EQUAL(c.punt[1].prm.burst, 16);
+	CU_ASSERT_EQUAL(c.punt[1].prm.via, 0xc00002feu);
+	sg_conf_free(&c);
+}
+
+static void
 test_rt_neigh_fields(void)
 {
 	const char *text =
@@ -709,6 +742,27 @@ static const struct bad bad[] = {
 	{"rt ipv4 \\\n\\\ndst 10.0.0.0/8 \\\nport x\n", 4, "rt: port 'x' is not a decimal"},
 	{"neigh port 0 de:ad:be:ef:00:01\nneigh port 1 de:ad:be:ef:00:02 # ok\n\t\tbogus\n",
 		3, "unknown rule 'bogus'"},
+	/* punt lines (shardgate's slow path) */
+	{"punt port 0\n", 1, "punt port 0: needs at least one 'addr A.B.C.D/N'"},
+	{"punt 0 addr 10.0.0.1/24\n", 1, "punt: expected 'punt port <P> addr"},
+	{"punt port 0 addr 10.0.0.1\n", 1, "punt: addr '10.0.0.1': expected A.B.C.D/N"},
+	{"punt port 0 addr 10.0.0.1/33\n", 1, "punt: addr '10.0.0.1/33'"},
+	{"punt port 0 addr 0.0.0.0/8\n", 1, "is not a host address"},
+	{"punt port 0 addr 10.0.0.1/24 rate 0\n", 1, "punt: rate '0' is out of range"},
+	{"punt port 0 addr 10.0.0.1/24 rate 5 rate 6\n", 1, "punt: 'rate' given twice"},
+	{"punt port 0 addr 10.0.0.1/24 burst\n", 1, "punt: missing value after 'burst'"},
+	{"punt port 0 addr 10.0.0.1/24 iface a,b\n", 1, "punt: iface 'a,b': letters"},
+	{"punt port 0 addr 10.0.0.1/24 iface abcdefghijklmnopq\n", 1, "1 to 15 characters"},
+	{"punt port 0 addr 10.0.0.1/24 via 10.0.0\n", 1, "punt: via '10.0.0'"},
+	{"punt port 0 addr 10.0.0.1/24 queue 3\n", 1, "punt: unknown keyword 'queue'"},
+	{"punt port 99 addr 10.0.0.1/24\n", 1, "punt: port '99' is out of range"},
+	{"\npunt port 1 addr 10.0.0.1/24\npunt port 1 addr 10.0.0.2/24\n", 3,
+		"punt port 1: duplicate (first at line 2)"},
+	{"punt port 1 addr 10.0.0.1/24 iface k\npunt port 2 addr 10.0.0.2/24 iface k\n", 2,
+		"punt: iface k already used at line 1"},
+	{"punt port 1 addr 1.0.0.1/8 addr 1.0.0.2/8 addr 1.0.0.3/8 addr 1.0.0.4/8 addr 1.0.0.5/8"
+		" addr 1.0.0.6/8 addr 1.0.0.7/8 addr 1.0.0.8/8 addr 1.0.0.9/8\n", 1,
+		"punt: more than 8 addresses"},
 };
 
 static void
@@ -747,6 +801,7 @@ main(void)
 	if (s == NULL || CU_add_test(s, "sa fields", test_sa_fields) == NULL ||
 			CU_add_test(s, "sp fields", test_sp_fields) == NULL ||
 			CU_add_test(s, "rt and neigh fields", test_rt_neigh_fields) == NULL ||
+			CU_add_test(s, "punt fields", test_punt_fields) == NULL ||
 			CU_add_test(s, "ipsec-secgw GCM config", test_secgw_gcm_config) == NULL ||
 			CU_add_test(s, "file on disk", test_file) == NULL ||
 			CU_add_test(s, "ipsec-secgw ep0.cfg", test_secgw_sample) == NULL ||

@@ -22,6 +22,7 @@
 #include "sg_spd.h"
 #include "dp_priv.h"
 #include "sg_test.h"
+#include "test_dp.h"
 
 #define TUN_A RTE_IPV4(172, 16, 0, 1)
 #define TUN_B RTE_IPV4(172, 16, 0, 2)
@@ -831,5 +832,7 @@ main(void)
 	CU_add_test(s, "SPI cache never stale", test_spi_cache_never_stale);
 	CU_add_test(s, "20000 mutated frames: all counted, no leak", test_fuzz_inbound);
 	CU_add_test(s, "20000 mutated plaintext frames outbound", test_fuzz_outbound);
+	if (test_dp_punt_add() != 0)
+		return EXIT_FAILURE;
 	return sg_test_run("dp", 1);
 }

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TEST_DP_H
+#define TEST_DP_H
+
+/* Shared by the dp suite's files (test_dp.c, dp_punt.c). */
+
+/* Add the slow-path suite (classifier, token bucket, punt rings, learned
+ * neighbours). @return 0, or -1 if CUnit refused. */
+int test_dp_punt_add(void);
+
+#endif /* TEST_DP_H */
