@@ -35,6 +35,18 @@ sg_wipe(void *p, size_t n)
 	explicit_bzero(p, n);
 }
 
+int
+sg_all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (b[i] != 0)
+			return 0;
+	return 1;
+}
+
 static const char *const drop_names[SG_DROP_MAX] = {
 	[SG_DROP_MALFORMED] = "malformed",
 	[SG_DROP_NOT_IPV4] = "not_ipv4",

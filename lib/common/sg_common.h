@@ -49,6 +49,9 @@ sg_ct_neq16(const void *a, const void *b)
 /** Overwrite @p n bytes of secret material so the compiler cannot elide it. */
 void sg_wipe(void *p, size_t n);
 
+/** Whether all @p n bytes at @p p are zero (a wiped key, an unused record). */
+int sg_all_zero(const void *p, size_t n);
+
 /**
  * Why a packet was dropped. Every drop on the data path is counted under
  * exactly one of these; telemetry names them with sg_drop_name().

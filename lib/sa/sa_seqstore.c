@@ -117,18 +117,6 @@ rec_crc(const struct rec *r, uint32_t slot)
 	return rte_hash_crc(r, offsetof(struct rec, crc), slot ^ 0x5345514e);
 }
 
-static int
-all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
-}
-
 static off_t
 slot_off(uint32_t slot, uint32_t copy)
 {
@@ -316,10 +304,10 @@ read_slots(struct sg_seqstore *st, char *err, size_t errlen)
 
 		if (pread(st->fd, r, sizeof(r), slot_off(s, 0)) != (ssize_t)sizeof(r))
 			return -EIO;
-		if (all_zero(r, sizeof(r)))
+		if (sg_all_zero(r, sizeof(r)))
 			continue;
 		for (c = 0; c < 2; c++)
-			ok[c] = r[c].crc == rec_crc(&r[c], s) && !all_zero(&r[c], sizeof(r[c]));
+			ok[c] = r[c].crc == rec_crc(&r[c], s) && !sg_all_zero(&r[c], sizeof(r[c]));
 		if (!ok[0] && !ok[1]) {
 			if (bad++ == 0)
 				first_bad = s;

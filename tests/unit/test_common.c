@@ -88,6 +88,23 @@ test_wipe(void)
 }
 
 static void
+test_all_zero(void)
+{
+	uint8_t b[64] = {0};
+	unsigned int i, bad = 0;
+
+	CU_ASSERT(sg_all_zero(b, 0));
+	CU_ASSERT(sg_all_zero(b, sizeof(b)));
+	/* A set byte anywhere is seen; one past the length is not looked at. */
+	for (i = 0; i < sizeof(b); i++) {
+		b[i] = 0x80;
+		bad += sg_all_zero(b, sizeof(b)) || !sg_all_zero(b, i);
+		b[i] = 0;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
+static void
 test_drop_names(void)
 {
 	unsigned int i, j;
@@ -120,6 +137,7 @@ main(void)
 					test_ct_memcmp_each_position) == NULL ||
 			CU_add_test(s, "ct_neq16 catches every bit", test_ct_neq16) == NULL ||
 			CU_add_test(s, "wipe", test_wipe) == NULL ||
+			CU_add_test(s, "all zero", test_all_zero) == NULL ||
 			CU_add_test(s, "drop names", test_drop_names) == NULL) {
 		CU_cleanup_registry();
 		return CU_get_error();

@@ -777,18 +777,6 @@ test_key_init_rejects(void)
 	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_AEAD_AES256_GCM, key, 32, salt), 0);
 }
 
-static int
-all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
-}
-
 static void
 test_key_wipe(void)
 {
@@ -797,12 +785,12 @@ test_key_wipe(void)
 
 	memset(key, 0x5a, sizeof(key));
 	CU_ASSERT_FATAL(sg_crypto_key_init(k, mgr, SG_AEAD_AES256_GCM, key, 32, salt) == 0);
-	CU_ASSERT(!all_zero(&k->gcm, sizeof(k->gcm)));
+	CU_ASSERT(!sg_all_zero(&k->gcm, sizeof(k->gcm)));
 	CU_ASSERT(memcmp(k->salt, salt, sizeof(salt)) == 0);
 	CU_ASSERT_EQUAL(k->key_len, 32);
 	CU_ASSERT_EQUAL(k->aead, SG_AEAD_AES256_GCM);
 	sg_crypto_key_wipe(k);
-	CU_ASSERT(all_zero(k, sizeof(*k)));
+	CU_ASSERT(sg_all_zero(k, sizeof(*k)));
 	sg_crypto_key_wipe(NULL);
 }
 

@@ -62,18 +62,6 @@ prm_fill(struct sg_sa_prm *p, uint32_t spi, enum sg_sa_dir dir, uint32_t win)
 	memcpy(p->salt, &spi, SG_CRYPTO_SALT_LEN);
 }
 
-static int
-all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
-}
-
 /* Does @p n bytes of @p needle occur anywhere in @p hay? */
 static int
 contains(const void *hay, size_t hlen, const void *needle, size_t n)
@@ -318,7 +306,7 @@ test_cmd_alloc(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_EQUAL(c->op, SG_SHARD_SA_REKEY);
 	CU_ASSERT(c->idx == 0 && c->result == 0 && c->seq == 0 && c->spd_in == NULL);
-	CU_ASSERT(all_zero(&c->prm, sizeof(c->prm)));
+	CU_ASSERT(sg_all_zero(&c->prm, sizeof(c->prm)));
 	sg_shard_cmd_free(c);
 	sg_shard_cmd_free(NULL);
 }
@@ -458,7 +446,7 @@ add_via_worker(const struct sg_sa_prm *p, uint32_t tag, int *key_wiped)
 	c->pol_tag = tag;
 	r = run_cmd(c);
 	if (key_wiped != NULL)
-		*key_wiped = all_zero(c->prm.key, sizeof(c->prm.key));
+		*key_wiped = sg_all_zero(c->prm.key, sizeof(c->prm.key));
 	sg_shard_cmd_free(c);
 	return r;
 }
@@ -687,7 +675,7 @@ test_cmd_rekey(void)
 	CU_ASSERT_EQUAL(run_cmd(c), 0);
 	/* The answer carries the old SA's last sequence number. */
 	CU_ASSERT_EQUAL(c->seq, 1000);
-	CU_ASSERT(all_zero(c->prm.key, sizeof(c->prm.key)));
+	CU_ASSERT(sg_all_zero(c->prm.key, sizeof(c->prm.key)));
 	sg_shard_cmd_free(c);
 	/* In place: same slot, new SPI found, old SPI gone, counters restart. */
 	CU_ASSERT_EQUAL(sg_sa_table_find(wsh->sat, SG_SA_OUT, 0x5005), (uint32_t)idx);
