@@ -643,11 +643,19 @@ def lifetime(s, gws, A, B):
     if not s.check("CHILD_SA life INSTALLED", len(first) == 1, A.children()):
         return
     first = first[0]
-    # 60000 soft bytes: about 60 pings of 1000 bytes in each direction
-    ping("a", LAN["b"] + ".1", count=80, interval="0.02", size=1000, timeout=60)
+    # 60000 soft bytes: about 60 pings of 1000 bytes in each direction; the
+    # pings go on past it (hard limit 400000), so the rekey runs under them
+    flood = subprocess.Popen(["ip", "netns", "exec", NS["h1"], "ping", "-n", "-q", "-c", "200",
+                              "-i", "0.02", "-s", "1000", "-W", "2", LAN["b"] + ".1"],
+                             stdout=subprocess.PIPE, text=True)
     moved = wait(lambda: [c for c in A.installed("life") if c["in"][0] != first["in"][0]], 25)
+    out = flood.communicate(timeout=60)[0]
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+    sent, got = (int(m.group(1)), int(m.group(2))) if m else (200, 0)
     s.check("charon rekeyed CHILD_SA life after shardgate's soft byte limit", bool(moved),
             A.children())
+    s.check("no ping lost across the lifetime rekey (%d/%d at 50 per second)" % (got, sent),
+            sent == got and sent > 0)
     ev = gws["a"].req("events").get("events", [])
     s.check("shardgate A raised soft_expired for one of life's first SAs",
             any(e["type"] == "soft_expired" and e["spi"] in (first["in"][0], first["out"][0])
