@@ -24,7 +24,8 @@ Cases: the CHILD_SA comes up with AES-GCM; both shardgates list the SAs and
 policies with charon's SPIs; ping and a TCP transfer (SHA-256 compared)
 pass; the wire's ESP decrypts with B's keys; swanctl --list-sas shows
 shardgate's counters; swanctl --rekey moves to new SPIs with no ping lost;
-a byte lifetime in shardgate makes charon rekey; swanctl --terminate empties
+a byte lifetime in shardgate makes charon rekey (under a
+ping, none lost); a hard packet lifetime makes charon close (and recreate) the CHILD_SA; swanctl --terminate empties
 both shardgates; an AES-CBC/HMAC proposal and a UDP-encapsulated
 (kernel-libipsec) peer are refused with a reason in charon's log, install
 no SA and no policy, and their traffic is dropped, not sent in the clear.
@@ -458,6 +459,9 @@ def body(s):
             "life": (25, "esp_proposals = %s\n        rekey_bytes = 60000\n        life_bytes = "
                      "400000\n        rand_bytes = 0\n        rekey_time = 0" % ESP_PROPOSAL),
             "cbc": (32, "esp_proposals = aes128-sha256\n        rekey_time = 0"),
+            # no rekey: the hard packet limit in shardgate ends the CHILD_SA
+            "hard": (26, "esp_proposals = %s\n        rekey_packets = 0\n        life_packets = "
+                     "20\n        rand_packets = 0\n        rekey_time = 0" % ESP_PROPOSAL),
         }
         for side in ("a", "b"):
             cp = charons[side].load(conns(side, children))
@@ -473,6 +477,8 @@ def body(s):
         s.guard("swanctl --rekey", rekey, s, gws, A, B)
         s.guard("terminate removes everything", terminate, s, gws, A, B, "net")
         s.guard("byte lifetime: shardgate's soft expiry makes charon rekey", lifetime, s,
+                gws, A, B)
+        s.guard("packet lifetime: shardgate's hard expiry makes charon close the CHILD_SA", hard_life, s,
                 gws, A, B)
         s.guard("unsupported proposal refused", refused_cbc, s, gws, A, B)
         s.guard("bad requests from a client change nothing", bad_requests, s, gws)
@@ -666,6 +672,35 @@ def lifetime(s, gws, A, B):
     sent, got = ping("a", LAN["b"] + ".1", count=3)
     s.check("ping after the byte-lifetime rekey (%d/%d)" % (got, sent), sent == got and got > 0)
     terminate(s, gws, A, B, "life")
+
+
+def hard_life(s, gws, A, B):
+    cp = A.swanctl("--initiate", "--child", "hard", "--timeout", "20", timeout=40)
+    s.check("swanctl --initiate --child hard", cp.returncode == 0, cp.stdout[-800:])
+    first = A.installed("hard")
+    if not s.check("CHILD_SA hard INSTALLED", len(first) == 1, A.children()):
+        return
+    first = first[0]
+    s.check("shardgate A has hard's SAs", sa_set(gws["a"]) ==
+            {("in", first["in"][0]), ("out", first["out"][0])}, sa_set(gws["a"]))
+    ping("a", LAN["b"] + ".1", count=30, interval="0.05", timeout=30)
+    # charon closes the expired CHILD_SA and (5.9.8's default) recreates it
+    old = {("in", first["in"][0]), ("out", first["out"][0])}
+    gone = wait(lambda: not (old & sa_set(gws["a"])) and
+                all(c["in"][0] != first["in"][0] for c in A.installed("hard")), 20)
+    s.check("the hard-expired SAs are gone from charon A and shardgate A", gone,
+            "%r %r" % (A.children(), sa_set(gws["a"])))
+    s.check("charon A logs the hard expiry it took from shardgate",
+            re.search(r"kernel-shardgate: SA (in|out) 0x(%.8x|%.8x): hard_expired" % (
+                first["in"][0], first["out"][0]), A.logtext()) is not None, "")
+    s.check("charon A closed the expired CHILD_SA",
+            "closing expired CHILD_SA hard" in A.logtext(), "")
+    again = wait(lambda: A.installed("hard"), 20)
+    if again:
+        c = again[0]
+        s.eq("shardgate A holds only the recreated CHILD_SA's SAs", sa_set(gws["a"]),
+             {("in", c["in"][0]), ("out", c["out"][0])})
+    terminate(s, gws, A, B, "hard")
 
 
 def refused_cbc(s, gws, A, B):
