@@ -66,10 +66,30 @@ else
 	echo "setup.sh: not reserving hugepages (not root or not possible); use --no-huge"
 fi
 
+# strongSwan (charon, swanctl) and its source for the kernel-shardgate
+# plugin: Debian has no headers package (scripts/setup-strongswan.sh).
+sswan_src=""
+if [ "$(id -u)" -eq 0 ]; then
+	sswan_src=$("$here/scripts/setup-strongswan.sh" "$build_dir" | tee /dev/stderr |
+		sed -n 's/^source: //p')
+else
+	echo "setup.sh: not root: the kernel-shardgate plugin is not built"
+fi
+
 if [ "$do_build" -eq 1 ]; then
 	if [ ! -f "$build_dir/build.ninja" ]; then
 		meson setup "$build_dir" "$here"
 	fi
+	if [ -n "$sswan_src" ]; then
+		meson configure "$build_dir" -Dstrongswan_src="$sswan_src"
+	fi
 	ninja -C "$build_dir"
 	echo "setup.sh: built $build_dir/app/shardgate/shardgate"
+	plugin=$build_dir/ike/kernel-shardgate/libstrongswan-kernel-shardgate.so
+	if [ -n "$sswan_src" ] && [ -f "$plugin" ]; then
+		# charon loads plugins from its own directory only; loading it is
+		# still up to each charon's config (README "IKE: strongSwan")
+		install -m 0644 "$plugin" /usr/lib/ipsec/plugins/
+		echo "setup.sh: installed $plugin in /usr/lib/ipsec/plugins"
+	fi
 fi

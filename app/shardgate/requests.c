@@ -9,6 +9,7 @@
  *   rekey in OLD NEW aead_algo ALG aead_key KEY [grace_ms N]
  *   rekey out OLD NEW aead_algo ALG aead_key KEY
  *   list sa [PAGE] | list sp | list sessions | events [SINCE_ID] | help
+ *   spi alloc [MIN MAX] | spi free SPI | query sa in|out SPI   (keymgr.c)
  *
  * A request that fails changes nothing.
  */
@@ -25,6 +26,7 @@
 
 #include "control.h"
 #include "gateway.h"
+#include "keymgr.h"
 #include "sg_common.h"
 #include "sg_conf.h"
 
@@ -90,6 +92,18 @@ fail(struct reply *r, const char *fmt, ...)
 			msg[i] = '\'';
 	r->len = 0;
 	reply_printf(r, "{\"ok\":false,\"error\":\"%s\"}", msg);
+}
+
+void
+keymgr_fail(struct reply *r, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fail(r, "%s", msg);
 }
 
 static const char *
@@ -273,6 +287,7 @@ add_sa(struct gateway *gw, struct sg_conf_sa *csa, struct reply *r, uint32_t tag
 		if (tag == 0)
 			gw->next_tag++;
 		gateway_steer_add(gw, p->spi, p->tun_dst, (uint16_t)w);
+		keymgr_spi_taken(p->spi);
 	} else if (gateway_session_bind(gw, p->tun_src, p->tun_dst, (uint16_t)w) != 0) {
 		undo_add(gw, (uint16_t)w, idx);
 		gateway_seq_release(gw, p, p->seq_start); /* it sent nothing */
@@ -421,9 +436,23 @@ del_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, struct reply *r)
 	uint32_t i;
 
 	for (i = 0; i < nb_pending; i++) {
-		if (dir == SG_SA_IN && (pending[i].spi == spi || pending[i].new_spi == spi)) {
-			fail(r, "sa in %u: a rekey is in progress", spi);
+		if (dir == SG_SA_IN && pending[i].spi == spi) {
+			/* The key manager says the old SA is done before the grace
+			 * period is: finish the rekey now (policies move on). */
+			pending[i].due = 0;
+			control_run_timers(gw);
+			if (gateway_find_sa(gw, SG_SA_IN, spi) != SG_SA_NONE)
+				fail(r, "sa in %u: could not remove it (see the log)", spi);
+			else
+				reply_printf(r, "{\"ok\":true,\"rekey_done\":true}");
 			return;
+		}
+		if (dir == SG_SA_IN && pending[i].new_spi == spi) {
+			/* The rekey is called off (an IKE rekey collision lost, a
+			 * tunnel torn down): the old SA, which the policies still
+			 * name, stays; only the new one goes. */
+			pending[i] = pending[--nb_pending];
+			break;
 		}
 	}
 	if (gateway_policy_names(gw, dir, spi)) {
@@ -839,11 +868,14 @@ control_request(struct gateway *gw, char *line, struct reply *r)
 	} else if (strcmp(cmd, "events") == 0 &&
 			(rest[0] == '\0' || number(rest, UINT64_MAX, &page) == 0)) {
 		list_events(gw, page, r);
+	} else if (strcmp(cmd, "spi") == 0 || strcmp(cmd, "query") == 0) {
+		keymgr_request(gw, cmd, rest, r);
 	} else if (strcmp(cmd, "help") == 0) {
 		reply_printf(r, "{\"ok\":true,\"commands\":[\"add sa|sp RULE\",\"del sa in|out SPI\","
 				"\"del sp RULE\",\"rekey in|out OLD NEW aead_algo ALG aead_key KEY"
 				" [grace_ms N]\",\"list sa [PAGE]\",\"list sp\",\"list sessions\","
-				"\"events [SINCE_ID]\"]}");
+				"\"events [SINCE_ID]\",\"spi alloc [MIN MAX]\",\"spi free SPI\","
+				"\"query sa in|out SPI\"]}");
 	} else {
 		fail(r, "unknown request '%.32s' (try help)", cmd);
 	}

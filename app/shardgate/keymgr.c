@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Requests a key manager (an IKE daemon) needs beyond the rule grammar:
+ *
+ *   spi alloc [MIN MAX]     reserve an inbound SPI nobody uses or holds
+ *   spi free SPI            give a reservation back
+ *   query sa in|out SPI     one SA's counters, without paging "list sa"
+ *
+ * An IKE daemon picks its inbound SPI before the SA exists (RFC 7296
+ * §1.3.1: it goes in the CREATE_CHILD_SA exchange), so the gateway holds
+ * it until "add sa in SPI" takes it, "spi free" returns it, or
+ * RESERVE_TTL_S passes (an exchange that never finished), as XFRM's
+ * larval SAs do.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_random.h>
+
+#include "control.h"
+#include "gateway.h"
+#include "keymgr.h"
+
+/* How long an unused reservation is held. */
+#define RESERVE_TTL_S 180
+/* Reservations at once: more means a key manager is leaking them. */
+#define RESERVE_MAX 4096
+/* Random draws before "spi alloc" gives up on a crowded range. */
+#define ALLOC_TRIES 64
+
+struct reservation {
+	uint32_t spi;
+	uint64_t due; /* TSC */
+};
+
+static struct reservation res[RESERVE_MAX];
+static uint32_t nb_res;
+
+static void
+expire_reservations(void)
+{
+	uint64_t now = rte_get_tsc_cycles();
+	uint32_t i = 0;
+
+	while (i < nb_res) {
+		if (res[i].due <= now)
+			res[i] = res[--nb_res];
+		else
+			i++;
+	}
+}
+
+static int
+reserved(uint32_t spi)
+{
+	uint32_t i;
+
+	for (i = 0; i < nb_res; i++)
+		if (res[i].spi == spi)
+			return 1;
+	return 0;
+}
+
+void
+keymgr_spi_taken(uint32_t spi)
+{
+	uint32_t i;
+
+	for (i = 0; i < nb_res; i++) {
+		if (res[i].spi == spi) {
+			res[i] = res[--nb_res];
+			return;
+		}
+	}
+}
+
+static void
+spi_alloc(struct gateway *gw, uint32_t lo, uint32_t hi, struct reply *r)
+{
+	uint64_t span = (uint64_t)hi - lo + 1;
+	uint32_t spi;
+	int i;
+
+	expire_reservations();
+	if (nb_res == RESERVE_MAX) {
+		keymgr_fail(r, "spi alloc: %u SPIs reserved already; free some (spi free SPI)",
+				RESERVE_MAX);
+		return;
+	}
+	for (i = 0; i < ALLOC_TRIES; i++) {
+		spi = (uint32_t)(lo + rte_rand_max(span));
+		if (gateway_find_sa(gw, SG_SA_IN, spi) == SG_SA_NONE && !reserved(spi))
+			break;
+	}
+	if (i == ALLOC_TRIES) {
+		keymgr_fail(r, "spi alloc: no free SPI found in %u..%u", lo, hi);
+		return;
+	}
+	res[nb_res].spi = spi;
+	res[nb_res].due = rte_get_tsc_cycles() + (uint64_t)RESERVE_TTL_S * rte_get_tsc_hz();
+	nb_res++;
+	reply_printf(r, "{\"ok\":true,\"spi\":%u,\"reserved_s\":%u}", spi, RESERVE_TTL_S);
+}
+
+static void
+query_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, struct reply *r)
+{
+	uint32_t g = gateway_find_sa(gw, dir, spi);
+	const struct sg_sa *sa;
+
+	if (g == SG_SA_NONE) {
+		keymgr_fail(r, "query sa %s %u: no such SA", dir == SG_SA_IN ? "in" : "out", spi);
+		return;
+	}
+	sa = sg_sa_table_get(gw->shards[sg_shard_of(g)]->sat, sg_shard_local(g));
+	/* Counters are the owner's, read without a lock as "list sa" does:
+	 * each is one aligned 64-bit word, so never torn on x86-64. */
+	reply_printf(r, "{\"ok\":true,\"sa\":{\"dir\":\"%s\",\"spi\":%u,\"lcore\":%u,"
+			"\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"auth_fail\":%" PRIu64
+			",\"replay_drop\":%" PRIu64 "}}", dir == SG_SA_IN ? "in" : "out", spi,
+			sa->owner, sa->packets, sa->bytes, sa->auth_fail, sa->replay_drop);
+}
+
+/* Whole-word number in 0..UINT32_MAX; -1 if not. */
+static int
+u32(const char *s, uint32_t *v)
+{
+	unsigned long long x;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	x = strtoull(s, &end, 0);
+	if (errno != 0 || *end != '\0' || x > UINT32_MAX)
+		return -1;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+void
+keymgr_request(struct gateway *gw, const char *cmd, char *rest, struct reply *r)
+{
+	char *save = NULL, *a = strtok_r(rest, " \t", &save);
+	char *b = strtok_r(NULL, " \t", &save), *c = strtok_r(NULL, " \t", &save);
+	char *extra = strtok_r(NULL, " \t", &save);
+	uint32_t x, y;
+
+	if (strcmp(cmd, "spi") == 0 && a != NULL && strcmp(a, "alloc") == 0) {
+		x = 256; /* RFC 4303 §2.1: 1..255 are reserved by IANA */
+		y = UINT32_MAX;
+		if (extra != NULL || (b != NULL && (c == NULL || u32(b, &x) != 0 ||
+				u32(c, &y) != 0 || x < 256 || x > y))) {
+			keymgr_fail(r, "usage: spi alloc [MIN MAX] (256 <= MIN <= MAX)");
+			return;
+		}
+		spi_alloc(gw, x, y, r);
+	} else if (strcmp(cmd, "spi") == 0 && a != NULL && strcmp(a, "free") == 0) {
+		if (u32(b, &x) != 0 || c != NULL) {
+			keymgr_fail(r, "usage: spi free SPI");
+			return;
+		}
+		expire_reservations();
+		if (!reserved(x)) {
+			keymgr_fail(r, "spi free %u: not reserved", x);
+			return;
+		}
+		keymgr_spi_taken(x);
+		reply_printf(r, "{\"ok\":true}");
+	} else if (strcmp(cmd, "query") == 0 && a != NULL && strcmp(a, "sa") == 0 &&
+			b != NULL && (strcmp(b, "in") == 0 || strcmp(b, "out") == 0) &&
+			u32(c, &x) == 0 && extra == NULL) {
+		query_sa(gw, b[0] == 'i' ? SG_SA_IN : SG_SA_OUT, x, r);
+	} else if (strcmp(cmd, "spi") == 0) {
+		keymgr_fail(r, "usage: spi alloc [MIN MAX] | spi free SPI");
+	} else {
+		keymgr_fail(r, "usage: query sa in|out SPI");
+	}
+}

@@ -1,0 +1,1429 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * charon's kernel IPsec interface mapped onto shardgate's control requests
+ * (app/shardgate/requests.c, keymgr.c):
+ *
+ *   get_spi            spi alloc MIN MAX (a reservation, not a guess)
+ *   add_sa             add sa in|out ...; for a rekey of a live SA of the
+ *                      same reqid: rekey in OLD NEW (inbound, at once) or,
+ *                      outbound, held here until its policy switches to it
+ *   add_policy out     add sp ... protect SPI, or rekey out OLD NEW when the
+ *                      policy moves to a held successor (make-before-break)
+ *   add_policy in      add sp ... protect SPI (fwd: nothing, see below)
+ *   query_sa           query sa in|out SPI
+ *   del_policy/del_sa  del sp / del sa, once nothing in shardgate names it
+ *   expire             shardgate's events, read every events_ms
+ *
+ * shardgate decides protect/bypass/discard for traffic it forwards with one
+ * SPD per direction, and checks decrypted packets against its inbound SPD:
+ * that is XFRM's fwd (and in) policy in one, so "in" becomes shardgate's
+ * inbound rule and "fwd" is accepted without a request.
+ *
+ * What shardgate cannot carry is refused with a DBG1 reason. charon then
+ * installs no policy for that CHILD_SA, and shardgate drops its traffic as
+ * no_policy: it is never sent in the clear.
+ */
+#include "kernel_shardgate_ipsec.h"
+#include "kernel_shardgate_algs.h"
+#include "shardgate_ctl.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include <daemon.h>
+#include <collections/array.h>
+#include <collections/hashtable.h>
+#include <processing/jobs/callback_job.h>
+#include <threading/mutex.h>
+
+/* charon's own SPI range (kernel_interface.h), as kernel-netlink uses */
+#define SPI_LO KERNEL_SPI_MIN
+#define SPI_HI KERNEL_SPI_MAX
+/* shardgate's longest grace for the old inbound SA of a rekey (ms): charon
+ * deletes it itself, which ends the grace at once (requests.c del_sa) */
+#define GRACE_MS_MAX 3600000
+#define REQ_MAX 1024
+
+typedef struct private_kernel_shardgate_ipsec_t private_kernel_shardgate_ipsec_t;
+
+typedef enum {
+	/** outbound successor held here until its policy switches to it */
+	SA_PENDING,
+	/** in shardgate */
+	SA_LIVE,
+	/** outbound SA whose slot a "rekey out" gave to its successor */
+	SA_REPLACED,
+} sa_state_t;
+
+typedef struct {
+	uint32_t spi;	/* host order */
+	host_t *src;
+	host_t *dst;
+	bool inbound;
+	uint32_t reqid;
+	const shardgate_alg_t *alg;
+	chunk_t key;	/* pending outbound only: for its "rekey out" */
+	char life[200];	/* lifetime words for shardgate */
+	uint32_t replay;
+	bool esn;
+	sa_state_t state;
+	/** charon deleted it; removed once no shardgate policy names it */
+	bool dying;
+	/** inbound: the SA a "rekey in" moved to */
+	uint32_t successor;
+	/** inbound: first SPI of its rekey chain (shardgate's policy tag) */
+	uint32_t chain;
+	uint64_t bytes;
+	uint64_t packets;
+	time_t last_use;
+} sa_entry_t;
+
+typedef struct {
+	uint32_t spi;
+	uint32_t reqid;
+	u_int refs;
+} policy_user_t;
+
+typedef struct {
+	bool out;
+	char src[24];
+	char dst[24];
+	uint8_t proto;
+	uint16_t sport[2];
+	uint16_t dport[2];
+	policy_type_t type;
+	uint32_t pri;
+	/** protect: the SPI shardgate's rule names */
+	uint32_t sg_spi;
+	/** policy_user_t, charon's installs of this selector */
+	array_t *users;
+} policy_entry_t;
+
+struct private_kernel_shardgate_ipsec_t {
+	kernel_shardgate_ipsec_t public;
+	shardgate_ctl_t *ctl;
+	/** a second connection, for the event reader */
+	shardgate_ctl_t *ev_ctl;
+	/** sa_entry_t by (spi, dst) */
+	hashtable_t *sas;
+	/** policy_entry_t */
+	linked_list_t *policies;
+	mutex_t *mutex;
+	uint64_t last_event;
+	u_int events_ms;
+};
+
+static u_int
+sa_hash(const sa_entry_t *key)
+{
+	return chunk_hash_inc(key->dst->get_address(key->dst),
+						  chunk_hash(chunk_from_thing(key->spi)));
+}
+
+static bool
+sa_equals(const sa_entry_t *a, const sa_entry_t *b)
+{
+	return a->spi == b->spi && a->dst->ip_equals(a->dst, b->dst);
+}
+
+static sa_entry_t *
+sa_find(private_kernel_shardgate_ipsec_t *this, uint32_t spi, host_t *dst)
+{
+	sa_entry_t key = { .spi = spi, .dst = dst };
+
+	return this->sas->get(this->sas, &key);
+}
+
+static void
+sa_destroy(sa_entry_t *sa)
+{
+	chunk_clear(&sa->key);
+	DESTROY_IF(sa->src);
+	DESTROY_IF(sa->dst);
+	free(sa);
+}
+
+static void
+sa_drop(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa)
+{
+	this->sas->remove(this->sas, sa);
+	sa_destroy(sa);
+}
+
+/* Send a request; on failure log the reason. Wipes nothing: callers that
+ * put keys in @p req wipe it. */
+static bool
+ask(private_kernel_shardgate_ipsec_t *this, const char *what, const char *req,
+	char **reply)
+{
+	char *r = NULL, *err;
+	bool ok;
+
+	ok = this->ctl->request(this->ctl, req, &r);
+	if (!ok)
+	{
+		err = shardgate_ctl_error(r);
+		DBG1(DBG_KNL, "kernel-shardgate: %s: shardgate refused: %s", what, err);
+		free(err);
+	}
+	if (reply)
+	{
+		*reply = r;
+	}
+	else
+	{
+		free(r);
+	}
+	return ok;
+}
+
+/* Whether a failed request failed only because the SA is already gone
+ * (a hard lifetime or idle timeout removed it in shardgate). */
+static bool
+is_gone(const char *reply)
+{
+	return reply && strstr(reply, "no such SA") != NULL;
+}
+
+static void
+hex_key(chunk_t key, char *buf, size_t len)
+{
+	size_t i, at = 0;
+
+	for (i = 0; i < key.len && at + 3 < len; i++)
+	{
+		at += snprintf(buf + at, len - at, "%s%02x", i ? ":" : "", key.ptr[i]);
+	}
+	buf[at] = '\0';
+}
+
+static bool
+ipv4_text(host_t *host, char *buf, size_t len)
+{
+	chunk_t a;
+
+	if (host->get_family(host) != AF_INET)
+	{
+		return FALSE;
+	}
+	a = host->get_address(host);
+	snprintf(buf, len, "%u.%u.%u.%u", a.ptr[0], a.ptr[1], a.ptr[2], a.ptr[3]);
+	return TRUE;
+}
+
+/* shardgate's lifetime words from charon's: soft = rekey, hard = life, as
+ * kernel-netlink gives XFRM. 0 means none on either side. */
+static void
+life_words(lifetime_cfg_t *lt, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	if (!lt)
+	{
+		return;
+	}
+#define LIFE(word, v, max) \
+	if ((v) && at < len) \
+	{ \
+		at += snprintf(buf + at, len - at, " " word " %llu", \
+					   (unsigned long long)min((uint64_t)(v), (uint64_t)(max))); \
+	}
+	LIFE("lifetime_soft_sec", lt->time.rekey, UINT32_MAX);
+	LIFE("lifetime_hard_sec", lt->time.life, UINT32_MAX);
+	LIFE("lifetime_soft_bytes", lt->bytes.rekey, UINT64_MAX);
+	LIFE("lifetime_hard_bytes", lt->bytes.life, UINT64_MAX);
+	LIFE("lifetime_soft_packets", lt->packets.rekey, UINT64_MAX);
+	LIFE("lifetime_hard_packets", lt->packets.life, UINT64_MAX);
+#undef LIFE
+}
+
+METHOD(kernel_ipsec_t, get_features, kernel_feature_t,
+	private_kernel_shardgate_ipsec_t *this)
+{
+	/* No KERNEL_POLICY_SPI: charon installs a rekeyed outbound SA right
+	 * before moving its policies, which is when "rekey out" swaps it. */
+	return 0;
+}
+
+METHOD(kernel_ipsec_t, get_spi, status_t,
+	private_kernel_shardgate_ipsec_t *this, host_t *src, host_t *dst,
+	uint8_t protocol, uint32_t *spi)
+{
+	char req[64], *reply = NULL;
+	uint64_t v;
+
+	if (protocol != IPPROTO_ESP)
+	{
+		DBG1(DBG_KNL, "kernel-shardgate: no SPI for protocol %u: shardgate "
+			 "carries ESP only", protocol);
+		return NOT_SUPPORTED;
+	}
+	snprintf(req, sizeof(req), "spi alloc %u %u", SPI_LO, SPI_HI);
+	if (!ask(this, "allocating an SPI", req, &reply) ||
+		!shardgate_ctl_u64(reply, "spi", &v) || v > UINT32_MAX)
+	{
+		free(reply);
+		return FAILED;
+	}
+	free(reply);
+	*spi = htonl((uint32_t)v);
+	DBG2(DBG_KNL, "kernel-shardgate: reserved SPI 0x%.8x", (uint32_t)v);
+	return SUCCESS;
+}
+
+METHOD(kernel_ipsec_t, get_cpi, status_t,
+	private_kernel_shardgate_ipsec_t *this, host_t *src, host_t *dst,
+	uint16_t *cpi)
+{
+	DBG1(DBG_KNL, "kernel-shardgate: IPComp is not supported by shardgate");
+	return NOT_SUPPORTED;
+}
+
+/* Why shardgate cannot carry this SA, or NULL. */
+static const char *
+sa_unsupported(kernel_ipsec_sa_id_t *id, kernel_ipsec_add_sa_t *data)
+{
+	if (id->proto != IPPROTO_ESP)
+	{
+		return "only ESP is supported (no AH)";
+	}
+	if (id->src->get_family(id->src) != AF_INET ||
+		id->dst->get_family(id->dst) != AF_INET)
+	{
+		return "IPv6 tunnel endpoints are not supported";
+	}
+	if (data->mode != MODE_TUNNEL)
+	{
+		return "only tunnel mode is supported";
+	}
+	if (data->encap)
+	{
+		return "UDP encapsulation (NAT-T, RFC 3948) is not supported";
+	}
+	if (data->ipcomp != IPCOMP_NONE)
+	{
+		return "IPComp is not supported";
+	}
+	if (data->tfc)
+	{
+		return "TFC padding is not supported";
+	}
+	if (id->mark.value || data->mark.value || id->if_id)
+	{
+		return "marks and interface IDs are not supported";
+	}
+	if (data->label)
+	{
+		return "security labels are not supported";
+	}
+	if (data->hw_offload == HW_OFFLOAD_YES)
+	{
+		return "hardware offload is not supported";
+	}
+	return NULL;
+}
+
+/* The live inbound SA this one rekeys, if shardgate's "rekey in" fits. */
+static sa_entry_t *
+rekey_in_old(private_kernel_shardgate_ipsec_t *this, sa_entry_t *new)
+{
+	enumerator_t *e;
+	sa_entry_t *sa, *old = NULL;
+
+	e = this->sas->create_enumerator(this->sas);
+	while (e->enumerate(e, NULL, &sa))
+	{
+		/* "rekey in" keeps the old SA's endpoints, window and ESN */
+		if (sa->inbound && sa->state == SA_LIVE && !sa->dying &&
+			!sa->successor && sa->reqid == new->reqid &&
+			sa->esn == new->esn && sa->replay == new->replay &&
+			sa->src->ip_equals(sa->src, new->src) &&
+			sa->dst->ip_equals(sa->dst, new->dst))
+		{
+			old = sa;
+			break;
+		}
+	}
+	e->destroy(e);
+	return old;
+}
+
+/* Whether a live outbound SA of the same reqid and peer exists: then the
+ * new one waits for its policy to switch (make-before-break). */
+static bool
+has_live_out(private_kernel_shardgate_ipsec_t *this, sa_entry_t *new)
+{
+	enumerator_t *e;
+	sa_entry_t *sa;
+	bool found = FALSE;
+
+	e = this->sas->create_enumerator(this->sas);
+	while (e->enumerate(e, NULL, &sa))
+	{
+		if (!sa->inbound && sa->state == SA_LIVE && !sa->dying &&
+			sa->reqid == new->reqid && sa->dst->ip_equals(sa->dst, new->dst))
+		{
+			found = TRUE;
+			break;
+		}
+	}
+	e->destroy(e);
+	return found;
+}
+
+/* "add sa ..." for @p sa with @p key. */
+static bool
+install_sa(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa, chunk_t key)
+{
+	char req[REQ_MAX], hex[3 * 64], src[16], dst[16], what[64], win[24];
+	bool ok;
+
+	ipv4_text(sa->src, src, sizeof(src));
+	ipv4_text(sa->dst, dst, sizeof(dst));
+	hex_key(key, hex, sizeof(hex));
+	/* the sender keeps no window: replay_win is inbound only */
+	win[0] = '\0';
+	if (sa->inbound)
+	{
+		snprintf(win, sizeof(win), " replay_win %u", sa->replay);
+	}
+	snprintf(req, sizeof(req), "add sa %s %u aead_algo %s aead_key %s "
+			 "mode ipv4-tunnel src %s dst %s%s%s%s", sa->inbound ? "in" : "out",
+			 sa->spi, sa->alg->aead_algo, hex, src, dst, sa->esn ? " esn" : "",
+			 win, sa->life);
+	snprintf(what, sizeof(what), "adding SA %s 0x%.8x",
+			 sa->inbound ? "in" : "out", sa->spi);
+	ok = ask(this, what, req, NULL);
+	memwipe(req, sizeof(req));
+	memwipe(hex, sizeof(hex));
+	return ok;
+}
+
+METHOD(kernel_ipsec_t, add_sa, status_t,
+	private_kernel_shardgate_ipsec_t *this, kernel_ipsec_sa_id_t *id,
+	kernel_ipsec_add_sa_t *data)
+{
+	char req[REQ_MAX], hex[3 * 64], *reply = NULL;
+	const char *why;
+	sa_entry_t *sa, *old;
+	uint64_t grace;
+	bool ok = TRUE;
+
+	why = sa_unsupported(id, data);
+	if (why)
+	{
+		DBG1(DBG_KNL, "kernel-shardgate: refusing SA 0x%.8x: %s",
+			 ntohl(id->spi), why);
+		return NOT_SUPPORTED;
+	}
+	INIT(sa,
+		.spi = ntohl(id->spi),
+		.src = id->src->clone(id->src),
+		.dst = id->dst->clone(id->dst),
+		.inbound = data->inbound,
+		.reqid = data->reqid,
+		.alg = shardgate_alg_find(data->enc_alg, data->enc_key.len,
+								  data->int_alg),
+		.replay = data->replay_window,
+		.esn = data->esn,
+		.state = SA_LIVE,
+	);
+	sa->chain = sa->spi;
+	if (!sa->alg)
+	{
+		DBG1(DBG_KNL, "kernel-shardgate: refusing SA 0x%.8x: %N with a "
+			 "%u-byte key and %N is not an algorithm shardgate carries "
+			 "(it has AES-GCM-16 with 128 and 256-bit keys)", sa->spi,
+			 encryption_algorithm_names, data->enc_alg, data->enc_key.len,
+			 integrity_algorithm_names, data->int_alg);
+		sa_destroy(sa);
+		return NOT_SUPPORTED;
+	}
+	life_words(data->lifetime, sa->life, sizeof(sa->life));
+
+	this->mutex->lock(this->mutex);
+	if (sa_find(this, sa->spi, sa->dst))
+	{
+		this->mutex->unlock(this->mutex);
+		DBG1(DBG_KNL, "kernel-shardgate: SA 0x%.8x to %H exists already",
+			 sa->spi, sa->dst);
+		sa_destroy(sa);
+		return ALREADY_DONE;
+	}
+	if (sa->inbound && (old = rekey_in_old(this, sa)) != NULL)
+	{
+		/* The new SA takes the old one's policy tag: both decrypt until
+		 * charon deletes the old one (RFC 4301 §4.4.2.1). */
+		grace = data->lifetime && data->lifetime->time.life ?
+				data->lifetime->time.life * 1000 : GRACE_MS_MAX;
+		hex_key(data->enc_key, hex, sizeof(hex));
+		snprintf(req, sizeof(req), "rekey in %u %u aead_algo %s aead_key %s%s "
+				 "grace_ms %llu", old->spi, sa->spi, sa->alg->aead_algo, hex,
+				 sa->life, (unsigned long long)min(grace, (uint64_t)GRACE_MS_MAX));
+		ok = ask(this, "rekeying inbound SA", req, &reply);
+		memwipe(req, sizeof(req));
+		memwipe(hex, sizeof(hex));
+		free(reply);
+		if (ok)
+		{
+			old->successor = sa->spi;
+			sa->chain = old->chain;
+			DBG2(DBG_KNL, "kernel-shardgate: inbound SA 0x%.8x rekeys 0x%.8x",
+				 sa->spi, old->spi);
+		}
+	}
+	else if (!sa->inbound && has_live_out(this, sa))
+	{
+		/* held until charon moves the outbound policy: "rekey out" */
+		sa->state = SA_PENDING;
+		sa->key = chunk_clone(data->enc_key);
+		DBG2(DBG_KNL, "kernel-shardgate: outbound SA 0x%.8x held for the "
+			 "policy switch", sa->spi);
+	}
+	else
+	{
+		ok = install_sa(this, sa, data->enc_key);
+	}
+	if (!ok)
+	{
+		this->mutex->unlock(this->mutex);
+		sa_destroy(sa);
+		return FAILED;
+	}
+	this->sas->put(this->sas, sa, sa);
+	this->mutex->unlock(this->mutex);
+	return SUCCESS;
+}
+
+METHOD(kernel_ipsec_t, update_sa, status_t,
+	private_kernel_shardgate_ipsec_t *this, kernel_ipsec_sa_id_t *id,
+	kernel_ipsec_update_sa_t *data)
+{
+	/* MOBIKE address changes: shardgate cannot move an SA's endpoints yet */
+	DBG1(DBG_KNL, "kernel-shardgate: cannot update SA 0x%.8x (new endpoints "
+		 "%H..%H): shardgate cannot change a live SA's tunnel addresses",
+		 ntohl(id->spi), data->new_src, data->new_dst);
+	return NOT_SUPPORTED;
+}
+
+/* Read one live SA's counters from shardgate into @p sa. */
+static bool
+refresh(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa)
+{
+	char req[64], *reply = NULL;
+	uint64_t bytes, packets;
+	bool ok;
+
+	snprintf(req, sizeof(req), "query sa %s %u", sa->inbound ? "in" : "out",
+			 sa->spi);
+	ok = this->ctl->request(this->ctl, req, &reply) &&
+		 shardgate_ctl_u64(reply, "bytes", &bytes) &&
+		 shardgate_ctl_u64(reply, "packets", &packets);
+	free(reply);
+	if (!ok)
+	{
+		return FALSE;
+	}
+	if (packets != sa->packets)
+	{	/* shardgate keeps no last-use time: the last change seen is it */
+		sa->last_use = time_monotonic(NULL);
+	}
+	sa->bytes = bytes;
+	sa->packets = packets;
+	return TRUE;
+}
+
+METHOD(kernel_ipsec_t, query_sa, status_t,
+	private_kernel_shardgate_ipsec_t *this, kernel_ipsec_sa_id_t *id,
+	kernel_ipsec_query_sa_t *data, uint64_t *bytes, uint64_t *packets,
+	time_t *time)
+{
+	sa_entry_t *sa;
+
+	this->mutex->lock(this->mutex);
+	sa = sa_find(this, ntohl(id->spi), id->dst);
+	if (!sa)
+	{
+		this->mutex->unlock(this->mutex);
+		return NOT_FOUND;
+	}
+	if (sa->state == SA_LIVE && !refresh(this, sa))
+	{
+		DBG2(DBG_KNL, "kernel-shardgate: SA 0x%.8x: no counters from "
+			 "shardgate, showing the last ones", sa->spi);
+	}
+	if (bytes)
+	{
+		*bytes = sa->bytes;
+	}
+	if (packets)
+	{
+		*packets = sa->packets;
+	}
+	if (time)
+	{
+		*time = sa->last_use;
+	}
+	this->mutex->unlock(this->mutex);
+	return SUCCESS;
+}
+
+static bool
+named_by_policy(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa)
+{
+	enumerator_t *e;
+	policy_entry_t *p;
+	bool found = FALSE;
+
+	e = this->policies->create_enumerator(this->policies);
+	while (e->enumerate(e, &p))
+	{
+		if (p->type == POLICY_IPSEC && p->out == !sa->inbound &&
+			p->sg_spi == sa->spi)
+		{
+			found = TRUE;
+			break;
+		}
+	}
+	e->destroy(e);
+	return found;
+}
+
+/* Policies whose shardgate rule named @p from now name @p to. */
+static void
+rename_policies(private_kernel_shardgate_ipsec_t *this, bool out,
+				uint32_t from, uint32_t to)
+{
+	enumerator_t *e;
+	policy_entry_t *p;
+
+	e = this->policies->create_enumerator(this->policies);
+	while (e->enumerate(e, &p))
+	{
+		if (p->type == POLICY_IPSEC && p->out == out && p->sg_spi == from)
+		{
+			p->sg_spi = to;
+		}
+	}
+	e->destroy(e);
+}
+
+/* "del sa"; TRUE if it is gone from shardgate. */
+static bool
+remove_sa(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa)
+{
+	char req[64], what[64], *reply = NULL;
+	bool ok;
+
+	snprintf(req, sizeof(req), "del sa %s %u", sa->inbound ? "in" : "out",
+			 sa->spi);
+	ok = this->ctl->request(this->ctl, req, &reply);
+	if (!ok && is_gone(reply))
+	{
+		ok = TRUE;
+	}
+	else if (!ok)
+	{
+		char *err = shardgate_ctl_error(reply);
+
+		snprintf(what, sizeof(what), "deleting SA %s 0x%.8x",
+				 sa->inbound ? "in" : "out", sa->spi);
+		DBG1(DBG_KNL, "kernel-shardgate: %s: shardgate refused: %s", what, err);
+		free(err);
+	}
+	free(reply);
+	return ok;
+}
+
+/* Delete SAs charon is done with that no shardgate policy names now. */
+static void
+reap(private_kernel_shardgate_ipsec_t *this)
+{
+	enumerator_t *e;
+	sa_entry_t *sa;
+
+	e = this->sas->create_enumerator(this->sas);
+	while (e->enumerate(e, NULL, &sa))
+	{
+		if (sa->dying && !named_by_policy(this, sa) && remove_sa(this, sa))
+		{
+			this->sas->remove_at(this->sas, e);
+			sa_destroy(sa);
+		}
+	}
+	e->destroy(e);
+}
+
+/* The inbound SA whose "rekey in" moved to @p sa, if it is still there. */
+static sa_entry_t *
+rekeyed_from(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa)
+{
+	enumerator_t *e;
+	sa_entry_t *old, *found = NULL;
+
+	e = this->sas->create_enumerator(this->sas);
+	while (e->enumerate(e, NULL, &old))
+	{
+		if (old->inbound && old->successor == sa->spi &&
+			old->dst->ip_equals(old->dst, sa->dst))
+		{
+			found = old;
+			break;
+		}
+	}
+	e->destroy(e);
+	return found;
+}
+
+METHOD(kernel_ipsec_t, del_sa, status_t,
+	private_kernel_shardgate_ipsec_t *this, kernel_ipsec_sa_id_t *id,
+	kernel_ipsec_del_sa_t *data)
+{
+	char req[64];
+	sa_entry_t *sa;
+	status_t status = SUCCESS;
+
+	this->mutex->lock(this->mutex);
+	sa = sa_find(this, ntohl(id->spi), id->dst);
+	if (!sa)
+	{
+		/* charon deletes every inbound SPI it allocated, installed or not */
+		snprintf(req, sizeof(req), "spi free %u", ntohl(id->spi));
+		this->ctl->request(this->ctl, req, NULL);
+		this->mutex->unlock(this->mutex);
+		return SUCCESS;
+	}
+	if (sa->state != SA_LIVE)
+	{	/* never in shardgate, or its slot went to the successor */
+		sa_drop(this, sa);
+	}
+	else if (sa->inbound && sa->successor)
+	{
+		/* ends the rekey's grace: shardgate's rules move to the successor */
+		if (remove_sa(this, sa))
+		{
+			rename_policies(this, FALSE, sa->spi, sa->successor);
+			sa_drop(this, sa);
+		}
+		else
+		{
+			status = FAILED;
+		}
+	}
+	else if (sa->inbound && rekeyed_from(this, sa))
+	{
+		/* a rekey called off before the old SA went: shardgate keeps the
+		 * old one (its rules name it) and drops only this one */
+		if (remove_sa(this, sa))
+		{
+			rekeyed_from(this, sa)->successor = 0;
+			sa_drop(this, sa);
+		}
+		else
+		{
+			status = FAILED;
+		}
+	}
+	else if (named_by_policy(this, sa))
+	{
+		/* a policy still protects with it: it goes with the policy, so
+		 * its traffic is never left without an SA */
+		sa->dying = TRUE;
+	}
+	else if (remove_sa(this, sa))
+	{
+		sa_drop(this, sa);
+	}
+	else
+	{
+		status = FAILED;
+	}
+	this->mutex->unlock(this->mutex);
+	return status;
+}
+
+METHOD(kernel_ipsec_t, flush_sas, status_t,
+	private_kernel_shardgate_ipsec_t *this)
+{
+	enumerator_t *e;
+	sa_entry_t *sa;
+
+	this->mutex->lock(this->mutex);
+	e = this->sas->create_enumerator(this->sas);
+	while (e->enumerate(e, NULL, &sa))
+	{
+		if (sa->state == SA_LIVE && named_by_policy(this, sa))
+		{
+			sa->dying = TRUE;
+			continue;
+		}
+		if (sa->state != SA_LIVE || remove_sa(this, sa))
+		{
+			this->sas->remove_at(this->sas, e);
+			sa_destroy(sa);
+		}
+	}
+	e->destroy(e);
+	this->mutex->unlock(this->mutex);
+	return SUCCESS;
+}
+
+/* A selector as shardgate's "src/dst/proto/sport/dport", or why not. */
+static const char *
+selector(kernel_ipsec_policy_id_t *id, policy_entry_t *p)
+{
+	traffic_selector_t *ts[2] = { id->src_ts, id->dst_ts };
+	char *prefix[2] = { p->src, p->dst };
+	uint16_t *ports[2] = { p->sport, p->dport };
+	host_t *net;
+	uint8_t len;
+	char a[16];
+	int i;
+	bool exact;
+
+	if (id->mark.value || id->if_id)
+	{
+		return "marks and interface IDs are not supported";
+	}
+	if (id->interface)
+	{
+		return "policies bound to an interface are not supported";
+	}
+	if (id->label)
+	{
+		return "security labels are not supported";
+	}
+	if (ts[0]->get_protocol(ts[0]) != ts[1]->get_protocol(ts[1]))
+	{
+		return "selectors with two protocols";
+	}
+	p->proto = ts[0]->get_protocol(ts[0]);
+	for (i = 0; i < 2; i++)
+	{
+		if (ts[i]->get_type(ts[i]) != TS_IPV4_ADDR_RANGE)
+		{
+			return "IPv6 traffic selectors are not supported";
+		}
+		exact = ts[i]->to_subnet(ts[i], &net, &len);
+		ipv4_text(net, a, sizeof(a));
+		net->destroy(net);
+		if (!exact)
+		{
+			return "an address range that is not one subnet";
+		}
+		snprintf(prefix[i], 24, "%s/%u", a, len);
+		ports[i][0] = ts[i]->get_from_port(ts[i]);
+		ports[i][1] = ts[i]->get_to_port(ts[i]);
+		/* ICMP types/codes travel in the port fields (RFC 4301 §4.4.1.1) */
+		if ((p->proto == IPPROTO_ICMP || p->proto == 0) &&
+			(ports[i][0] != 0 || ports[i][1] != 0xffff))
+		{
+			return "ICMP type/code selectors are not supported";
+		}
+	}
+	return NULL;
+}
+
+static bool
+same_selector(policy_entry_t *a, policy_entry_t *b)
+{
+	return a->out == b->out && streq(a->src, b->src) && streq(a->dst, b->dst) &&
+		   a->proto == b->proto && a->sport[0] == b->sport[0] &&
+		   a->sport[1] == b->sport[1] && a->dport[0] == b->dport[0] &&
+		   a->dport[1] == b->dport[1];
+}
+
+/* shardgate's "pri" (higher wins) from charon's priority class (lower
+ * wins) and the selector's size: the more specific, the higher, as
+ * kernel-netlink ranks XFRM policies. A manual priority (lower wins)
+ * stands above every computed one. */
+static uint32_t
+priority(policy_entry_t *p, policy_priority_t prio, uint32_t manual)
+{
+	u_int slen = atoi(strchr(p->src, '/') + 1), dlen = atoi(strchr(p->dst, '/') + 1);
+
+	if (manual)
+	{
+		return manual >= 0x40000000 ? 1 << 20 : 0x40000000 - manual + (1 << 20);
+	}
+	return ((POLICY_PRIORITY_FALLBACK + 1 - prio) << 16) + (slen + dlen) * 4 +
+		   (p->proto ? 2 : 0) +
+		   (p->sport[0] || p->sport[1] != 0xffff ||
+			p->dport[0] || p->dport[1] != 0xffff ? 1 : 0);
+}
+
+static void
+sp_text(policy_entry_t *p, uint32_t spi, char *buf, size_t len)
+{
+	char act[32], proto[16] = "";
+
+	switch (p->type)
+	{
+		case POLICY_IPSEC:
+			snprintf(act, sizeof(act), "protect %u", spi);
+			break;
+		case POLICY_PASS:
+			snprintf(act, sizeof(act), "bypass");
+			break;
+		default:
+			snprintf(act, sizeof(act), "discard");
+			break;
+	}
+	if (p->proto)
+	{
+		snprintf(proto, sizeof(proto), " proto %u", p->proto);
+	}
+	snprintf(buf, len, "sp ipv4 %s esp %s pri %u src %s dst %s%s sport %u:%u "
+			 "dport %u:%u", p->out ? "out" : "in", act, p->pri, p->src, p->dst,
+			 proto, p->sport[0], p->sport[1], p->dport[0], p->dport[1]);
+}
+
+static bool
+sp_request(private_kernel_shardgate_ipsec_t *this, const char *verb,
+		   policy_entry_t *p, uint32_t spi)
+{
+	char req[REQ_MAX], rule[REQ_MAX - 8], what[64];
+
+	sp_text(p, spi, rule, sizeof(rule));
+	snprintf(req, sizeof(req), "%s %s", verb, rule);
+	snprintf(what, sizeof(what), "%s policy %s %s..%s", verb,
+			 p->out ? "out" : "in", p->src, p->dst);
+	return ask(this, what, req, NULL);
+}
+
+/* Make shardgate's rule for @p p name @p spi instead of p->sg_spi: a new
+ * rule, then the old one goes; the new one is added second and ties lose
+ * to the earlier rule (sg_spd.h), so it is added one priority higher. */
+static bool
+retarget(private_kernel_shardgate_ipsec_t *this, policy_entry_t *p, uint32_t spi)
+{
+	policy_entry_t next = *p;
+
+	next.pri = p->pri + 1;
+	if (!sp_request(this, "add", &next, spi))
+	{
+		return FALSE;
+	}
+	if (!sp_request(this, "del", p, p->sg_spi))
+	{
+		DBG1(DBG_KNL, "kernel-shardgate: the old rule stays, outranked");
+	}
+	p->pri = next.pri;
+	p->sg_spi = spi;
+	return TRUE;
+}
+
+/* "rekey out": the policy's live outbound SA takes @p new's SPI and key in
+ * place, between two bursts, so no packet is lost and every policy naming
+ * it follows. */
+static bool
+rekey_out(private_kernel_shardgate_ipsec_t *this, sa_entry_t *old,
+		  sa_entry_t *new)
+{
+	char req[REQ_MAX], hex[3 * 64];
+	bool ok;
+
+	/* its counters start again: keep the old SA's last ones for charon */
+	refresh(this, old);
+	hex_key(new->key, hex, sizeof(hex));
+	snprintf(req, sizeof(req), "rekey out %u %u aead_algo %s aead_key %s%s",
+			 old->spi, new->spi, new->alg->aead_algo, hex, new->life);
+	ok = ask(this, "rekeying outbound SA", req, NULL);
+	memwipe(req, sizeof(req));
+	memwipe(hex, sizeof(hex));
+	if (!ok)
+	{
+		return FALSE;
+	}
+	DBG2(DBG_KNL, "kernel-shardgate: outbound SA 0x%.8x replaced 0x%.8x",
+		 new->spi, old->spi);
+	chunk_clear(&new->key);
+	new->state = SA_LIVE;
+	old->state = SA_REPLACED;
+	rename_policies(this, TRUE, old->spi, new->spi);
+	return TRUE;
+}
+
+/* The SA charon's policy names, in the direction the policy protects. */
+static sa_entry_t *
+policy_sa(private_kernel_shardgate_ipsec_t *this, kernel_ipsec_policy_id_t *id,
+		  kernel_ipsec_manage_policy_t *data)
+{
+	return sa_find(this, ntohl(data->sa->esp.spi), data->dst);
+}
+
+static policy_entry_t *
+policy_find(private_kernel_shardgate_ipsec_t *this, policy_entry_t *key)
+{
+	enumerator_t *e;
+	policy_entry_t *p, *found = NULL;
+
+	e = this->policies->create_enumerator(this->policies);
+	while (e->enumerate(e, &p))
+	{
+		if (same_selector(p, key))
+		{
+			found = p;
+			break;
+		}
+	}
+	e->destroy(e);
+	return found;
+}
+
+static void
+add_user(policy_entry_t *p, uint32_t spi, uint32_t reqid)
+{
+	policy_user_t *u;
+	int i;
+
+	for (i = 0; i < array_count(p->users); i++)
+	{
+		array_get(p->users, i, &u);
+		if (u->spi == spi && u->reqid == reqid)
+		{
+			u->refs++;
+			return;
+		}
+	}
+	INIT(u, .spi = spi, .reqid = reqid, .refs = 1);
+	array_insert(p->users, ARRAY_TAIL, u);
+}
+
+/* Whether shardgate's rule already accepts @p sa's traffic. */
+static bool
+rule_covers(private_kernel_shardgate_ipsec_t *this, policy_entry_t *p,
+			sa_entry_t *sa)
+{
+	sa_entry_t *named;
+
+	if (p->sg_spi == sa->spi)
+	{
+		return TRUE;
+	}
+	if (!sa->inbound)
+	{
+		return FALSE;
+	}
+	/* inbound rules name a tag that a "rekey in" passes on */
+	named = sa_find(this, p->sg_spi, sa->dst);
+	return named && named->inbound && named->chain == sa->chain;
+}
+
+METHOD(kernel_ipsec_t, add_policy, status_t,
+	private_kernel_shardgate_ipsec_t *this, kernel_ipsec_policy_id_t *id,
+	kernel_ipsec_manage_policy_t *data)
+{
+	policy_entry_t key = {}, *p;
+	sa_entry_t *sa = NULL, *cur;
+	const char *why;
+	uint32_t spi = 0;
+	status_t status = SUCCESS;
+
+	if (id->dir == POLICY_FWD)
+	{	/* shardgate's inbound rule is in and fwd at once (see top) */
+		return SUCCESS;
+	}
+	key.out = id->dir == POLICY_OUT;
+	key.type = data->type;
+	why = selector(id, &key);
+	if (!why && data->type == POLICY_IPSEC && data->sa->mode != MODE_TUNNEL)
+	{
+		why = "only tunnel mode is supported";
+	}
+	if (!why && data->type == POLICY_IPSEC && data->prio == POLICY_PRIORITY_ROUTED)
+	{
+		why = "trap policies (start_action=trap) need acquires, which "
+			  "shardgate does not raise";
+	}
+	if (!why && data->type == POLICY_IPSEC && !data->sa->esp.use)
+	{
+		why = "only ESP is supported";
+	}
+	if (why)
+	{
+		DBG1(DBG_KNL, "kernel-shardgate: refusing policy %R === %R %N: %s",
+			 id->src_ts, id->dst_ts, policy_dir_names, id->dir, why);
+		return NOT_SUPPORTED;
+	}
+	key.pri = priority(&key, data->prio, data->manual_prio);
+
+	this->mutex->lock(this->mutex);
+	if (data->type == POLICY_IPSEC)
+	{
+		sa = policy_sa(this, id, data);
+		if (!sa || sa->dying)
+		{
+			DBG1(DBG_KNL, "kernel-shardgate: refusing policy %R === %R %N: "
+				 "its SA 0x%.8x is not in shardgate", id->src_ts, id->dst_ts,
+				 policy_dir_names, id->dir, ntohl(data->sa->esp.spi));
+			this->mutex->unlock(this->mutex);
+			return FAILED;
+		}
+		spi = sa->spi;
+	}
+	p = policy_find(this, &key);
+	if (p && p->type != key.type)
+	{
+		DBG1(DBG_KNL, "kernel-shardgate: refusing policy %R === %R %N: "
+			 "shardgate has a %s policy for the same selectors", id->src_ts,
+			 id->dst_ts, policy_dir_names, id->dir, p->type == POLICY_IPSEC ?
+			 "protect" : p->type == POLICY_PASS ? "bypass" : "discard");
+		status = FAILED;
+	}
+	else if (p && sa && !rule_covers(this, p, sa))
+	{
+		/* a rekey: the rule moves to the new SA */
+		cur = sa_find(this, p->sg_spi, sa->dst);
+		if (sa->state == SA_PENDING && cur && cur->state == SA_LIVE &&
+			!cur->inbound)
+		{
+			status = rekey_out(this, cur, sa) ? SUCCESS : FAILED;
+		}
+		else if (sa->state == SA_PENDING)
+		{
+			status = install_sa(this, sa, sa->key) && retarget(this, p, spi) ?
+					 SUCCESS : FAILED;
+			if (status == SUCCESS)
+			{
+				sa->state = SA_LIVE;
+				chunk_clear(&sa->key);
+			}
+		}
+		else
+		{
+			status = retarget(this, p, spi) ? SUCCESS : FAILED;
+		}
+	}
+	else if (!p)
+	{
+		if (sa && sa->state == SA_PENDING)
+		{	/* its first policy (new selectors): nothing to switch from */
+			if (install_sa(this, sa, sa->key))
+			{
+				sa->state = SA_LIVE;
+				chunk_clear(&sa->key);
+			}
+			else
+			{
+				status = FAILED;
+			}
+		}
+		if (status == SUCCESS && sp_request(this, "add", &key, spi))
+		{
+			INIT(p);
+			*p = key;
+			p->sg_spi = spi;
+			p->users = array_create(0, 0);
+			this->policies->insert_last(this->policies, p);
+		}
+		else
+		{
+			status = FAILED;
+		}
+	}
+	if (status == SUCCESS)
+	{
+		add_user(p, spi, data->sa ? data->sa->reqid : 0);
+	}
+	reap(this);
+	this->mutex->unlock(this->mutex);
+	return status;
+}
+
+METHOD(kernel_ipsec_t, query_policy, status_t,
+	private_kernel_shardgate_ipsec_t *this, kernel_ipsec_policy_id_t *id,
+	kernel_ipsec_query_policy_t *data, time_t *use_time)
+{
+	policy_entry_t key = {};
+	policy_entry_t *p;
+	sa_entry_t *sa;
+	status_t status = NOT_FOUND;
+
+	if (id->dir == POLICY_FWD || selector(id, &key))
+	{
+		return NOT_SUPPORTED;
+	}
+	key.out = id->dir == POLICY_OUT;
+	this->mutex->lock(this->mutex);
+	p = policy_find(this, &key);
+	if (p && p->type == POLICY_IPSEC)
+	{
+		/* the policy's use is its SA's, which shardgate counts */
+		enumerator_t *e = this->sas->create_enumerator(this->sas);
+
+		while (e->enumerate(e, NULL, &sa))
+		{
+			if (sa->spi == p->sg_spi && sa->inbound == !p->out &&
+				sa->state == SA_LIVE)
+			{
+				refresh(this, sa);
+				*use_time = sa->last_use;
+				status = SUCCESS;
+				break;
+			}
+		}
+		e->destroy(e);
+	}
+	this->mutex->unlock(this->mutex);
+	return status;
+}
+
+static void
+policy_destroy(policy_entry_t *p)
+{
+	array_destroy_function(p->users, (void*)free, NULL);
+	free(p);
+}
+
+METHOD(kernel_ipsec_t, del_policy, status_t,
+	private_kernel_shardgate_ipsec_t *this, kernel_ipsec_policy_id_t *id,
+	kernel_ipsec_manage_policy_t *data)
+{
+	policy_entry_t key = {}, *p;
+	policy_user_t *u = NULL, *last = NULL;
+	uint32_t spi, reqid;
+	sa_entry_t *sa;
+	int i;
+
+	if (id->dir == POLICY_FWD || selector(id, &key))
+	{	/* never installed */
+		return SUCCESS;
+	}
+	key.out = id->dir == POLICY_OUT;
+	spi = data->type == POLICY_IPSEC ? ntohl(data->sa->esp.spi) : 0;
+	reqid = data->sa ? data->sa->reqid : 0;
+
+	this->mutex->lock(this->mutex);
+	p = policy_find(this, &key);
+	if (!p)
+	{
+		this->mutex->unlock(this->mutex);
+		return NOT_FOUND;
+	}
+	for (i = 0; i < array_count(p->users); i++)
+	{
+		array_get(p->users, i, &u);
+		if (u->spi == spi && u->reqid == reqid)
+		{
+			break;
+		}
+		u = NULL;
+	}
+	if (u && --u->refs == 0)
+	{
+		array_remove(p->users, i, NULL);
+		free(u);
+	}
+	if (array_count(p->users) == 0)
+	{
+		if (sp_request(this, "del", p, p->sg_spi))
+		{
+			this->policies->remove(this->policies, p, NULL);
+			policy_destroy(p);
+		}
+	}
+	else if (p->type == POLICY_IPSEC)
+	{
+		/* the latest install that remains is the one to protect with */
+		array_get(p->users, ARRAY_TAIL, &last);
+		sa = sa_find(this, last->spi, data->dst);
+		if (sa && sa->state == SA_LIVE && !rule_covers(this, p, sa))
+		{
+			retarget(this, p, sa->spi);
+		}
+	}
+	reap(this);
+	this->mutex->unlock(this->mutex);
+	return SUCCESS;
+}
+
+METHOD(kernel_ipsec_t, flush_policies, status_t,
+	private_kernel_shardgate_ipsec_t *this)
+{
+	policy_entry_t *p;
+
+	this->mutex->lock(this->mutex);
+	while (this->policies->remove_first(this->policies, (void**)&p) == SUCCESS)
+	{
+		sp_request(this, "del", p, p->sg_spi);
+		policy_destroy(p);
+	}
+	reap(this);
+	this->mutex->unlock(this->mutex);
+	return SUCCESS;
+}
+
+METHOD(kernel_ipsec_t, bypass_socket, bool,
+	private_kernel_shardgate_ipsec_t *this, int fd, int family)
+{
+	/* IKE runs over the host's stack, which shardgate's policies never see */
+	return TRUE;
+}
+
+METHOD(kernel_ipsec_t, enable_udp_decap, bool,
+	private_kernel_shardgate_ipsec_t *this, int fd, int family, uint16_t port)
+{
+	/* UDP-encapsulated SAs are refused (add_sa), so there is nothing to
+	 * decapsulate; port 4500 stays usable for IKE */
+	return TRUE;
+}
+
+typedef struct {
+	uint32_t spi;
+	host_t *dst;
+	bool hard;
+} expiry_t;
+
+/* Read shardgate's lifetime events since the last one and raise charon's
+ * expires: soft starts a rekey, hard (or idle: shardgate has removed the
+ * SA) a delete. */
+static job_requeue_t
+read_events(private_kernel_shardgate_ipsec_t *this)
+{
+	char req[48], *reply = NULL, *at, type[24], dir[8];
+	uint64_t id, spi;
+	array_t *todo = array_create(sizeof(expiry_t), 0);
+	expiry_t x;
+	sa_entry_t *sa;
+	enumerator_t *e;
+
+	snprintf(req, sizeof(req), "events %llu", (unsigned long long)this->last_event);
+	if (this->ev_ctl->request(this->ev_ctl, req, &reply))
+	{
+		this->mutex->lock(this->mutex);
+		for (at = strstr(reply, "{\"id\":"); at; at = strstr(at + 1, "{\"id\":"))
+		{
+			if (!shardgate_ctl_u64(at, "id", &id) ||
+				!shardgate_ctl_str(at, "type", type, sizeof(type)) ||
+				!shardgate_ctl_str(at, "dir", dir, sizeof(dir)) ||
+				!shardgate_ctl_u64(at, "spi", &spi))
+			{
+				continue;
+			}
+			this->last_event = max(this->last_event, id);
+			e = this->sas->create_enumerator(this->sas);
+			while (e->enumerate(e, NULL, &sa))
+			{
+				if (sa->spi == spi && sa->inbound == streq(dir, "in") &&
+					sa->state == SA_LIVE)
+				{
+					x.spi = sa->spi;
+					x.dst = sa->dst->clone(sa->dst);
+					x.hard = !streq(type, "soft_expired");
+					array_insert(todo, ARRAY_TAIL, &x);
+					DBG1(DBG_KNL, "kernel-shardgate: SA %s 0x%.8x: %s in shardgate",
+						 dir, sa->spi, type);
+					break;
+				}
+			}
+			e->destroy(e);
+		}
+		this->mutex->unlock(this->mutex);
+	}
+	free(reply);
+	/* outside our lock: charon may call back into us */
+	while (array_remove(todo, ARRAY_HEAD, &x))
+	{
+		charon->kernel->expire(charon->kernel, IPPROTO_ESP, htonl(x.spi), x.dst,
+							   x.hard);
+		x.dst->destroy(x.dst);
+	}
+	array_destroy(todo);
+	return JOB_RESCHEDULE_MS(this->events_ms);
+}
+
+/* Start after the gateway's existing events: they are not ours. */
+static void
+skip_old_events(private_kernel_shardgate_ipsec_t *this)
+{
+	char *reply = NULL, *at;
+	uint64_t id;
+
+	if (this->ev_ctl->request(this->ev_ctl, "events", &reply))
+	{
+		for (at = strstr(reply, "{\"id\":"); at; at = strstr(at + 1, "{\"id\":"))
+		{
+			if (shardgate_ctl_u64(at, "id", &id))
+			{
+				this->last_event = max(this->last_event, id);
+			}
+		}
+	}
+	free(reply);
+}
+
+METHOD(kernel_ipsec_t, destroy, void,
+	private_kernel_shardgate_ipsec_t *this)
+{
+	enumerator_t *e;
+	sa_entry_t *sa;
+
+	e = this->sas->create_enumerator(this->sas);
+	while (e->enumerate(e, NULL, &sa))
+	{
+		sa_destroy(sa);
+	}
+	e->destroy(e);
+	this->sas->destroy(this->sas);
+	this->policies->destroy_function(this->policies, (void*)policy_destroy);
+	this->ctl->destroy(this->ctl);
+	this->ev_ctl->destroy(this->ev_ctl);
+	this->mutex->destroy(this->mutex);
+	free(this);
+}
+
+kernel_shardgate_ipsec_t *kernel_shardgate_ipsec_create()
+{
+	private_kernel_shardgate_ipsec_t *this;
+	char path[108], *prefix, *sock;
+	int timeout;
+
+	prefix = lib->settings->get_str(lib->settings,
+						"%s.plugins.kernel-shardgate.file_prefix", "rte", lib->ns);
+	snprintf(path, sizeof(path), "/var/run/dpdk/%s/shardgate.sock", prefix);
+	sock = lib->settings->get_str(lib->settings,
+						"%s.plugins.kernel-shardgate.socket", path, lib->ns);
+	timeout = lib->settings->get_int(lib->settings,
+						"%s.plugins.kernel-shardgate.timeout_ms", 10000, lib->ns);
+
+	INIT(this,
+		.public = {
+			.interface = {
+				.get_features = _get_features,
+				.get_spi = _get_spi,
+				.get_cpi = _get_cpi,
+				.add_sa = _add_sa,
+				.update_sa = _update_sa,
+				.query_sa = _query_sa,
+				.del_sa = _del_sa,
+				.flush_sas = _flush_sas,
+				.add_policy = _add_policy,
+				.query_policy = _query_policy,
+				.del_policy = _del_policy,
+				.flush_policies = _flush_policies,
+				.bypass_socket = _bypass_socket,
+				.enable_udp_decap = _enable_udp_decap,
+				.destroy = _destroy,
+			},
+		},
+		.ctl = shardgate_ctl_create(sock, timeout),
+		.ev_ctl = shardgate_ctl_create(sock, timeout),
+		.sas = hashtable_create((hashtable_hash_t)sa_hash,
+								(hashtable_equals_t)sa_equals, 32),
+		.policies = linked_list_create(),
+		.mutex = mutex_create(MUTEX_TYPE_RECURSIVE),
+		.events_ms = lib->settings->get_int(lib->settings,
+						"%s.plugins.kernel-shardgate.events_ms", 500, lib->ns),
+	);
+	DBG1(DBG_KNL, "kernel-shardgate: SAs and policies go to shardgate at %s",
+		 sock);
+	skip_old_events(this);
+	lib->scheduler->schedule_job_ms(lib->scheduler, (job_t*)
+			callback_job_create_with_prio((callback_job_cb_t)read_events, this,
+								NULL, (callback_job_cancel_t)return_false,
+								JOB_PRIO_CRITICAL), this->events_ms);
+	return &this->public;
+}

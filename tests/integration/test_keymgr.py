@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""
+The control requests a key manager needs (issue 10 item 2; keymgr.c), on a
+gateway fed from pcap files, bad input next to good:
+
+- spi alloc [MIN MAX]: a reserved SPI is unique, never one in use, taken
+  by "add sa in", given back by "spi free"; bad ranges are refused;
+- query sa in|out SPI: one SA's counters, as /shardgate/sa has them;
+- del sa of an SA in a rekey: the old one ends the grace at once (policies
+  move to the new SA); the new one calls the rekey off (the old one, which
+  the policies name, stays).
+
+Every refused request changes nothing (list sa, list sp).
+"""
+
+import os
+
+from sgtest import (suite_main, LiveGateway, base_rules, frame, peer_sa, hexkey, IP, ICMP,
+                    UNPROT, PEER, GW, KEY_IN_128, SPI_IN_128, SPI_OUT_128)
+
+
+def body(s):
+    sa = peer_sa()
+    frames = [frame(bytes(sa.encrypt(IP(src="10.1.0.5", dst="10.2.0.5") / ICMP())), UNPROT)
+              for _ in range(7)]
+    g = LiveGateway(s.exe, base_rules(), live=(), inputs={UNPROT: frames})
+    g.prefix = "sgike_km_%d" % os.getpid()
+    g.lcores = "--lcores=0@1,1@1"  # CPU 0 belongs to another job on this machine
+    with g:
+        s.runs += 1
+
+        def req(line):
+            import json
+            rc, out, err = g.ctl(line)
+            try:
+                return json.loads(out.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                return {"unparsed": out + err}
+
+        def state():
+            return req("list sa").get("sa"), req("list sp").get("sp")
+
+        def refused(line, why):
+            before = state()
+            r = req(line)
+            s.check("'%s' refused: %s" % (line[:48], why),
+                    r.get("ok") is False and why in r.get("error", ""), r)
+            s.eq("'%s' changed nothing" % line[:48], state(), before)
+
+        s.section("spi alloc / spi free")
+        r = req("spi alloc")
+        s.check("spi alloc: an SPI >= 256", r.get("ok") is True and r.get("spi", 0) >= 256, r)
+        s.eq("spi free of it", req("spi free %d" % r.get("spi", 0)).get("ok"), True)
+        r = req("spi alloc 3221225472 3489660927")
+        s.check("spi alloc MIN MAX stays in the range",
+                r.get("ok") is True and 0xc0000000 <= r.get("spi", 0) <= 0xcfffffff, r)
+        req("spi free %d" % r.get("spi", 0))
+        r = req("spi alloc 70000 70000")
+        s.eq("a one-SPI range gives that SPI", r.get("spi"), 70000)
+        refused("spi alloc 70000 70000", "no free SPI")
+        refused("spi alloc %d %d" % (SPI_IN_128, SPI_IN_128), "no free SPI")
+        key = hexkey(KEY_IN_128)
+        r = req("add sa in 70000 aead_algo aes-128-gcm aead_key %s mode ipv4-tunnel src %s dst %s"
+                % (key, PEER, GW))
+        s.eq("add sa in of the reserved SPI", r.get("ok"), True)
+        refused("spi free 70000", "not reserved")
+        s.eq("del sa in 70000", req("del sa in 70000").get("ok"), True)
+        for line, why in (("spi alloc 1 300", "256 <= MIN"), ("spi alloc 600 500", "256 <= MIN"),
+                          ("spi alloc 600", "usage"), ("spi alloc 1 2 3", "usage"),
+                          ("spi alloc 0x100 4294967296", "usage"), ("spi free", "usage"),
+                          ("spi free x", "usage"), ("spi free 99999", "not reserved"),
+                          ("spi", "usage")):
+            refused(line, why)
+
+        s.section("query sa")
+        g.wait(lambda: (req("query sa in %d" % SPI_IN_128).get("sa") or {}).get("packets") == 7)
+        q = req("query sa in %d" % SPI_IN_128).get("sa") or {}
+        t = g.sa("in", SPI_IN_128) or {}
+        s.eq("query sa in: the 7 packets the pcap carried", q.get("packets"), 7)
+        s.eq("query sa in: bytes as telemetry has them", q.get("bytes"), t.get("bytes"))
+        q = req("query sa out %d" % SPI_OUT_128).get("sa") or {}
+        s.eq("query sa out: an idle SA has 0 packets", (q.get("dir"), q.get("packets")),
+             ("out", 0))
+        for line, why in (("query sa in 1234", "no such SA"),
+                          ("query sa out %d" % SPI_IN_128, "no such SA"),
+                          ("query sa up 1", "usage"), ("query sa in", "usage"),
+                          ("query sa in 1 2", "usage"), ("query sp", "usage"),
+                          ("query", "usage")):
+            refused(line, why)
+
+        s.section("del sa during a rekey")
+        r = req("rekey in %d 5001 aead_algo aes-128-gcm aead_key %s grace_ms 600000"
+                % (SPI_IN_128, key))
+        s.eq("rekey in %d -> 5001" % SPI_IN_128, r.get("ok"), True)
+        r = req("del sa in %d" % SPI_IN_128)
+        s.check("del sa of the old SA ends the grace now", r.get("ok") is True and
+                r.get("rekey_done") is True, r)
+        sas = {(e["dir"], e["spi"]) for e in req("list sa").get("sa", [])}
+        s.check("the old SA is gone, the new one stays",
+                ("in", SPI_IN_128) not in sas and ("in", 5001) in sas, sas)
+        sps = [p["spi"] for p in req("list sp").get("sp", []) if p["dir"] == "in"]
+        s.check("the inbound policy names the new SA now", 5001 in sps and SPI_IN_128 not in sps,
+                sps)
+        r = req("rekey in 5001 5002 aead_algo aes-128-gcm aead_key %s grace_ms 600000" % key)
+        s.eq("rekey in 5001 -> 5002", r.get("ok"), True)
+        s.eq("del sa of the new SA calls the rekey off", req("del sa in 5002").get("ok"), True)
+        sas = {(e["dir"], e["spi"]) for e in req("list sa").get("sa", [])}
+        s.check("the old SA stays, the new one is gone",
+                ("in", 5001) in sas and ("in", 5002) not in sas, sas)
+        refused("del sa in 5001", "a policy protects with it")
+        g.stop()
+    s.check_clean_exit("keymgr", g)
+
+
+if __name__ == "__main__":
+    suite_main("keymgr", body)
