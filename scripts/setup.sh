@@ -85,7 +85,7 @@ if [ "$do_build" -eq 1 ]; then
 	fi
 	ninja -C "$build_dir"
 	echo "setup.sh: built $build_dir/app/shardgate/shardgate"
-	plugin=$build_dir/ike/kernel-shardgate/libstrongswan-kernel-shardgate.so
+	plugin=$build_dir/app/kernel-shardgate/libstrongswan-kernel-shardgate.so
 	if [ -n "$sswan_src" ] && [ -f "$plugin" ]; then
 		# charon loads plugins from its own directory only; loading it is
 		# still up to each charon's config (README "IKE: strongSwan")
