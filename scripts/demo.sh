@@ -12,6 +12,12 @@
 #                              if every check passed (for CI)
 #   scripts/demo.sh --down     stop the gateways (SIGTERM, clean exit) and
 #                              delete the namespaces, links and run directory
+#   --ike                      (the default) key the tunnel with IKEv2:
+#                              Debian's charon beside each gateway, with the
+#                              kernel-shardgate plugin; IKE crosses each
+#                              gateway's slow path (a punt line, a tap)
+#   --static                   static keys in the rule files instead (fresh
+#                              random ones each run), no IKE daemon
 #   --no-setup                 skip scripts/setup.sh (binary already built)
 #
 # Environment: SG_BUILD_DIR (default ./build), SG_DEMO_DIR (run directory,
@@ -70,17 +76,23 @@ MARKER=.shardgate-demo
 
 mode=up
 do_setup=1
+ike=1
+CHARON=/usr/lib/ipsec/charon
+SWANCTL=/usr/sbin/swanctl
+PLUGIN=/usr/lib/ipsec/plugins/libstrongswan-kernel-shardgate.so
 
 say() { printf 'demo: %s\n' "$*"; }
 hr() { printf -- '---- %s ----\n' "$*"; }
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--once) mode=once ;;
 	--down) mode=down ;;
 	--no-setup) do_setup=0 ;;
+	--ike) ike=1 ;;
+	--static) ike=0 ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "demo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
@@ -99,7 +111,8 @@ ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$1"; }
 # Print the last lines of every log in the run directory.
 log_tails() {
 	local f
-	for f in "$run_dir"/gw-a.log "$run_dir"/gw-b.log "$run_dir"/tcpdump-*.log; do
+	for f in "$run_dir"/gw-a.log "$run_dir"/gw-b.log "$run_dir"/charon-*/charon.log \
+			"$run_dir"/tcpdump-*.log; do
 		[ -s "$f" ] || continue
 		hr "tail of $f"
 		tail -n 25 "$f" || true
@@ -170,6 +183,21 @@ stop_gateway() {
 	return 0
 }
 
+# charon first (--ike): it closes its CHILD_SAs in the gateways as it goes.
+stop_charons() {
+	local g pid
+	for g in a b; do
+		pid=$(cat "$run_dir/charon-$g/pid" 2>/dev/null || true)
+		if pid_is "$pid" "ipsec/charon"; then
+			say "stopping charon ${g^^} (pid $pid)"
+			kill -TERM "$pid" 2>/dev/null || true
+			wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+		fi
+		rm -f "$run_dir/charon-$g/pid"
+	done
+}
+
 stop_captures() {
 	local s pid
 	for s in a b; do
@@ -188,6 +216,7 @@ stop_captures() {
 teardown() {
 	local rc=0 ns pid
 	stop_captures
+	stop_charons
 	stop_gateway a || rc=1
 	stop_gateway b || rc=1
 	# Anything else still running inside the demo's own namespaces (a gateway
@@ -257,6 +286,11 @@ fi
 for t in ip tcpdump tshark mergecap setsid "$telemetry" "$py"; do
 	command -v "$t" >/dev/null || fail "$t not found; run scripts/setup.sh"
 done
+if [ "$ike" -eq 1 ]; then
+	for t in "$CHARON" "$SWANCTL" "$PLUGIN"; do
+		[ -e "$t" ] || fail "$t not found; run scripts/setup.sh as root (it builds and installs the plugin)"
+	done
+fi
 
 # Idempotent: whatever an earlier run left goes first.
 if ns_exists "$NS_GW_A" || ns_exists "$NS_GW_B" || ns_exists "$NS_SITE_A" ||
@@ -311,6 +345,9 @@ link_up() { # ns dev mac mtu
 # Gateway-side ends: no address, no ARP; the kernel stays silent on them.
 gw_end_up() { # ns dev mac
 	ip -n "$1" link set dev "$2" arp off
+	# The gateway's own address (--ike) is on its slow-path tap: the kernel
+	# must not take IKE from the veth as well (the reverse path is the tap).
+	ns_sysctl "$1" "net/ipv4/conf/$2/rp_filter=1"
 	link_up "$1" "$2" "$3" 1500
 }
 gw_end_up "$NS_GW_A" gwa-prot "$MAC_GWA_PROT"
@@ -361,6 +398,18 @@ fill() { # template output wan-peer-mac site-host-mac
 fill "$tmpl_dir/gw-a.cfg.in" "$run_dir/gw-a.cfg" "$MAC_GWB_WAN" "$MAC_SITE_A"
 fill "$tmpl_dir/gw-b.cfg.in" "$run_dir/gw-b.cfg" "$MAC_GWA_WAN" "$MAC_SITE_B"
 unset KEY_A_TO_B KEY_B_TO_A
+if [ "$ike" -eq 1 ]; then
+	# IKE makes the SAs and policies: keep routes and neighbours, drop the
+	# static sa/sp lines (and their keys), and hand the gateway's own
+	# address to the kernel, where charon listens.
+	for g in a b; do
+		[ "$g" = a ] && addr=172.16.0.1 || addr=172.16.0.2
+		grep -v -e '^sa ' -e '^sp ' "$run_dir/gw-$g.cfg" > "$run_dir/gw-$g.cfg.ike"
+		printf '%s\n' "# IKE (UDP 500/4500) and ARP for $addr go to the kernel's tap" \
+			"punt port 0 addr $addr/24" >> "$run_dir/gw-$g.cfg.ike"
+		mv "$run_dir/gw-$g.cfg.ike" "$run_dir/gw-$g.cfg"
+	done
+fi
 
 # ---------------------------------------------------------------- gateways
 
@@ -407,6 +456,120 @@ for g in a b; do
 	say "gateway ${g^^}: $(grep -m1 '^shardgate: running' "$run_dir/gw-$g.log")"
 done
 
+# ---------------------------------------------------------------- IKE (--ike)
+
+# The path charon sees for $1: it runs with a private /run (its pid file is
+# /run/charon.pid, one per machine otherwise), the real one under /mnt.
+in_charon() { case "$1" in /run/*) echo "/mnt/${1#/run/}" ;; *) echo "$1" ;; esac; }
+
+# charon $1 (a|b) in namespace $2, keying gateway $1 through kernel-shardgate.
+start_charon() {
+	local g=$1 d=$run_dir/charon-$1 sock i
+	mkdir -p "$d"
+	sock=$(in_charon "$(readlink -f /var/run/dpdk)/${fp}_$g/shardgate.sock")
+	cat > "$d/strongswan.conf" <<CONF
+charon {
+    load_modular = no
+    load = kernel-shardgate kernel-netlink socket-default vici random nonce openssl kdf pem pkcs1 x509 pubkey
+    install_routes = no
+    install_virtual_ip = no
+    filelog {
+        log {
+            path = $(in_charon "$d")/charon.log
+            default = 1
+            knl = 1
+            flush_line = yes
+        }
+    }
+    plugins {
+        vici {
+            socket = unix://$(in_charon "$d")/charon.vici
+        }
+        kernel-shardgate {
+            socket = $sock
+        }
+    }
+}
+CONF
+	mkdir -p /mnt
+	# It execs its way to charon: pid_is() knows it by that name.
+	STRONGSWAN_CONF=$(in_charon "$d")/strongswan.conf setsid ip netns exec "$2" unshare -m \
+		sh -c 'mount --make-rprivate / && mount --bind /run /mnt &&
+			mount -t tmpfs sgdemo /run && exec "$1"' sgdemo-charon "$CHARON" \
+		< /dev/null > "$d/stdout" 2>&1 &
+	echo "$!" > "$d/pid"
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$d/charon.vici" ] && return 0
+		alive "$(cat "$d/pid")" || break
+		sleep 0.1
+	done
+	fail "charon ${g^^} did not start: $(tail -n 5 "$d/stdout" "$d/charon.log" 2>/dev/null)"
+}
+
+# IKEv2 between the gateways' own addresses, PSK of this run only.
+swanctl_conf() { # a|b
+	local me peer lan_me lan_peer other
+	if [ "$1" = a ]; then
+		me=172.16.0.1 peer=172.16.0.2 lan_me=10.1.0.0/24 lan_peer=10.2.0.0/24 other=b
+	else
+		me=172.16.0.2 peer=172.16.0.1 lan_me=10.2.0.0/24 lan_peer=10.1.0.0/24 other=a
+	fi
+	cat <<CONF
+connections {
+  demo {
+    version = 2
+    local_addrs = $me
+    remote_addrs = $peer
+    proposals = aes128gcm16-prfsha256-ecp256
+    local {
+      auth = psk
+      id = gw-$1
+    }
+    remote {
+      auth = psk
+      id = gw-$other
+    }
+    children {
+      sites {
+        local_ts = $lan_me
+        remote_ts = $lan_peer
+        mode = tunnel
+        esp_proposals = aes128gcm16
+        start_action = none
+      }
+    }
+  }
+}
+secrets {
+  ike-demo {
+    id-a = gw-a
+    id-b = gw-b
+    secret = "$PSK"
+  }
+}
+CONF
+}
+
+swanctl_of() { local g=$1; shift; "$SWANCTL" "$@" --uri "unix://$run_dir/charon-$g/charon.vici"; }
+
+if [ "$ike" -eq 1 ]; then
+	hr "IKEv2: charon with kernel-shardgate beside each gateway"
+	PSK=$(od -An -v -tx1 -N24 /dev/urandom | tr -d ' \n')
+	for g in a b; do
+		if [ "$g" = a ]; then ns=$NS_GW_A; else ns=$NS_GW_B; fi
+		start_charon "$g" "$ns"
+		( umask 077; swanctl_conf "$g" > "$run_dir/charon-$g/swanctl.conf" )
+		swanctl_of "$g" --load-all --noprompt --file "$run_dir/charon-$g/swanctl.conf" \
+			> "$run_dir/charon-$g/load.log" 2>&1 ||
+			fail "swanctl --load-all on charon ${g^^}: $(cat "$run_dir/charon-$g/load.log")"
+	done
+	unset PSK
+	swanctl_of a --initiate --child sites --timeout 30 > "$run_dir/charon-a/initiate.log" 2>&1 ||
+		fail "IKE did not come up: $(tail -n 5 "$run_dir/charon-a/initiate.log")"
+	swanctl_of a --list-sas 2>/dev/null | sed 's/^/  /'
+	say "OK: IKE_SA and CHILD_SA up; charon installed the SAs in both gateways"
+fi
+
 # ---------------------------------------------------------------- telemetry
 
 # Ask gateway $1's telemetry socket (stock dpdk-telemetry.py, commands on
@@ -443,10 +606,11 @@ if drops:
     print("    drops by reason: " + ", ".join("%s %s" % kv for kv in drops))
 for sa in sas.values():
     if isinstance(sa, dict):
-        print("  gateway %s /shardgate/sa: SPI %s %-3s %s packets %s bytes %s seq %s"
-              " auth_fail %s replay_drop %s" % (g, sa.get("spi"), sa.get("dir"),
-              sa.get("aead"), sa.get("packets"), sa.get("bytes"), sa.get("seq"),
-              sa.get("auth_fail"), sa.get("replay_drop")))
+        more = ("auth_fail %s replay_drop %s" % (sa.get("auth_fail"), sa.get("replay_drop"))
+                if sa.get("dir") == "in" else "seq_reserved %s" % sa.get("seq_reserved"))
+        print("  gateway %s /shardgate/sa: SPI %s %-3s %s packets %s bytes %s seq %s %s" % (
+              g, sa.get("spi"), sa.get("dir"), sa.get("aead"), sa.get("packets"),
+              sa.get("bytes"), sa.get("seq"), more))
 '
 
 # ---------------------------------------------------------------- traffic
@@ -506,7 +670,10 @@ count() {
 }
 n_all=$(count frame) || fail "tshark failed: $(cat "$run_dir/tshark.err")"
 n_esp=$(count esp) || fail "tshark failed: $(cat "$run_dir/tshark.err")"
-n_other=$(count 'not esp') || fail "tshark failed: $(cat "$run_dir/tshark.err")"
+# --ike: the gateways' own IKE and ARP cross the link too (their slow paths)
+others='not esp'
+[ "$ike" -eq 1 ] && others='not (esp or isakmp or arp)'
+n_other=$(count "$others") || fail "tshark failed: $(cat "$run_dir/tshark.err")"
 tshark -r "$run_dir/wan.pcap" -c 6 2>/dev/null | sed 's/^/  /'
 if [ "$n_all" -gt 6 ]; then
 	echo "  ..."
@@ -520,10 +687,14 @@ if [ "$n_esp" -eq 0 ]; then
 	fail "the capture holds no ESP frame"
 fi
 if [ "$n_other" -ne 0 ]; then
-	tshark -r "$run_dir/wan.pcap" -Y 'not esp' 2>/dev/null | head -n 10 | sed 's/^/  not ESP: /'
+	tshark -r "$run_dir/wan.pcap" -Y "$others" 2>/dev/null | head -n 10 | sed 's/^/  not ESP: /'
 	fail "the wan link carried $n_other frame(s) that are not ESP"
 fi
-say "OK: ping crossed the tunnel and the wan link carried only ESP"
+if [ "$ike" -eq 1 ]; then
+	say "OK: ping crossed the tunnel and the wan link carried only ESP (and IKE, ARP)"
+else
+	say "OK: ping crossed the tunnel and the wan link carried only ESP"
+fi
 
 hr "TCP across the tunnel: 2 MB from site A to site B, sha256 compared"
 # Site B receives and prints the sha256 of what arrived; site A sends random
@@ -586,8 +757,14 @@ cat <<EOF
               port 0 unprotected net_af_packet0 on gwb-wan  ($MAC_GWB_WAN), tunnel endpoint 172.16.0.2
               port 1 protected   net_af_packet1 on gwb-prot ($MAC_GWB_PROT)
   site B:     $NS_SITE_B eth0 10.2.0.2/24 ($MAC_SITE_B, MTU $SITE_MTU), default via 10.2.0.1 = gateway B port 1
-  SAs:        SPI $SPI_A_TO_B site A -> site B (A out, B in), SPI $SPI_B_TO_A site B -> site A (B out, A in),
-              AES-128-GCM, fresh random keys in $run_dir (mode 0700; never shown)
+$(if [ "$ike" -eq 1 ]; then
+	echo "  SAs:        IKEv2 (charon + kernel-shardgate in each gateway namespace, PSK of this run),"
+	echo "              AES-128-GCM; IKE over each gateway's slow path: punt line, tap sgpunt0"
+	echo "              charon logs and vici sockets: $run_dir/charon-[ab]/"
+else
+	echo "  SAs:        SPI $SPI_A_TO_B site A -> site B (A out, B in), SPI $SPI_B_TO_A site B -> site A (B out, A in),"
+	echo "              AES-128-GCM, fresh random keys in $run_dir (mode 0700; never shown)"
+fi)
   run dir:    $run_dir: gw-a.log, gw-b.log, gw-*.cmd (command lines), wan.pcap$once_note
 EOF
 # The rules each gateway runs, keys left out.
