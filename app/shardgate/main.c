@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -58,6 +59,18 @@ split_args(int argc, char **argv, int *eal_argc)
 			break;
 	*eal_argc = i;
 	return i;
+}
+
+/* Event ids start at the wall clock in microseconds: they keep rising
+ * across restarts, so a key manager that asks for the events after the last
+ * id it saw misses none of a new run's (there is less than one event a us). */
+static uint64_t
+event_id_base(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 static void
@@ -169,6 +182,7 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	sg_event_log_init(&gw.events, event_id_base());
 	/* EAL caps SIMD at 256 bits on x86 unless told otherwise; raise it for the
 	 * AVX-512 timer sweep and ACL, unless the user forced a limit (-EPERM). */
 	if (rte_vect_get_max_simd_bitwidth() < RTE_VECT_SIMD_512)

@@ -209,7 +209,8 @@ struct sg_event_rec {
  * control core; read by the telemetry thread and control requests.
  */
 struct sg_event_log {
-	uint64_t next_id;
+	uint64_t next_id; /**< the last id given (first_id - 1 before any) */
+	uint64_t first_id; /**< the first id of this run (0 or 1: from 1) */
 	uint64_t count[SG_SHARD_EV_IDLE + 1];
 	struct sg_event_rec rec[SG_EVENT_LOG_SIZE];
 	int lock; /**< rte_spinlock_t, kept opaque here */
@@ -217,6 +218,12 @@ struct sg_event_log {
 
 /** Name of an event type ("soft_expired", "hard_expired", "idle"). */
 const char *sg_shard_event_name(enum sg_shard_event_type t);
+
+/**
+ * Number this run's events from @p base + 1, so that ids keep rising across
+ * restarts (a key manager asks for the events after the last id it saw).
+ */
+void sg_event_log_init(struct sg_event_log *log, uint64_t base);
 
 /** Log @p ev (control core). @return its id. */
 uint64_t sg_event_log_add(struct sg_event_log *log, const struct sg_shard_event *ev);

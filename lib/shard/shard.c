@@ -319,6 +319,14 @@ sg_shard_event_name(enum sg_shard_event_type t)
 	return "unknown";
 }
 
+void
+sg_event_log_init(struct sg_event_log *log, uint64_t base)
+{
+	memset(log, 0, sizeof(*log));
+	log->next_id = base;
+	log->first_id = base + 1;
+}
+
 uint64_t
 sg_event_log_add(struct sg_event_log *log, const struct sg_shard_event *ev)
 {
@@ -350,6 +358,7 @@ sg_event_log_read(struct sg_event_log *log, uint64_t since, struct sg_event_rec 
 
 	rte_spinlock_lock(lock);
 	first = log->next_id >= SG_EVENT_LOG_SIZE ? log->next_id - SG_EVENT_LOG_SIZE + 1 : 1;
+	first = RTE_MAX(first, log->first_id);
 	for (id = RTE_MAX(since + 1, first); id <= log->next_id && got < n; id++)
 		out[got++] = log->rec[id % SG_EVENT_LOG_SIZE];
 	rte_spinlock_unlock(lock);

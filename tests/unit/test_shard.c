@@ -345,6 +345,41 @@ test_events(void)
 	sg_shard_free(s);
 }
 
+/* The event log numbers a run from its base: ids rise across restarts, and
+ * asking for those after an older run's id returns this run's, no slot it
+ * never wrote. */
+static void
+test_event_log_base(void)
+{
+	static struct sg_event_log log, fresh;
+	static struct sg_event_rec rec[SG_EVENT_LOG_SIZE];
+	struct sg_shard_event ev = {.type = SG_SHARD_EV_SOFT_EXPIRED, .dir = SG_SA_OUT, .spi = 9};
+	uint32_t i, bad = 0;
+
+	sg_event_log_init(&log, 1000000);
+	CU_ASSERT_EQUAL(sg_event_log_read(&log, 0, rec, SG_EVENT_LOG_SIZE), 0);
+	CU_ASSERT_EQUAL(sg_event_log_add(&log, &ev), 1000001);
+	ev.spi = 10;
+	CU_ASSERT_EQUAL(sg_event_log_add(&log, &ev), 1000002);
+	/* An id from an earlier run (a key manager's last): this run's events. */
+	CU_ASSERT_EQUAL(sg_event_log_read(&log, 42, rec, SG_EVENT_LOG_SIZE), 2);
+	CU_ASSERT(rec[0].id == 1000001 && rec[0].ev.spi == 9);
+	CU_ASSERT(rec[1].id == 1000002 && rec[1].ev.spi == 10);
+	CU_ASSERT_EQUAL(sg_event_log_read(&log, 1000001, rec, SG_EVENT_LOG_SIZE), 1);
+	CU_ASSERT_EQUAL(sg_event_log_read(&log, 1000002, rec, SG_EVENT_LOG_SIZE), 0);
+	CU_ASSERT_EQUAL(log.count[SG_SHARD_EV_SOFT_EXPIRED], 2);
+	/* Past the ring's size only the newest are kept, oldest first. */
+	for (i = 0; i < 2 * SG_EVENT_LOG_SIZE; i++)
+		sg_event_log_add(&log, &ev);
+	CU_ASSERT_EQUAL(sg_event_log_read(&log, 0, rec, SG_EVENT_LOG_SIZE), SG_EVENT_LOG_SIZE);
+	for (i = 0; i < SG_EVENT_LOG_SIZE; i++)
+		bad += rec[i].id != 1000002 + SG_EVENT_LOG_SIZE + 1 + i;
+	CU_ASSERT_EQUAL(bad, 0);
+	/* A log never initialised numbers from 1, as before. */
+	CU_ASSERT_EQUAL(sg_event_log_add(&fresh, &ev), 1);
+	CU_ASSERT_EQUAL(sg_event_log_read(&fresh, 0, rec, SG_EVENT_LOG_SIZE), 1);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Commands against a real worker lcore.                                    */
 
@@ -1028,6 +1063,7 @@ static const struct {
 	{"create/free: bad arguments, duplicate id, no leak", test_shard_create_bad},
 	{"command alloc/free", test_cmd_alloc},
 	{"event ring: order, full", test_events},
+	{"event log: ids from a base, none before it", test_event_log_base},
 }, cmd_tests[] = {
 	{"sync; unknown op", test_cmd_sync},
 	{"SA add: index, owner, tag, key wiped in the command", test_cmd_add},
