@@ -1285,7 +1285,7 @@ read_events(private_kernel_shardgate_ipsec_t *this)
 {
 	char req[48], *reply = NULL, *at, type[24], dir[8];
 	uint64_t id, spi;
-	array_t *todo = array_create(sizeof(expiry_t), 0);
+	array_t *due = array_create(sizeof(expiry_t), 0);
 	expiry_t x;
 	sa_entry_t *sa;
 	enumerator_t *e;
@@ -1313,7 +1313,7 @@ read_events(private_kernel_shardgate_ipsec_t *this)
 					x.spi = sa->spi;
 					x.dst = sa->dst->clone(sa->dst);
 					x.hard = !streq(type, "soft_expired");
-					array_insert(todo, ARRAY_TAIL, &x);
+					array_insert(due, ARRAY_TAIL, &x);
 					DBG1(DBG_KNL, "kernel-shardgate: SA %s 0x%.8x: %s in shardgate",
 						 dir, sa->spi, type);
 					break;
@@ -1325,13 +1325,13 @@ read_events(private_kernel_shardgate_ipsec_t *this)
 	}
 	free(reply);
 	/* outside our lock: charon may call back into us */
-	while (array_remove(todo, ARRAY_HEAD, &x))
+	while (array_remove(due, ARRAY_HEAD, &x))
 	{
 		charon->kernel->expire(charon->kernel, IPPROTO_ESP, htonl(x.spi), x.dst,
 							   x.hard);
 		x.dst->destroy(x.dst);
 	}
-	array_destroy(todo);
+	array_destroy(due);
 	return JOB_RESCHEDULE_MS(this->events_ms);
 }
 

@@ -2,7 +2,8 @@
 #ifndef TEST_SHARD_H
 #define TEST_SHARD_H
 
-/* Shared by the shard suite's files (test_shard.c, shard_million.c). */
+/* Shared by the shard suite's files (test_shard.c, shard_million.c,
+ * shard_seq.c). */
 
 #include <stdint.h>
 
@@ -33,5 +34,22 @@ double now_s(void);
 
 /* One shard filled to 1M sessions, looked up and emptied (shard_million.c). */
 void test_million(void);
+
+/* The worker of the command tests and its shard (test_shard.c). */
+struct sg_shard;
+struct sg_shard_cmd;
+extern struct sg_shard *wsh;
+/* Hold the worker off commands (1) or let it go on (0). */
+void stall(int on);
+/* Send one command, wait: its result (or the call's error). */
+int run_cmd(struct sg_shard_cmd *c);
+/* Add an SA through the worker: its index or -errno. */
+int add_via_worker(const struct sg_sa_prm *p, uint32_t tag, int *key_wiped);
+/* Delete every SA of the worker's shard. */
+void empty_shard(void);
+
+/* Sequence numbers (shard_seq.c). */
+void test_event_log_base(void);
+void test_cmd_seq(void);
 
 #endif /* TEST_SHARD_H */
