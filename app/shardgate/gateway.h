@@ -114,9 +114,10 @@ int gateway_seq_index(struct gateway *gw);
  * Inbound: nothing to do. Returns 0, or -errno with why set. */
 int gateway_seq_claim(struct gateway *gw, struct sg_sa_prm *p, char *why, size_t whylen);
 int gateway_seq_sync(struct gateway *gw, char *why, size_t whylen);
-/* The SA that claimed @p p (or @p sa) is gone; @p last: its last number. */
+/* The SA that claimed @p p (or the outbound SA @p spi holding @p slot) is
+ * gone; @p last: its last number. Inbound @p p: nothing to do. */
 void gateway_seq_release(struct gateway *gw, const struct sg_sa_prm *p, uint64_t last);
-void gateway_seq_release_sa(struct gateway *gw, const struct sg_sa *sa, uint64_t last);
+void gateway_seq_release_slot(struct gateway *gw, uint32_t spi, uint32_t slot, uint64_t last);
 /* A worker's SG_SHARD_EV_SEQ_LOW; answered by gateway_seq_flush(). */
 void gateway_seq_ask(struct gateway *gw, uint16_t w, const struct sg_shard_event *ev);
 void gateway_seq_flush(struct gateway *gw);

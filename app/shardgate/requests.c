@@ -423,8 +423,7 @@ control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *wh
 		gateway_session_unbind(gw, src, dst);
 		/* The owner answered its last number: the rest of the reservation
 		 * goes back (the key may return, and resumes above it). */
-		gateway_seq_release(gw, &(struct sg_sa_prm){.dir = SG_SA_OUT, .spi = spi,
-				.seq_slot = slot}, last);
+		gateway_seq_release_slot(gw, spi, slot, last);
 	}
 	return 0;
 }
@@ -568,8 +567,8 @@ rekey_out(struct gateway *gw, uint32_t old_spi, uint32_t new_spi, const char *cr
 	uint32_t g = gateway_find_sa(gw, SG_SA_OUT, old_spi);
 	struct sg_shard_cmd *c;
 	struct sg_conf conf;
-	struct sg_sa_prm np;
-	uint32_t i, old_slot;
+	uint32_t i, old_slot, new_slot;
+	uint64_t new_start;
 	char why[320];
 	int ret;
 
@@ -593,11 +592,11 @@ rekey_out(struct gateway *gw, uint32_t old_spi, uint32_t new_spi, const char *cr
 		fail(r, "rekey out %u: %s", old_spi, why);
 		return;
 	}
-	np = conf.sa[0].prm; /* all but the key, for the state file */
-	sg_wipe(np.key, sizeof(np.key));
+	new_slot = conf.sa[0].prm.seq_slot;
+	new_start = conf.sa[0].prm.seq_start;
 	c = sg_shard_cmd_alloc(SG_SHARD_SA_REKEY);
 	if (c == NULL) {
-		gateway_seq_release(gw, &np, np.seq_start);
+		gateway_seq_release_slot(gw, new_spi, new_slot, new_start);
 		sg_conf_free(&conf);
 		fail(r, "out of memory");
 		return;
@@ -613,10 +612,9 @@ rekey_out(struct gateway *gw, uint32_t old_spi, uint32_t new_spi, const char *cr
 	ret = ret != 0 ? ret : c->result;
 	/* Whichever key the SA no longer holds goes back at its exact count. */
 	if (ret == 0)
-		gateway_seq_release(gw, &(struct sg_sa_prm){.dir = SG_SA_OUT, .spi = old_spi,
-				.seq_slot = old_slot}, c->seq);
+		gateway_seq_release_slot(gw, old_spi, old_slot, c->seq);
 	else
-		gateway_seq_release(gw, &np, np.seq_start);
+		gateway_seq_release_slot(gw, new_spi, new_slot, new_start);
 	sg_shard_cmd_free(c);
 	if (ret != 0) {
 		fail(r, "rekey out %u: %s", old_spi, strerror(-ret));

@@ -161,24 +161,23 @@ gateway_seq_sync(struct gateway *gw, char *why, size_t whylen)
 }
 
 void
-gateway_seq_release(struct gateway *gw, const struct sg_sa_prm *p, uint64_t last)
+gateway_seq_release_slot(struct gateway *gw, uint32_t spi, uint32_t slot, uint64_t last)
 {
 	int ret;
 
-	if (p->dir != SG_SA_OUT || gw->seq == NULL)
+	if (gw->seq == NULL)
 		return;
-	ret = sg_seqstore_release(gw->seq, p->seq_slot, last);
+	ret = sg_seqstore_release(gw->seq, slot, last);
 	if (ret != 0)
 		SG_LOG(WARNING, "sa out %u: releasing its state entry: %s (its reservation stays)",
-				p->spi, strerror(-ret));
+				spi, strerror(-ret));
 }
 
 void
-gateway_seq_release_sa(struct gateway *gw, const struct sg_sa *sa, uint64_t last)
+gateway_seq_release(struct gateway *gw, const struct sg_sa_prm *p, uint64_t last)
 {
-	struct sg_sa_prm p = {.dir = sa->dir, .spi = sg_sa_spi(sa), .seq_slot = sa->seq_slot};
-
-	gateway_seq_release(gw, &p, last);
+	if (p->dir == SG_SA_OUT)
+		gateway_seq_release_slot(gw, p->spi, p->seq_slot, last);
 }
 
 void
@@ -272,7 +271,7 @@ gateway_seq_close(struct gateway *gw)
 			const struct sg_sa *sa = sg_sa_table_get(t, i);
 
 			if (sa != NULL && sa->dir == SG_SA_OUT)
-				gateway_seq_release_sa(gw, sa, sa->seq);
+				gateway_seq_release_slot(gw, sg_sa_spi(sa), sa->seq_slot, sa->seq);
 		}
 	}
 	sg_seqstore_close(gw->seq);

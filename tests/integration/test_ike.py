@@ -72,6 +72,17 @@ def sh(*cmd, check=True, timeout=30, **kw):
     return cp
 
 
+def stop_proc(proc):
+    """SIGTERM, then SIGKILL after 15 s; None or an exited process is fine."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def nsx(side, *cmd, **kw):
     return sh("ip", "netns", "exec", NS[side], *cmd, **kw)
 
@@ -200,13 +211,7 @@ class Shardgate:
             t.close()
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_proc(self.proc)
         if self.proc:
             self.fo.close()
         shutil.rmtree(self.rundir, ignore_errors=True)
@@ -319,13 +324,7 @@ class Charon:
                 and "in" in c and "out" in c]
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_proc(self.proc)
         if self.proc:
             self.out.close()
 

@@ -32,7 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sgtest import (suite_main, run_gateway, run_cli, frame, hexkey, IP, UDP, Raw,  # noqa: E402
-                    GW, PEER, PROT, UNPROT, NEIGH_MAC)
+                    LiveGateway, GW, PEER, PROT, UNPROT, NEIGH_MAC)
 import test_live as live  # noqa: E402
 
 KEY = live.key("seqstate out 8192", 16)
@@ -189,6 +189,29 @@ def resume_body(s, exe):
         r = run_gateway(exe, rules(), plain(2, 105), app_args=seq)
         s.eq("the refused start used no number: 96, 97", [q for q, _ in esp_seqs(r, 8192)],
              [96, 97])
+
+        s.section("rekey out: the key left behind is released at its exact count")
+        with LiveGateway(exe, rules(), live=(PROT,), app_args=seq) as g:
+            s.runs += 1
+            g.send(PROT, plain(3, 200)[PROT])
+            for old, new, k in ((8192, 8193, KEY_B), (8193, 8194, KEY), (8194, 8195, KEY)):
+                rc, out, err = g.ctl("rekey", "out", old, new, "aead_algo", "aes-128-gcm",
+                                     "aead_key", hexkey(k))
+                want_ok = new != 8195
+                s.check("rekey out %d -> %d: %s" % (old, new, "ok" if want_ok else
+                                                     "refused: its own key again"),
+                        (rc == 0 and '"ok":true' in out) if want_ok else
+                        (rc != 0 and "same key" in out), out[-300:] + err[-200:])
+                if want_ok:
+                    g.send(PROT, plain(2, 210)[PROT])
+            g.stop()
+            got = [(spi, q) for spi in (8192, 8193, 8194)
+                   for q, _ in esp_seqs(g, spi)]
+            s.eq("sequence numbers: the first key 98..100, the rotated one 11..12 (it was "
+                 "used 10 times in run 4), the first key again 101..102", got,
+                 [(8192, 98), (8192, 99), (8192, 100), (8193, 11), (8193, 12),
+                  (8194, 101), (8194, 102)])
+            s.check_clean_exit("rekey out", g)
 
         s.section("a burst past a small reservation holds at the limit")
         r = run_gateway(exe, rules(key=live.key("burst", 16)), plain(600),

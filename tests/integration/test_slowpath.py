@@ -320,6 +320,17 @@ while True:
 """
 
 
+def esp_after_ping(p0, p1):
+    """Ping the gateway (so its kernel resolves the peer), then send one
+    plaintext packet on port 1: the ESP frames that leave port 0."""
+    subprocess.run(["ping", "-c", "1", "-W", "2", GW], capture_output=True, timeout=10)
+    p0.drain()
+    p1.send([bytes(Ether(dst=GW_MAC[1], src=SITE_MAC) /
+                   IP(src="10.2.0.5", dst="10.1.0.5") / UDP(sport=1, dport=2) / Raw(b"x" * 20))])
+    return [f for f in p0.recv(3.0, until=lambda fs: any(x[23] == 50 for x in fs if len(x) > 23))
+            if len(f) > 23 and f[12:14] == b"\x08\x00" and f[23] == 50]
+
+
 def body(s):
     p0, p1 = Wire(P_IF[0]), Wire(P_IF[1])
     s.runs += 3
@@ -350,12 +361,7 @@ def body(s):
     # The neigh line wins over what the kernel learned.
     gw = Gateway(s.exe, rules(extra="neigh port 0 02:00:00:00:0e:0e"), 2).start()
     try:
-        subprocess.run(["ping", "-c", "1", "-W", "2", GW], capture_output=True, timeout=10)
-        p0.drain()
-        p1.send([bytes(Ether(dst=GW_MAC[1], src=SITE_MAC) /
-                       IP(src="10.2.0.5", dst="10.1.0.5") / UDP(sport=1, dport=2) / Raw(b"x" * 20))])
-        got = [f for f in p0.recv(3.0, until=lambda fs: any(x[23] == 50 for x in fs if len(x) > 23))
-               if len(f) > 23 and f[12:14] == b"\x08\x00" and f[23] == 50]
+        got = esp_after_ping(p0, p1)
         s.check("neigh line given: ESP goes to its MAC, not the learned one",
                 len(got) == 1 and got[0][:6] == mac("02:00:00:00:0e:0e"),
                 [g[:6].hex() for g in got])
@@ -366,12 +372,7 @@ def body(s):
     gw = Gateway(s.exe, rules(punt="punt port 0 addr 172.16.0.2/24 iface %s via %s" %
                               (TAP, PEER), out_dst="198.51.100.1"), 3).start()
     try:
-        subprocess.run(["ping", "-c", "1", "-W", "2", GW], capture_output=True, timeout=10)
-        p0.drain()
-        p1.send([bytes(Ether(dst=GW_MAC[1], src=SITE_MAC) /
-                       IP(src="10.2.0.5", dst="10.1.0.5") / UDP(sport=1, dport=2) / Raw(b"x" * 20))])
-        got = [f for f in p0.recv(3.0, until=lambda fs: any(x[23] == 50 for x in fs if len(x) > 23))
-               if len(f) > 23 and f[12:14] == b"\x08\x00" and f[23] == 50]
+        got = esp_after_ping(p0, p1)
         s.check("via 172.16.0.1: ESP to 198.51.100.1 goes to the MAC the kernel has for 172.16.0.1",
                 len(got) == 1 and got[0][:6] == mac(PEER_MAC) and
                 got[0][30:34] == socket.inet_aton("198.51.100.1"), [g[:34].hex() for g in got])
