@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Shared by kernel_shardgate_ipsec.c (SAs, events, the object) and
+ * kernel_shardgate_policy.c (policies): the plugin's state and the helpers
+ * both halves call. Hidden: none of it is part of the plugin's symbols.
+ */
+#ifndef KERNEL_SHARDGATE_PRIV_H_
+#define KERNEL_SHARDGATE_PRIV_H_
+
+#include "kernel_shardgate_ipsec.h"
+#include "kernel_shardgate_algs.h"
+#include "shardgate_ctl.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include <daemon.h>
+#include <collections/array.h>
+#include <collections/hashtable.h>
+#include <processing/jobs/callback_job.h>
+#include <threading/mutex.h>
+
+/* charon's own SPI range (kernel_interface.h), as kernel-netlink uses */
+#define SPI_LO KERNEL_SPI_MIN
+#define SPI_HI KERNEL_SPI_MAX
+/* shardgate's longest grace for the old inbound SA of a rekey (ms): charon
+ * deletes it itself, which ends the grace at once (requests.c del_sa) */
+#define GRACE_MS_MAX 3600000
+#define REQ_MAX 1024
+
+typedef struct private_kernel_shardgate_ipsec_t private_kernel_shardgate_ipsec_t;
+
+typedef enum {
+	/** outbound successor held here until its policy switches to it */
+	SA_PENDING,
+	/** in shardgate */
+	SA_LIVE,
+	/** outbound SA whose slot a "rekey out" gave to its successor */
+	SA_REPLACED,
+} sa_state_t;
+
+typedef struct {
+	uint32_t spi;	/* host order */
+	host_t *src;
+	host_t *dst;
+	bool inbound;
+	uint32_t reqid;
+	const shardgate_alg_t *alg;
+	chunk_t key;	/* pending outbound only: for its "rekey out" */
+	char life[200];	/* lifetime words for shardgate */
+	uint32_t replay;
+	bool esn;
+	sa_state_t state;
+	/** charon deleted it; removed once no shardgate policy names it */
+	bool dying;
+	/** inbound: the SA a "rekey in" moved to */
+	uint32_t successor;
+	/** inbound: first SPI of its rekey chain (shardgate's policy tag) */
+	uint32_t chain;
+	uint64_t bytes;
+	uint64_t packets;
+	time_t last_use;
+} sa_entry_t;
+
+typedef struct {
+	uint32_t spi;
+	uint32_t reqid;
+	u_int refs;
+} policy_user_t;
+
+typedef struct {
+	bool out;
+	char src[24];
+	char dst[24];
+	uint8_t proto;
+	uint16_t sport[2];
+	uint16_t dport[2];
+	policy_type_t type;
+	uint32_t pri;
+	/** protect: the SPI shardgate's rule names */
+	uint32_t sg_spi;
+	/** policy_user_t, charon's installs of this selector */
+	array_t *users;
+} policy_entry_t;
+
+struct private_kernel_shardgate_ipsec_t {
+	kernel_shardgate_ipsec_t public;
+	shardgate_ctl_t *ctl;
+	/** a second connection, for the event reader */
+	shardgate_ctl_t *ev_ctl;
+	/** sa_entry_t by (spi, dst) */
+	hashtable_t *sas;
+	/** policy_entry_t */
+	linked_list_t *policies;
+	mutex_t *mutex;
+	uint64_t last_event;
+	u_int events_ms;
+};
+
+#pragma GCC visibility push(hidden)
+
+bool ask(private_kernel_shardgate_ipsec_t *this, const char *what, const char *req, char **reply);
+void hex_key(chunk_t key, char *buf, size_t len);
+bool install_sa(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa, chunk_t key);
+bool ipv4_text(host_t *host, char *buf, size_t len);
+void reap(private_kernel_shardgate_ipsec_t *this);
+bool refresh(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa);
+void rename_policies(private_kernel_shardgate_ipsec_t *this, bool out, uint32_t from, uint32_t to);
+sa_entry_t *sa_find(private_kernel_shardgate_ipsec_t *this, uint32_t spi, host_t *dst);
+void policy_destroy(policy_entry_t *p);
+/** Fill in the policy methods of the interface (kernel_shardgate_policy.c). */
+void kernel_shardgate_policy_methods(private_kernel_shardgate_ipsec_t *this);
+
+#pragma GCC visibility pop
+
+#endif /* KERNEL_SHARDGATE_PRIV_H_ */
