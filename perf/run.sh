@@ -841,8 +841,11 @@ for s in "${scenarios[@]}"; do
 	# add ~30 cycles per 128 B packet. --in-memory leaves no hugepage file.
 	micro_eal=()
 	if [ "$mem" = huge ]; then
+		# Its own prefix: EAL makes a runtime directory even --in-memory, and
+		# the default one ("rte") belongs to whatever else runs here.
 		micro_eal=(-l "$bound_cpu" --no-pci --in-memory -m 512 --no-telemetry
-			--log-level=lib.eal:error --)
+			--log-level=lib.eal:error "--file-prefix=${tag}_bench" --)
+		prefixes+=("${tag}_bench")
 	fi
 	say "micro-benchmarks (sg_bench_dp) on CPU $bound_cpu, memory: $mem"
 	taskset -c "$bound_cpu" "$bench" "${micro_eal[@]}" --sizes "$sizes" --reps "$reps" \
