@@ -29,6 +29,7 @@
 
 struct client {
 	int fd;
+	uint8_t origin; /* GATEWAY_ORIGIN_CONTROL, or the "client NAME" it gave */
 	size_t len;
 	char buf[LINE_MAX_LEN];
 };
@@ -69,6 +70,8 @@ control_open(struct gateway *gw)
 	if (i != 0 || listen(ctl->lfd, CLIENTS_MAX) != 0)
 		goto fail;
 	gw->control = ctl;
+	snprintf(gw->origin[GATEWAY_ORIGIN_RULES], GATEWAY_ORIGIN_NAME, "rules");
+	snprintf(gw->origin[GATEWAY_ORIGIN_CONTROL], GATEWAY_ORIGIN_NAME, "control");
 	SG_LOG(INFO, "control socket %s", ctl->path);
 	return 0;
 fail:
@@ -130,7 +133,7 @@ serve(struct gateway *gw, struct client *cl)
 			if (r.buf == NULL)
 				return -1;
 		}
-		control_request(gw, cl->buf, &r);
+		control_request(gw, cl->buf, &r, &cl->origin);
 		reply_printf(&r, "\n");
 		send_all(cl->fd, r.buf, r.len);
 		used = (size_t)(nl - cl->buf) + 1;
@@ -170,6 +173,7 @@ control_poll(struct gateway *gw, int timeout_ms)
 		for (i = 0; fd >= 0 && i < CLIENTS_MAX; i++) {
 			if (ctl->c[i].fd < 0) {
 				ctl->c[i].fd = fd;
+				ctl->c[i].origin = GATEWAY_ORIGIN_CONTROL;
 				ctl->c[i].len = 0;
 				fd = -1;
 			}

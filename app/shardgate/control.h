@@ -19,9 +19,17 @@ void reply_printf(struct reply *r, const char *fmt, ...) __attribute__((format(p
 
 /*
  * Run one request line against the gateway and write the JSON reply.
- * Every request either completes or changes nothing.
+ * Every request either completes or changes nothing. @p origin: the
+ * client's (GATEWAY_ORIGIN_CONTROL until a "client NAME" request sets it),
+ * recorded in what its requests add.
  */
-void control_request(struct gateway *gw, char *line, struct reply *r);
+void control_request(struct gateway *gw, char *line, struct reply *r, uint8_t *origin);
+
+/* The requests that only read (listing.c). */
+void control_list_sa(struct gateway *gw, uint64_t page, struct reply *r);
+void control_list_sp(struct gateway *gw, struct reply *r);
+void control_list_sessions(struct gateway *gw, struct reply *r);
+void control_list_events(struct gateway *gw, uint64_t since, struct reply *r);
 
 /* Inbound SAs whose removal a rekey scheduled: done from the control loop. */
 void control_run_timers(struct gateway *gw);

@@ -15,8 +15,20 @@
 #include "sg_spd.h"
 
 struct rte_hash;
+struct gateway;
 struct control;
 struct slowpath;
+
+/* Who made an SA or policy (sg_sa_prm.origin, sg_conf_sp.origin): the rule
+ * file, a control client that gave no name, then the names clients give
+ * with "client NAME" (kernel-shardgate gives its own). */
+#define GATEWAY_ORIGIN_RULES 0
+#define GATEWAY_ORIGIN_CONTROL 1
+#define GATEWAY_ORIGINS 16
+#define GATEWAY_ORIGIN_NAME 24
+
+/* The name of origin @p o ("rules", "control", a client's), or "?". */
+const char *gateway_origin_name(const struct gateway *gw, uint8_t o);
 
 /* How long the control core waits for a worker to answer a command. */
 #define GATEWAY_CALL_TIMEOUT_US 1000000
@@ -37,6 +49,7 @@ struct gateway {
 	uint32_t nb_sp;
 	uint32_t next_tag; /* inbound policy tags, never reused */
 	struct control *control;
+	char origin[GATEWAY_ORIGINS][GATEWAY_ORIGIN_NAME]; /* by number; "" unused */
 	struct sg_event_log events; /* lifetimes and idle expiry, for telemetry */
 	uint64_t steer_ports;   /* unprotected ports that take rte_flow ESP rules */
 	struct rte_hash *flows; /* (port, SPI) -> struct rte_flow */

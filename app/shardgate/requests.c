@@ -10,6 +10,8 @@
  *   rekey out OLD NEW aead_algo ALG aead_key KEY
  *   list sa [PAGE] | list sp | list sessions | events [SINCE_ID] | help
  *   spi alloc [MIN MAX] | spi free SPI | query sa in|out SPI   (keymgr.c)
+ *   client NAME          what this connection adds is NAME's (list sa/sp)
+ *   flush origin NAME    remove every SA and policy NAME's clients added
  *
  * A request that fails changes nothing.
  */
@@ -33,8 +35,6 @@
 /* How long the control core waits for a worker to answer. */
 /* Default time the old inbound SA keeps working after a rekey. */
 #define REKEY_GRACE_MS_DEFAULT 5000
-/* SAs per "list sa" page. */
-#define LIST_PAGE 256
 
 struct pending_del {
 	uint32_t spi;      /* old inbound SA */
@@ -116,6 +116,18 @@ static struct sg_sa *
 sa_at(struct gateway *gw, uint32_t g)
 {
 	return sg_sa_table_get(gw->shards[sg_shard_of(g)]->sat, sg_shard_local(g));
+}
+
+/* The number of origin @p name, or -1. */
+static int
+origin_find(const struct gateway *gw, const char *name)
+{
+	int o;
+
+	for (o = 0; o < GATEWAY_ORIGINS; o++)
+		if (strcmp(gw->origin[o], name) == 0)
+			return o;
+	return -1;
 }
 
 /* Send @p c to worker @p w and wait. On -ETIMEDOUT the worker still holds
@@ -502,6 +514,7 @@ rekey_prm(struct gateway *gw, enum sg_sa_dir dir, const struct sg_sa *old, uint3
 	/* The new SA keeps the old one's window (outbound SAs have none) and
 	 * its lifetimes, unless the request gives its own. */
 	conf->sa[0].prm.replay_win = dir == SG_SA_IN && old->replay != NULL ? old->replay->win : 0;
+	conf->sa[0].prm.origin = old->origin;
 	if (conf->sa[0].prm.life.soft_sec == 0 && conf->sa[0].prm.life.hard_sec == 0 &&
 			conf->sa[0].prm.life.soft_bytes == 0 && conf->sa[0].prm.life.hard_bytes == 0 &&
 			conf->sa[0].prm.life.soft_packets == 0 &&
@@ -652,106 +665,6 @@ control_run_timers(struct gateway *gw)
 	}
 }
 
-static void
-list_sa(struct gateway *gw, uint64_t page, struct reply *r)
-{
-	uint64_t seen = 0, first = page * LIST_PAGE, total = 0;
-	uint32_t shown = 0, i;
-	uint16_t w;
-
-	for (w = 0; w < gw->nb_workers; w++)
-		total += sg_sa_table_count(gw->shards[w]->sat);
-	reply_printf(r, "{\"ok\":true,\"total\":%" PRIu64 ",\"page\":%" PRIu64 ",\"sa\":[",
-			total, page);
-	for (w = 0; w < gw->nb_workers && shown < LIST_PAGE; w++) {
-		const struct sg_sa_table *t = gw->shards[w]->sat;
-
-		for (i = 0; i < sg_sa_table_capacity(t) && shown < LIST_PAGE; i++) {
-			const struct sg_sa *sa = sg_sa_table_get(t, i);
-
-			if (sa == NULL || seen++ < first)
-				continue;
-			reply_printf(r, "%s{\"dir\":\"%s\",\"spi\":%u,\"lcore\":%u,\"packets\":%" PRIu64
-					",\"bytes\":%" PRIu64, shown ? "," : "", dir_name(sa->dir),
-					sg_sa_spi(sa), sa->owner, sa->packets, sa->bytes);
-			if (sa->dir == SG_SA_OUT)
-				reply_printf(r, ",\"seq\":%" PRIu64 ",\"seq_reserved\":%" PRIu64 "}",
-						sa->seq, sa->seq_limit);
-			else
-				reply_printf(r, ",\"seq\":%" PRIu64 ",\"auth_fail\":%" PRIu64
-						",\"replay_drop\":%" PRIu64 "}",
-						sa->replay != NULL ? sa->replay->top : 0, sa->auth_fail,
-						sa->replay_drop);
-			shown++;
-		}
-	}
-	reply_printf(r, "]}");
-}
-
-static void
-list_events(struct gateway *gw, uint64_t since, struct reply *r)
-{
-	struct sg_event_rec rec[SG_EVENT_LOG_SIZE];
-	unsigned int i, n;
-
-	n = sg_event_log_read(&gw->events, since, rec, RTE_DIM(rec));
-	reply_printf(r, "{\"ok\":true,\"events\":[");
-	for (i = 0; i < n; i++)
-		reply_printf(r, "%s{\"id\":%" PRIu64 ",\"unix_ms\":%" PRIu64 ",\"type\":\"%s\","
-				"\"dir\":\"%s\",\"spi\":%u,\"lcore\":%u}", i ? "," : "", rec[i].id,
-				rec[i].unix_ms, sg_shard_event_name(rec[i].ev.type),
-				dir_name(rec[i].ev.dir), rec[i].ev.spi,
-				gw->workers[rec[i].ev.shard]->lcore_id);
-	reply_printf(r, "]}");
-}
-
-static void
-list_sp(struct gateway *gw, struct reply *r)
-{
-	static const char *const act[] = {"none", "protect", "bypass", "discard"};
-	uint32_t i;
-
-	reply_printf(r, "{\"ok\":true,\"sp\":[");
-	for (i = 0; i < gw->nb_sp; i++) {
-		const struct sg_conf_sp *sp = &gw->sp[i];
-		struct in_addr s = {.s_addr = htonl(sp->rule.src)};
-		struct in_addr d = {.s_addr = htonl(sp->rule.dst)};
-		char sb[INET_ADDRSTRLEN], db[INET_ADDRSTRLEN];
-
-		inet_ntop(AF_INET, &s, sb, sizeof(sb));
-		inet_ntop(AF_INET, &d, db, sizeof(db));
-		reply_printf(r, "%s{\"dir\":\"%s\",\"action\":\"%s\",\"spi\":%u,\"pri\":%u,"
-				"\"src\":\"%s/%u\",\"dst\":\"%s/%u\"}", i ? "," : "", dir_name(sp->dir),
-				act[sp->rule.action & 3], sp->spi, sp->rule.priority, sb,
-				sp->rule.src_depth, db, sp->rule.dst_depth);
-	}
-	reply_printf(r, "]}");
-}
-
-static void
-list_sessions(struct gateway *gw, struct reply *r) /* data: SAs << 16 | worker */
-{
-	const void *key;
-	void *data;
-	uint32_t it = 0, n = 0;
-
-	reply_printf(r, "{\"ok\":true,\"sessions\":[");
-	while (rte_hash_iterate(gw->peers, &key, &data, &it) >= 0) {
-		uint64_t k = *(const uint64_t *)key;
-		struct in_addr l = {.s_addr = htonl((uint32_t)(k >> 32))};
-		struct in_addr p = {.s_addr = htonl((uint32_t)k)};
-		char lb[INET_ADDRSTRLEN], pb[INET_ADDRSTRLEN];
-		uint16_t w = (uint16_t)((uintptr_t)data & 0xffff);
-
-		inet_ntop(AF_INET, &l, lb, sizeof(lb));
-		inet_ntop(AF_INET, &p, pb, sizeof(pb));
-		reply_printf(r, "%s{\"local\":\"%s\",\"peer\":\"%s\",\"lcore\":%u,\"sa\":%lu}",
-				n++ ? "," : "", lb, pb, gw->workers[w]->lcore_id,
-				(unsigned long)((uintptr_t)data >> 16));
-	}
-	reply_printf(r, "]}");
-}
-
 /* Whole-word unsigned number. */
 static int
 number(const char *s, uint64_t max, uint64_t *v)
@@ -800,7 +713,7 @@ rekey(struct gateway *gw, char *args, struct reply *r)
 }
 
 static void
-add_or_del(struct gateway *gw, char *rest, int add, struct reply *r)
+add_or_del(struct gateway *gw, char *rest, int add, struct reply *r, uint8_t origin)
 {
 	struct sg_conf conf;
 	uint64_t spi;
@@ -824,11 +737,13 @@ add_or_del(struct gateway *gw, char *rest, int add, struct reply *r)
 	} else if (conf.nb_sa + conf.nb_sp != 1) {
 		fail(r, "one sa or sp rule per request");
 	} else if (conf.nb_sa == 1) {
+		conf.sa[0].prm.origin = origin;
 		if (add)
 			add_sa(gw, &conf.sa[0], r, 0);
 		else
 			fail(r, "usage: del sa in|out SPI");
 	} else if (add) {
+		conf.sp[0].origin = origin;
 		add_sp(gw, &conf.sp[0], r);
 	} else {
 		del_sp(gw, &conf.sp[0], r);
@@ -836,8 +751,131 @@ add_or_del(struct gateway *gw, char *rest, int add, struct reply *r)
 	sg_conf_free(&conf);
 }
 
+/* "client NAME": what this connection adds from now on is NAME's. */
+static void
+client(struct gateway *gw, const char *name, struct reply *r, uint8_t *origin)
+{
+	size_t i, n = strlen(name);
+	int o;
+
+	for (i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+				name[i] == '-' || name[i] == '_' || name[i] == '.'))
+			break;
+	if (n == 0 || n >= GATEWAY_ORIGIN_NAME || i < n) {
+		fail(r, "usage: client NAME (1..%d of a-z 0-9 - _ .)", GATEWAY_ORIGIN_NAME - 1);
+		return;
+	}
+	o = origin_find(gw, name);
+	if (o == GATEWAY_ORIGIN_RULES) {
+		fail(r, "client: 'rules' is the rule file's");
+		return;
+	}
+	for (i = 0; o < 0 && i < GATEWAY_ORIGINS; i++) {
+		if (gw->origin[i][0] == '\0') {
+			snprintf(gw->origin[i], GATEWAY_ORIGIN_NAME, "%s", name);
+			o = (int)i;
+		}
+	}
+	if (o < 0) {
+		fail(r, "client: %d client names in use already", GATEWAY_ORIGINS);
+		return;
+	}
+	*origin = (uint8_t)o;
+	reply_printf(r, "{\"ok\":true,\"client\":\"%s\"}", name);
+}
+
+/* "flush origin NAME": the policies NAME's clients added go in one SPD
+ * swap (or none do); then their SAs, except one a policy of another origin
+ * still names, which stays (counted as kept). What a client left behind
+ * when it died (a killed charon) goes this way, when it starts again. */
+static void
+flush_origin(struct gateway *gw, const char *name, struct reply *r)
+{
+	int o = origin_find(gw, name);
+	struct sg_conf_sp *kept_sp;
+	uint32_t i, n = 0, nb_sa = 0, kept = 0, failed = 0, nb_old = gw->nb_sp;
+	uint32_t (*doomed)[2] = NULL, nb_doomed = 0, j;
+	char why[256];
+	uint16_t w;
+
+	if (o < 0 || o == GATEWAY_ORIGIN_RULES) {
+		fail(r, "flush origin %.32s: %s", name, o < 0 ? "no client gave that name" :
+				"the rule file's SAs and policies stay (restart without them)");
+		return;
+	}
+	kept_sp = malloc((gw->nb_sp + 1) * sizeof(*kept_sp));
+	for (w = 0; w < gw->nb_workers; w++)
+		nb_sa += sg_sa_table_count(gw->shards[w]->sat);
+	doomed = malloc((nb_sa + 1) * sizeof(*doomed));
+	if (kept_sp == NULL || doomed == NULL) {
+		free(kept_sp);
+		free(doomed);
+		fail(r, "out of memory");
+		return;
+	}
+	for (i = 0; i < gw->nb_sp; i++)
+		if (gw->sp[i].origin != o)
+			kept_sp[n++] = gw->sp[i];
+	if (n != gw->nb_sp) {
+		struct sg_conf_sp *old = gw->sp;
+
+		gw->sp = kept_sp;
+		gw->nb_sp = n;
+		if (publish_spds(gw, r) != 0) {
+			gw->sp = old;
+			gw->nb_sp = nb_old;
+			free(kept_sp);
+			free(doomed);
+			return;
+		}
+		kept_sp = old;
+	}
+	free(kept_sp);
+	for (w = 0; w < gw->nb_workers; w++) {
+		const struct sg_sa_table *t = gw->shards[w]->sat;
+
+		for (i = 0; i < sg_sa_table_capacity(t); i++) {
+			const struct sg_sa *sa = sg_sa_table_get(t, i);
+
+			if (sa != NULL && sa->origin == o && nb_doomed < nb_sa) {
+				doomed[nb_doomed][0] = sa->dir;
+				doomed[nb_doomed++][1] = sg_sa_spi(sa);
+			}
+		}
+	}
+	for (j = 0; j < nb_doomed; j++) {
+		enum sg_sa_dir dir = (enum sg_sa_dir)doomed[j][0];
+		uint32_t spi = doomed[j][1];
+
+		/* a rekey in grace that involves it is over */
+		i = 0;
+		while (dir == SG_SA_IN && i < nb_pending) {
+			if (pending[i].spi == spi || pending[i].new_spi == spi)
+				pending[i] = pending[--nb_pending];
+			else
+				i++;
+		}
+		if (gateway_policy_names(gw, dir, spi)) {
+			kept++;
+		} else if (control_remove_sa(gw, dir, spi, why, sizeof(why)) != 0) {
+			SG_LOG(ERR, "flush origin %s: %s", name, why);
+			failed++;
+		}
+	}
+	free(doomed);
+	SG_LOG(INFO, "flush origin %s: %u policies, %u SAs removed, %u SAs kept", name,
+			nb_old - n, nb_doomed - kept - failed, kept);
+	if (failed != 0) {
+		fail(r, "flush origin %s: %u SAs could not be removed (see the log)", name, failed);
+		return;
+	}
+	reply_printf(r, "{\"ok\":true,\"sp\":%u,\"sa\":%u,\"kept\":%u}", nb_old - n,
+			nb_doomed - kept, kept);
+}
+
 void
-control_request(struct gateway *gw, char *line, struct reply *r)
+control_request(struct gateway *gw, char *line, struct reply *r, uint8_t *origin)
 {
 	char *cmd = line, *rest;
 	uint64_t page = 0;
@@ -853,27 +891,31 @@ control_request(struct gateway *gw, char *line, struct reply *r)
 		rest = cmd + strlen(cmd);
 	}
 	if (strcmp(cmd, "add") == 0 || strcmp(cmd, "del") == 0) {
-		add_or_del(gw, rest, cmd[0] == 'a', r);
+		add_or_del(gw, rest, cmd[0] == 'a', r, *origin);
 	} else if (strcmp(cmd, "rekey") == 0) {
 		rekey(gw, rest, r);
 	} else if (strcmp(cmd, "list") == 0 && strncmp(rest, "sa", 2) == 0 &&
 			(rest[2] == '\0' || (rest[2] == ' ' && number(rest + 3, UINT32_MAX, &page) == 0))) {
-		list_sa(gw, page, r);
+		control_list_sa(gw, page, r);
 	} else if (strcmp(cmd, "list") == 0 && strcmp(rest, "sp") == 0) {
-		list_sp(gw, r);
+		control_list_sp(gw, r);
 	} else if (strcmp(cmd, "list") == 0 && strcmp(rest, "sessions") == 0) {
-		list_sessions(gw, r);
+		control_list_sessions(gw, r);
 	} else if (strcmp(cmd, "events") == 0 &&
 			(rest[0] == '\0' || number(rest, UINT64_MAX, &page) == 0)) {
-		list_events(gw, page, r);
+		control_list_events(gw, page, r);
 	} else if (strcmp(cmd, "spi") == 0 || strcmp(cmd, "query") == 0) {
 		keymgr_request(gw, cmd, rest, r);
+	} else if (strcmp(cmd, "client") == 0) {
+		client(gw, rest, r, origin);
+	} else if (strcmp(cmd, "flush") == 0 && strncmp(rest, "origin ", 7) == 0) {
+		flush_origin(gw, rest + 7, r);
 	} else if (strcmp(cmd, "help") == 0) {
 		reply_printf(r, "{\"ok\":true,\"commands\":[\"add sa|sp RULE\",\"del sa in|out SPI\","
 				"\"del sp RULE\",\"rekey in|out OLD NEW aead_algo ALG aead_key KEY"
 				" [grace_ms N]\",\"list sa [PAGE]\",\"list sp\",\"list sessions\","
 				"\"events [SINCE_ID]\",\"spi alloc [MIN MAX]\",\"spi free SPI\","
-				"\"query sa in|out SPI\"]}");
+				"\"query sa in|out SPI\",\"client NAME\",\"flush origin NAME\"]}");
 	} else {
 		fail(r, "unknown request '%.32s' (try help)", cmd);
 	}

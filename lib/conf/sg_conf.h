@@ -34,6 +34,7 @@ struct sg_conf_sp {
 	enum sg_sa_dir dir; /**< in or out */
 	uint32_t spi;       /**< protect only */
 	uint32_t line;
+	uint8_t origin;     /**< who made it: 0 the rule file (see sg_sa_prm.origin) */
 };
 
 struct sg_conf_rt {

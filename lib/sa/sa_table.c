@@ -223,6 +223,7 @@ sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR *mgr
 	/* ESN moves where the counter must stop (RFC 4303 §3.3.3). */
 	sa->flags = (prm->esn ? SG_SA_F_ESN : 0) | (rw != NULL ? SG_SA_F_REPLAY : 0);
 	sa->owner = owner;
+	sa->origin = prm->origin;
 	sa->idx = idx;
 	sa->life = prm->life;
 	sg_sa_set_limits(sa);
@@ -335,6 +336,7 @@ sg_sa_table_rekey(struct sg_sa_table *t, uint32_t idx, const struct sg_sa_prm *p
 	memset(&sa->seq, 0, offsetof(struct sg_sa, life) - offsetof(struct sg_sa, seq));
 	sa->seq = prm->seq_start;
 	sa->seq_slot = prm->seq_slot;
+	sa->origin = prm->origin;
 	sg_sa_seq_reserve(sa, prm->seq_limit, prm->seq_ask);
 	sa->life = prm->life;
 	sg_sa_set_limits(sa);

@@ -71,6 +71,9 @@ struct sg_sa_prm {
 	uint64_t seq_limit;
 	uint64_t seq_ask;
 	uint32_t seq_slot; /**< the SA's entry in the state file */
+	/** Who made it, in the application's numbering (0: the rule file);
+	 * a rekey keeps it. */
+	uint8_t origin;
 };
 
 /** Wipe the key material in a parameter struct. */
@@ -240,7 +243,7 @@ struct sg_sa {
 	uint8_t dead; /**< hard lifetime reached, idle, or sequence exhausted */
 	uint8_t soft_fired; /**< the soft lifetime event was sent */
 	uint8_t seq_asked;  /**< outbound: more sequence numbers were asked for */
-	uint8_t pad2;
+	uint8_t origin;     /**< sg_sa_prm.origin */
 	uint32_t idle_ticks; /**< idle timeout in timer ticks; 0: none */
 
 	/* Line 2: cold; read when a limit is crossed and by the control core. */

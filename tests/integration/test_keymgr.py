@@ -9,12 +9,17 @@ gateway fed from pcap files, bad input next to good:
 - query sa in|out SPI: one SA's counters, as /shardgate/sa has them;
 - del sa of an SA in a rekey: the old one ends the grace at once (policies
   move to the new SA); the new one calls the rekey off (the old one, which
-  the policies name, stays).
+  the policies name, stays);
+- client NAME / flush origin NAME: what one connection adds is NAME's
+  (list sa/sp say so); the flush removes NAME's policies and SAs, keeps an
+  SA another origin's policy names, and leaves the rule file's alone.
 
 Every refused request changes nothing (list sa, list sp).
 """
 
+import json
 import os
+import socket
 
 from sgtest import (suite_main, LiveGateway, base_rules, frame, peer_sa, hexkey, IP, ICMP,
                     UNPROT, PEER, GW, KEY_IN_128, SPI_IN_128, SPI_OUT_128)
@@ -109,6 +114,59 @@ def body(s):
         s.check("the old SA stays, the new one is gone",
                 ("in", 5001) in sas and ("in", 5002) not in sas, sas)
         refused("del sa in 5001", "a policy protects with it")
+
+        s.section("client NAME, flush origin NAME")
+        rules_state = state()
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.connect("/var/run/dpdk/%s/shardgate.sock" % g.prefix)
+        conn.settimeout(10)
+        rd = conn.makefile("r")
+
+        def creq(line):
+            conn.sendall((line + "\n").encode())
+            return json.loads(rd.readline())
+
+        s.eq("client ike-test", creq("client ike-test"),
+             {"ok": True, "client": "ike-test"})
+        for line in ("add sa in 6001 aead_algo aes-128-gcm aead_key %s mode ipv4-tunnel "
+                     "src %s dst %s" % (key, PEER, GW),
+                     "add sa out 6002 aead_algo aes-128-gcm aead_key %s mode ipv4-tunnel "
+                     "src %s dst %s" % (hexkey(bytes(range(20))), GW, PEER),
+                     "add sa out 6003 aead_algo aes-128-gcm aead_key %s mode ipv4-tunnel "
+                     "src %s dst %s" % (hexkey(bytes(range(1, 21))), GW, PEER),
+                     "add sp ipv4 in esp protect 6001 pri 50 src 10.9.0.0/24 dst 10.8.0.0/24",
+                     "add sp ipv4 out esp protect 6002 pri 50 src 10.8.0.0/24 dst 10.9.0.0/24"):
+            s.eq("as ike-test: %s" % line[:40], creq(line).get("ok"), True)
+        # another client's policy names ike-test's SA 6003
+        s.eq("as control: a policy naming 6003", req(
+            "add sp ipv4 out esp protect 6003 pri 51 src 10.8.1.0/24 dst 10.9.1.0/24").get("ok"),
+            True)
+        origins = {(e["dir"], e["spi"]): e.get("origin") for e in req("list sa").get("sa", [])}
+        new = (6001, 6002, 6003)
+        s.eq("list sa: each SA's origin", {k: v for k, v in origins.items() if k[1] in new},
+             {("in", 6001): "ike-test", ("out", 6002): "ike-test", ("out", 6003): "ike-test"})
+        s.check("list sa: the rule file's SAs are 'rules', and a rekey keeps it (5001)",
+                origins.get(("in", 5001)) == "rules" and
+                origins.get(("out", SPI_OUT_128)) == "rules", origins)
+        sp_origin = {p["spi"]: p.get("origin") for p in req("list sp").get("sp", [])}
+        s.eq("list sp: each policy's origin", {k: v for k, v in sp_origin.items() if k in new},
+             {6001: "ike-test", 6002: "ike-test", 6003: "control"})
+        r = req("flush origin ike-test")
+        s.eq("flush origin ike-test: 2 policies, 2 SAs, 1 kept",
+             (r.get("ok"), r.get("sp"), r.get("sa"), r.get("kept")), (True, 2, 2, 1))
+        sas = {(e["dir"], e["spi"]) for e in req("list sa").get("sa", [])}
+        s.check("6001 and 6002 are gone, 6003 (named by control's policy) stays",
+                ("in", 6001) not in sas and ("out", 6002) not in sas and ("out", 6003) in sas,
+                sas)
+        s.eq("only control's policy is left of the new ones",
+             sorted(p["spi"] for p in req("list sp").get("sp", []) if p["spi"] in new), [6003])
+        req("del sp ipv4 out esp protect 6003 pri 51 src 10.8.1.0/24 dst 10.9.1.0/24")
+        s.eq("del sa out 6003", req("del sa out 6003").get("ok"), True)
+        s.eq("the rule file's SAs and policies are as they were", state(), rules_state)
+        r = creq("flush origin ike-test")
+        s.eq("a second flush finds nothing", (r.get("ok"), r.get("sp"), r.get("sa")),
+             (True, 0, 0))
+        conn.close()
         g.stop()
     s.check_clean_exit("keymgr", g)
 
