@@ -124,29 +124,33 @@ ipv4_text(host_t *host, char *buf, size_t len)
 }
 
 /* shardgate's lifetime words from charon's: soft = rekey, hard = life, as
- * kernel-netlink gives XFRM. 0 means none on either side. */
-static void
-life_words(lifetime_cfg_t *lt, char *buf, size_t len)
+ * kernel-netlink gives XFRM, less what the SA has used (a limit already
+ * reached becomes 1, so it fires at once). 0 means none on either side. */
+void
+life_left(sa_entry_t *sa, char *buf, size_t len)
 {
+	lifetime_cfg_t *lt = &sa->lifetime;
+	uint64_t secs = (uint64_t)max(time_monotonic(NULL) - sa->installed, 0);
 	size_t at = 0;
 
 	buf[0] = '\0';
-	if (!lt)
+	if (!sa->has_lifetime)
 	{
 		return;
 	}
-#define LIFE(word, v, max) \
+#define LIFE(word, v, used, max) \
 	if ((v) && at < len) \
 	{ \
-		at += snprintf(buf + at, len - at, " " word " %llu", \
-					   (unsigned long long)min((uint64_t)(v), (uint64_t)(max))); \
+		at += snprintf(buf + at, len - at, " " word " %llu", (unsigned long long) \
+					   min((uint64_t)(v) > (used) ? (uint64_t)(v) - (used) : 1, \
+						   (uint64_t)(max))); \
 	}
-	LIFE("lifetime_soft_sec", lt->time.rekey, UINT32_MAX);
-	LIFE("lifetime_hard_sec", lt->time.life, UINT32_MAX);
-	LIFE("lifetime_soft_bytes", lt->bytes.rekey, UINT64_MAX);
-	LIFE("lifetime_hard_bytes", lt->bytes.life, UINT64_MAX);
-	LIFE("lifetime_soft_packets", lt->packets.rekey, UINT64_MAX);
-	LIFE("lifetime_hard_packets", lt->packets.life, UINT64_MAX);
+	LIFE("lifetime_soft_sec", lt->time.rekey, secs, UINT32_MAX);
+	LIFE("lifetime_hard_sec", lt->time.life, secs, UINT32_MAX);
+	LIFE("lifetime_soft_bytes", lt->bytes.rekey, sa->bytes, UINT64_MAX);
+	LIFE("lifetime_hard_bytes", lt->bytes.life, sa->bytes, UINT64_MAX);
+	LIFE("lifetime_soft_packets", lt->packets.rekey, sa->packets, UINT64_MAX);
+	LIFE("lifetime_hard_packets", lt->packets.life, sa->packets, UINT64_MAX);
 #undef LIFE
 }
 
@@ -284,16 +288,16 @@ has_live_out(private_kernel_shardgate_ipsec_t *this, sa_entry_t *new)
 	return found;
 }
 
-/* "add sa ..." for @p sa with @p key. */
 bool
-install_sa(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa, chunk_t key)
+install_sa(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa)
 {
-	char req[REQ_MAX], hex[3 * 64], src[16], dst[16], what[64], win[24];
+	char req[REQ_MAX], hex[3 * 64], src[16], dst[16], what[64], win[24], life[200];
 	bool ok;
 
+	life_left(sa, life, sizeof(life));
 	ipv4_text(sa->src, src, sizeof(src));
 	ipv4_text(sa->dst, dst, sizeof(dst));
-	hex_key(key, hex, sizeof(hex));
+	hex_key(sa->key, hex, sizeof(hex));
 	/* the sender keeps no window: replay_win is inbound only */
 	win[0] = '\0';
 	if (sa->inbound)
@@ -303,10 +307,28 @@ install_sa(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa, chunk_t key)
 	snprintf(req, sizeof(req), "add sa %s %u aead_algo %s aead_key %s "
 			 "mode ipv4-tunnel src %s dst %s%s%s%s", sa->inbound ? "in" : "out",
 			 sa->spi, sa->alg->aead_algo, hex, src, dst, sa->esn ? " esn" : "",
-			 win, sa->life);
+			 win, life);
 	snprintf(what, sizeof(what), "adding SA %s 0x%.8x",
 			 sa->inbound ? "in" : "out", sa->spi);
 	ok = ask(this, what, req, NULL);
+	memwipe(req, sizeof(req));
+	memwipe(hex, sizeof(hex));
+	return ok;
+}
+
+bool
+install_rekey_in(private_kernel_shardgate_ipsec_t *this, sa_entry_t *old,
+				 sa_entry_t *new)
+{
+	char req[REQ_MAX], hex[3 * 64], life[200];
+	bool ok;
+
+	life_left(new, life, sizeof(life));
+	hex_key(new->key, hex, sizeof(hex));
+	snprintf(req, sizeof(req), "rekey in %u %u aead_algo %s aead_key %s%s "
+			 "grace_ms %llu", old->spi, new->spi, new->alg->aead_algo, hex, life,
+			 (unsigned long long)new->grace_ms);
+	ok = ask(this, "rekeying inbound SA", req, NULL);
 	memwipe(req, sizeof(req));
 	memwipe(hex, sizeof(hex));
 	return ok;
@@ -316,7 +338,6 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 	private_kernel_shardgate_ipsec_t *this, kernel_ipsec_sa_id_t *id,
 	kernel_ipsec_add_sa_t *data)
 {
-	char req[REQ_MAX], hex[3 * 64], *reply = NULL;
 	const char *why;
 	sa_entry_t *sa, *old;
 	uint64_t grace;
@@ -340,8 +361,15 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 		.replay = data->replay_window,
 		.esn = data->esn,
 		.state = SA_LIVE,
+		.key = chunk_clone(data->enc_key),
+		.has_lifetime = data->lifetime != NULL,
+		.installed = time_monotonic(NULL),
 	);
 	sa->chain = sa->spi;
+	if (data->lifetime)
+	{
+		sa->lifetime = *data->lifetime;
+	}
 	if (!sa->alg)
 	{
 		DBG1(DBG_KNL, "kernel-shardgate: refusing SA 0x%.8x: %N with a "
@@ -352,8 +380,6 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 		sa_destroy(sa);
 		return NOT_SUPPORTED;
 	}
-	life_words(data->lifetime, sa->life, sizeof(sa->life));
-
 	this->mutex->lock(this->mutex);
 	if (sa_find(this, sa->spi, sa->dst))
 	{
@@ -369,14 +395,8 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 		 * charon deletes the old one (RFC 4301 §4.4.2.1). */
 		grace = data->lifetime && data->lifetime->time.life ?
 				data->lifetime->time.life * 1000 : GRACE_MS_MAX;
-		hex_key(data->enc_key, hex, sizeof(hex));
-		snprintf(req, sizeof(req), "rekey in %u %u aead_algo %s aead_key %s%s "
-				 "grace_ms %llu", old->spi, sa->spi, sa->alg->aead_algo, hex,
-				 sa->life, (unsigned long long)min(grace, (uint64_t)GRACE_MS_MAX));
-		ok = ask(this, "rekeying inbound SA", req, &reply);
-		memwipe(req, sizeof(req));
-		memwipe(hex, sizeof(hex));
-		free(reply);
+		sa->grace_ms = min(grace, (uint64_t)GRACE_MS_MAX);
+		ok = install_rekey_in(this, old, sa);
 		if (ok)
 		{
 			old->successor = sa->spi;
@@ -389,13 +409,12 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 	{
 		/* held until charon moves the outbound policy: "rekey out" */
 		sa->state = SA_PENDING;
-		sa->key = chunk_clone(data->enc_key);
 		DBG2(DBG_KNL, "kernel-shardgate: outbound SA 0x%.8x held for the "
 			 "policy switch", sa->spi);
 	}
 	else
 	{
-		ok = install_sa(this, sa, data->enc_key);
+		ok = install_sa(this, sa);
 	}
 	if (!ok)
 	{
@@ -437,6 +456,8 @@ refresh(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa)
 	{
 		return FALSE;
 	}
+	bytes += sa->bytes_base;
+	packets += sa->packets_base;
 	if (packets != sa->packets)
 	{	/* shardgate keeps no last-use time: the last change seen is it */
 		sa->last_use = time_monotonic(NULL);
@@ -567,8 +588,7 @@ reap(private_kernel_shardgate_ipsec_t *this)
 	e->destroy(e);
 }
 
-/* The inbound SA whose "rekey in" moved to @p sa, if it is still there. */
-static sa_entry_t *
+sa_entry_t *
 rekeyed_from(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa)
 {
 	enumerator_t *e;
@@ -709,7 +729,7 @@ static job_requeue_t
 read_events(private_kernel_shardgate_ipsec_t *this)
 {
 	char req[48], *reply = NULL, *at, type[24], dir[8];
-	uint64_t id, spi;
+	uint64_t id, spi, instance;
 	array_t *due = array_create(sizeof(expiry_t), 0);
 	expiry_t x;
 	sa_entry_t *sa;
@@ -719,6 +739,17 @@ read_events(private_kernel_shardgate_ipsec_t *this)
 	if (this->ev_ctl->request(this->ev_ctl, req, &reply))
 	{
 		this->mutex->lock(this->mutex);
+		if (shardgate_ctl_u64(reply, "instance", &instance) &&
+			instance != this->instance)
+		{
+			/* a new shardgate run: it has none of our SAs, and its events
+			 * are numbered above the last run's */
+			if (this->instance)
+			{
+				resync(this);
+			}
+			this->instance = instance;
+		}
 		for (at = strstr(reply, "{\"id\":"); at; at = strstr(at + 1, "{\"id\":"))
 		{
 			if (!shardgate_ctl_u64(at, "id", &id) ||
@@ -760,6 +791,35 @@ read_events(private_kernel_shardgate_ipsec_t *this)
 	return JOB_RESCHEDULE_MS(this->events_ms);
 }
 
+/* What an earlier charon left in shardgate (it was killed, so it deleted
+ * nothing) names SAs whose keys are gone with it: remove it before this
+ * charon installs its own over the same selectors. */
+static void
+flush_leftovers(private_kernel_shardgate_ipsec_t *this)
+{
+	char *reply = NULL;
+	uint64_t sp = 0, sa = 0, kept = 0;
+
+	if (this->ctl->request(this->ctl, "flush origin " CLIENT_NAME, &reply) &&
+		shardgate_ctl_u64(reply, "sp", &sp) && shardgate_ctl_u64(reply, "sa", &sa) &&
+		shardgate_ctl_u64(reply, "kept", &kept) && (sp || sa || kept))
+	{
+		DBG1(DBG_KNL, "kernel-shardgate: removed what an earlier charon left in "
+			 "shardgate: %llu policies, %llu SAs (%llu SAs kept: other clients' "
+			 "policies name them)", (unsigned long long)sp,
+			 (unsigned long long)sa, (unsigned long long)kept);
+	}
+	else if (reply && !strstr(reply, "\"ok\":true"))
+	{
+		char *err = shardgate_ctl_error(reply);
+
+		DBG1(DBG_KNL, "kernel-shardgate: cannot remove an earlier charon's SAs: %s",
+			 err);
+		free(err);
+	}
+	free(reply);
+}
+
 /* Start after the gateway's existing events: they are not ours. */
 static void
 skip_old_events(private_kernel_shardgate_ipsec_t *this)
@@ -769,6 +829,7 @@ skip_old_events(private_kernel_shardgate_ipsec_t *this)
 
 	if (this->ev_ctl->request(this->ev_ctl, "events", &reply))
 	{
+		shardgate_ctl_u64(reply, "instance", &this->instance);
 		for (at = strstr(reply, "{\"id\":"); at; at = strstr(at + 1, "{\"id\":"))
 		{
 			if (shardgate_ctl_u64(at, "id", &id))
@@ -830,8 +891,8 @@ kernel_shardgate_ipsec_t *kernel_shardgate_ipsec_create()
 				.destroy = _destroy,
 			},
 		},
-		.ctl = shardgate_ctl_create(sock, timeout),
-		.ev_ctl = shardgate_ctl_create(sock, timeout),
+		.ctl = shardgate_ctl_create(sock, timeout, CLIENT_NAME),
+		.ev_ctl = shardgate_ctl_create(sock, timeout, CLIENT_NAME),
 		.sas = hashtable_create((hashtable_hash_t)sa_hash,
 								(hashtable_equals_t)sa_equals, 32),
 		.policies = linked_list_create(),
@@ -842,6 +903,7 @@ kernel_shardgate_ipsec_t *kernel_shardgate_ipsec_create()
 	kernel_shardgate_policy_methods(this);
 	DBG1(DBG_KNL, "kernel-shardgate: SAs and policies go to shardgate at %s",
 		 sock);
+	flush_leftovers(this);
 	skip_old_events(this);
 	lib->scheduler->schedule_job_ms(lib->scheduler, (job_t*)
 			callback_job_create_with_prio((callback_job_cb_t)read_events, this,

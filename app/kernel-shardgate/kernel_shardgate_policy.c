@@ -130,6 +130,12 @@ sp_request(private_kernel_shardgate_ipsec_t *this, const char *verb,
 	return ask(this, what, req, NULL);
 }
 
+bool
+policy_install(private_kernel_shardgate_ipsec_t *this, policy_entry_t *p)
+{
+	return sp_request(this, "add", p, p->sg_spi);
+}
+
 /* Make shardgate's rule for @p p name @p spi instead of p->sg_spi: a new
  * rule, then the old one goes; the new one is added second and ties lose
  * to the earlier rule (sg_spd.h), so it is added one priority higher. */
@@ -159,14 +165,15 @@ static bool
 rekey_out(private_kernel_shardgate_ipsec_t *this, sa_entry_t *old,
 		  sa_entry_t *new)
 {
-	char req[REQ_MAX], hex[3 * 64];
+	char req[REQ_MAX], hex[3 * 64], life[200];
 	bool ok;
 
 	/* its counters start again: keep the old SA's last ones for charon */
 	refresh(this, old);
+	life_left(new, life, sizeof(life));
 	hex_key(new->key, hex, sizeof(hex));
 	snprintf(req, sizeof(req), "rekey out %u %u aead_algo %s aead_key %s%s",
-			 old->spi, new->spi, new->alg->aead_algo, hex, new->life);
+			 old->spi, new->spi, new->alg->aead_algo, hex, life);
 	ok = ask(this, "rekeying outbound SA", req, NULL);
 	memwipe(req, sizeof(req));
 	memwipe(hex, sizeof(hex));
@@ -176,9 +183,9 @@ rekey_out(private_kernel_shardgate_ipsec_t *this, sa_entry_t *old,
 	}
 	DBG2(DBG_KNL, "kernel-shardgate: outbound SA 0x%.8x replaced 0x%.8x",
 		 new->spi, old->spi);
-	chunk_clear(&new->key);
 	new->state = SA_LIVE;
 	old->state = SA_REPLACED;
+	chunk_clear(&old->key);
 	rename_policies(this, TRUE, old->spi, new->spi);
 	return TRUE;
 }
@@ -321,12 +328,11 @@ METHOD(kernel_ipsec_t, add_policy, status_t,
 		}
 		else if (sa->state == SA_PENDING)
 		{
-			status = install_sa(this, sa, sa->key) && retarget(this, p, spi) ?
+			status = install_sa(this, sa) && retarget(this, p, spi) ?
 					 SUCCESS : FAILED;
 			if (status == SUCCESS)
 			{
 				sa->state = SA_LIVE;
-				chunk_clear(&sa->key);
 			}
 		}
 		else
@@ -338,10 +344,9 @@ METHOD(kernel_ipsec_t, add_policy, status_t,
 	{
 		if (sa && sa->state == SA_PENDING)
 		{	/* its first policy (new selectors): nothing to switch from */
-			if (install_sa(this, sa, sa->key))
+			if (install_sa(this, sa))
 			{
 				sa->state = SA_LIVE;
-				chunk_clear(&sa->key);
 			}
 			else
 			{

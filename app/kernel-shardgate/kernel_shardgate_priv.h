@@ -28,6 +28,8 @@
  * deletes it itself, which ends the grace at once (requests.c del_sa) */
 #define GRACE_MS_MAX 3600000
 #define REQ_MAX 1024
+/* our "client NAME": shardgate's origin of what we install */
+#define CLIENT_NAME "kernel-shardgate"
 
 typedef struct private_kernel_shardgate_ipsec_t private_kernel_shardgate_ipsec_t;
 
@@ -47,8 +49,16 @@ typedef struct {
 	bool inbound;
 	uint32_t reqid;
 	const shardgate_alg_t *alg;
-	chunk_t key;	/* pending outbound only: for its "rekey out" */
-	char life[200];	/* lifetime words for shardgate */
+	/** kept while shardgate may need it: for a pending SA's "rekey out",
+	 * and to install the SA again in a restarted shardgate; wiped with the
+	 * entry, or once the SA's slot went to its successor */
+	chunk_t key;
+	/** charon's limits (if has_lifetime), counted from installed */
+	lifetime_cfg_t lifetime;
+	bool has_lifetime;
+	time_t installed;
+	/** inbound successor of a "rekey in": the old SA's grace (ms) */
+	uint64_t grace_ms;
 	uint32_t replay;
 	bool esn;
 	sa_state_t state;
@@ -60,6 +70,11 @@ typedef struct {
 	uint32_t chain;
 	uint64_t bytes;
 	uint64_t packets;
+	/** what earlier shardgate runs counted, under the current counters */
+	uint64_t bytes_base;
+	uint64_t packets_base;
+	/** the resync() that last installed it again */
+	u_int resynced;
 	time_t last_use;
 } sa_entry_t;
 
@@ -95,6 +110,10 @@ struct private_kernel_shardgate_ipsec_t {
 	linked_list_t *policies;
 	mutex_t *mutex;
 	uint64_t last_event;
+	/** the shardgate run that holds our SAs ("instance" of "events") */
+	uint64_t instance;
+	/** resync() runs so far */
+	u_int resyncs;
 	u_int events_ms;
 };
 
@@ -102,7 +121,20 @@ struct private_kernel_shardgate_ipsec_t {
 
 bool ask(private_kernel_shardgate_ipsec_t *this, const char *what, const char *req, char **reply);
 void hex_key(chunk_t key, char *buf, size_t len);
-bool install_sa(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa, chunk_t key);
+/** "add sa ..." for @p sa with sa->key. */
+bool install_sa(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa);
+/** "rekey in OLD NEW" giving @p new the key in new->key. */
+bool install_rekey_in(private_kernel_shardgate_ipsec_t *this, sa_entry_t *old,
+					  sa_entry_t *new);
+/** shardgate's lifetime words for what is left of @p sa's (all of them for
+ * a new SA), into @p buf. */
+void life_left(sa_entry_t *sa, char *buf, size_t len);
+/** The inbound SA whose "rekey in" moved to @p sa, if it is still there. */
+sa_entry_t *rekeyed_from(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa);
+/** Put policy @p p in shardgate ("add sp"), protecting with p->sg_spi. */
+bool policy_install(private_kernel_shardgate_ipsec_t *this, policy_entry_t *p);
+/** shardgate restarted: install every SA and policy again (resync.c). */
+void resync(private_kernel_shardgate_ipsec_t *this);
 bool ipv4_text(host_t *host, char *buf, size_t len);
 void reap(private_kernel_shardgate_ipsec_t *this);
 bool refresh(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa);

@@ -21,6 +21,8 @@ typedef struct private_shardgate_ctl_t private_shardgate_ctl_t;
 struct private_shardgate_ctl_t {
 	shardgate_ctl_t public;
 	char *path;
+	/** "client NAME", sent first on every connection */
+	char *hello;
 	int timeout_ms;
 	int fd;
 	mutex_t *mutex;
@@ -36,9 +38,14 @@ disconnect(private_shardgate_ctl_t *this)
 	}
 }
 
+static bool send_line(private_shardgate_ctl_t *this, const char *req);
+static char *read_line(private_shardgate_ctl_t *this);
+
 static bool
 connect_once(private_shardgate_ctl_t *this)
 {
+	char *line;
+
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
 	if (this->fd >= 0)
@@ -60,6 +67,17 @@ connect_once(private_shardgate_ctl_t *this)
 		disconnect(this);
 		return FALSE;
 	}
+	/* a new connection is a new client: it says whose its requests are */
+	line = send_line(this, this->hello) ? read_line(this) : NULL;
+	if (!line || strncmp(line, "{\"ok\":true", 10) != 0)
+	{
+		DBG1(DBG_KNL, "kernel-shardgate: %s refused '%s': %s", this->path,
+			 this->hello, line ?: "no reply");
+		free(line);
+		disconnect(this);
+		return FALSE;
+	}
+	free(line);
 	return TRUE;
 }
 
@@ -186,20 +204,24 @@ METHOD(shardgate_ctl_t, destroy, void,
 	disconnect(this);
 	this->mutex->destroy(this->mutex);
 	free(this->path);
+	free(this->hello);
 	free(this);
 }
 
 shardgate_ctl_t *
-shardgate_ctl_create(const char *path, int timeout_ms)
+shardgate_ctl_create(const char *path, int timeout_ms, const char *client)
 {
 	private_shardgate_ctl_t *this;
+	char hello[64];
 
+	snprintf(hello, sizeof(hello), "client %s", client);
 	INIT(this,
 		.public = {
 			.request = _request,
 			.destroy = _destroy,
 		},
 		.path = strdup(path),
+		.hello = strdup(hello),
 		.timeout_ms = timeout_ms,
 		.fd = -1,
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),

@@ -29,8 +29,11 @@ struct shardgate_ctl_t {
 /**
  * @param path		the socket, e.g. /var/run/dpdk/PREFIX/shardgate.sock
  * @param timeout_ms	how long to wait for a reply
+ * @param client	the name ("client NAME") each connection gives first:
+ *					shardgate records it as the origin of what it adds
  */
-shardgate_ctl_t *shardgate_ctl_create(const char *path, int timeout_ms);
+shardgate_ctl_t *shardgate_ctl_create(const char *path, int timeout_ms,
+									  const char *client);
 
 /** The "error" string of a reply (allocated), or a copy of the reply. */
 char *shardgate_ctl_error(const char *reply);
