@@ -12,6 +12,8 @@
  */
 #include <stdio.h>
 
+#include <arpa/inet.h>
+
 #include "control.h"
 #include "gateway.h"
 #include "sg_common.h"
@@ -37,6 +39,70 @@ act(struct gateway *gw, const struct sg_shard_event *ev)
 		SG_LOG(WARNING, "%s", why);
 }
 
+/*
+ * A NAT rebinding (RFC 3948, RFC 7296 §2.23): an authentic packet of inbound
+ * UDP SA ev->spi came from a new address or port, and its worker already
+ * takes from there. The outbound UDP SAs to the old mapping, from the same
+ * local address, now send to the new one; sessions follow.
+ */
+static void
+peer_moved(struct gateway *gw, const struct sg_shard_event *ev)
+{
+	const struct sg_sa *in = sg_sa_table_get(gw->shards[ev->shard]->sat, ev->idx);
+	uint32_t local, old = rte_be_to_cpu_32(ev->old_peer_be), now = rte_be_to_cpu_32(ev->peer_be);
+	char from[INET_ADDRSTRLEN], to[INET_ADDRSTRLEN];
+	unsigned int moved = 0, i;
+	uint16_t w;
+
+	inet_ntop(AF_INET, &ev->old_peer_be, from, sizeof(from));
+	inet_ntop(AF_INET, &ev->peer_be, to, sizeof(to));
+	SG_LOG(INFO, "sa in %u: peer moved from %s:%u to %s:%u (NAT rebinding)", ev->spi, from,
+			rte_be_to_cpu_16(ev->old_port_be), to, rte_be_to_cpu_16(ev->port_be));
+	if (in == NULL || sg_sa_spi(in) != ev->spi)
+		return; /* gone since */
+	local = rte_be_to_cpu_32(in->tun_dst_be);
+	if (old != now) {
+		gateway_session_unbind(gw, local, old);
+		gateway_session_bind(gw, local, now, ev->shard);
+	}
+	for (w = 0; w < gw->nb_workers; w++) {
+		const struct sg_sa_table *t = gw->shards[w]->sat;
+
+		for (i = 0; i < sg_sa_table_capacity(t); i++) {
+			const struct sg_sa *sa = sg_sa_table_get(t, i);
+			struct sg_shard_cmd *c;
+			int ret;
+
+			if (sa == NULL || sa->dir != SG_SA_OUT || !(sa->flags & SG_SA_F_UDP) ||
+					sa->tun_src_be != in->tun_dst_be || sa->tun_dst_be != ev->old_peer_be ||
+					sa->udp_dport_be != ev->old_port_be)
+				continue;
+			c = sg_shard_cmd_alloc(SG_SHARD_SA_PEER);
+			if (c == NULL)
+				break;
+			c->idx = i;
+			c->prm.tun_dst = now;
+			c->prm.udp_dport = rte_be_to_cpu_16(ev->port_be);
+			ret = sg_shard_call(gw->shards[w], c, GATEWAY_CALL_TIMEOUT_US);
+			if (ret == -ETIMEDOUT) {
+				SG_LOG(WARNING, "sa out %u: worker %u did not answer the move",
+						sg_sa_spi(sa), w);
+				continue;
+			}
+			if (ret == 0 && c->result == 0) {
+				moved++;
+				if (old != now) {
+					gateway_session_unbind(gw, local, old);
+					gateway_session_bind(gw, local, now, w);
+				}
+			}
+			sg_shard_cmd_free(c);
+		}
+	}
+	SG_LOG(INFO, "sa in %u: %u outbound SA(s) follow the peer to %s:%u", ev->spi, moved, to,
+			rte_be_to_cpu_16(ev->port_be));
+}
+
 void
 gateway_poll_events(struct gateway *gw)
 {
@@ -50,7 +116,10 @@ gateway_poll_events(struct gateway *gw)
 				continue;
 			}
 			sg_event_log_add(&gw->events, &ev);
-			act(gw, &ev);
+			if (ev.type == SG_SHARD_EV_PEER_MOVED)
+				peer_moved(gw, &ev);
+			else
+				act(gw, &ev);
 		}
 	}
 	gateway_seq_flush(gw);

@@ -110,19 +110,21 @@ static void
 query_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, struct reply *r)
 {
 	uint32_t g = gateway_find_sa(gw, dir, spi);
+	const struct sg_sa_table *t;
 	const struct sg_sa *sa;
 
 	if (g == SG_SA_NONE) {
 		keymgr_fail(r, "query sa %s %u: no such SA", dir == SG_SA_IN ? "in" : "out", spi);
 		return;
 	}
-	sa = sg_sa_table_get(gw->shards[sg_shard_of(g)]->sat, sg_shard_local(g));
+	t = gw->shards[sg_shard_of(g)]->sat;
+	sa = sg_sa_table_get(t, sg_shard_local(g));
 	/* Counters are the owner's, read without a lock as "list sa" does:
 	 * each is one aligned 64-bit word, so never torn on x86-64. */
 	reply_printf(r, "{\"ok\":true,\"sa\":{\"dir\":\"%s\",\"spi\":%u,\"lcore\":%u,"
 			"\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"auth_fail\":%" PRIu64
 			",\"replay_drop\":%" PRIu64 "}}", dir == SG_SA_IN ? "in" : "out", spi,
-			sa->owner, sa->packets, sa->bytes, sa->auth_fail, sa->replay_drop);
+			sg_sa_table_owner(t), sa->packets, sa->bytes, sa->auth_fail, sa->replay_drop);
 }
 
 /* Whole-word number in 0..UINT32_MAX; -1 if not. */

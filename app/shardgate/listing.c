@@ -50,7 +50,7 @@ control_list_sa(struct gateway *gw, uint64_t page, struct reply *r)
 				continue;
 			reply_printf(r, "%s{\"dir\":\"%s\",\"spi\":%u,\"lcore\":%u,\"origin\":\"%s\","
 					"\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64, shown ? "," : "",
-					dir_name(sa->dir), sg_sa_spi(sa), sa->owner,
+					dir_name(sa->dir), sg_sa_spi(sa), sg_sa_table_owner(t),
 					gateway_origin_name(gw, sa->origin), sa->packets, sa->bytes);
 			if (sa->dir == SG_SA_OUT)
 				reply_printf(r, ",\"seq\":%" PRIu64 ",\"seq_reserved\":%" PRIu64 "}",

@@ -286,12 +286,24 @@ add_sa(struct gateway *gw, struct sg_conf_sa *csa, struct reply *r, uint32_t tag
 	}
 	idx = (uint32_t)ret;
 	if (p->dir == SG_SA_IN) {
-		/* Now other workers may find the owner of this SPI. */
+		/* Its ESP in UDP is taken from now; then other workers may find
+		 * the owner of this SPI. */
+		ret = p->udp_encap ? sg_dp_udp_ep_add(gw->ctx, rte_cpu_to_be_32(p->tun_dst),
+				rte_cpu_to_be_16(p->udp_dport)) : 0;
+		if (ret != 0) {
+			undo_add(gw, (uint16_t)w, idx);
+			fail(r, "sa in %u: more than %u local ESP-in-UDP endpoints", p->spi,
+					SG_DP_UDP_EP_MAX);
+			return;
+		}
 		ret = sg_shard_dir_add(gw->dir, p->spi, (uint16_t)w);
 		if (ret == 0)
 			ret = gateway_session_bind(gw, p->tun_dst, p->tun_src, (uint16_t)w);
 		if (ret != 0) {
 			sg_shard_dir_del(gw->dir, p->spi);
+			if (p->udp_encap)
+				sg_dp_udp_ep_del(gw->ctx, rte_cpu_to_be_32(p->tun_dst),
+						rte_cpu_to_be_16(p->udp_dport));
 			undo_add(gw, (uint16_t)w, idx);
 			fail(r, "sa in %u: cannot publish it: %s", p->spi, strerror(-ret));
 			return;
@@ -386,9 +398,9 @@ control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *wh
 	struct sg_shard_cmd *c;
 	const struct sg_sa *sa;
 	uint32_t src, dst, slot;
+	uint16_t w, udp_dport_be;
 	uint64_t last;
-	uint16_t w;
-	int ret;
+	int ret, udp;
 
 	if (g == SG_SA_NONE) {
 		snprintf(why, whylen, "sa %s %u: no such SA", dir_name(dir), spi);
@@ -411,6 +423,8 @@ control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *wh
 	src = rte_be_to_cpu_32(sa->tun_src_be);
 	dst = rte_be_to_cpu_32(sa->tun_dst_be);
 	slot = sa->seq_slot;
+	udp = (sa->flags & SG_SA_F_UDP) != 0;
+	udp_dport_be = sa->udp_dport_be;
 	c = sg_shard_cmd_alloc(SG_SHARD_SA_DEL);
 	if (c == NULL) {
 		snprintf(why, whylen, "out of memory");
@@ -431,6 +445,8 @@ control_remove_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, char *wh
 	}
 	if (dir == SG_SA_IN) {
 		gateway_session_unbind(gw, dst, src);
+		if (udp)
+			sg_dp_udp_ep_del(gw->ctx, rte_cpu_to_be_32(dst), udp_dport_be);
 	} else {
 		gateway_session_unbind(gw, src, dst);
 		/* The owner answered its last number: the rest of the reservation
@@ -483,7 +499,7 @@ static int
 rekey_prm(struct gateway *gw, enum sg_sa_dir dir, const struct sg_sa *old, uint32_t new_spi,
 		const char *crypto, struct sg_conf *conf, struct reply *r)
 {
-	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], *text, why[160];
+	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], *text, why[160], udp[32];
 	struct in_addr a;
 	int n, ret;
 
@@ -491,16 +507,20 @@ rekey_prm(struct gateway *gw, enum sg_sa_dir dir, const struct sg_sa *old, uint3
 	inet_ntop(AF_INET, &a, src, sizeof(src));
 	a.s_addr = old->tun_dst_be;
 	inet_ntop(AF_INET, &a, dst, sizeof(dst));
-	n = snprintf(NULL, 0, "sa %s %u %s mode ipv4-tunnel src %s dst %s%s", dir_name(dir),
-			new_spi, crypto, src, dst, (old->flags & SG_SA_F_ESN) ? " esn" : "");
+	udp[0] = '\0';
+	if (old->flags & SG_SA_F_UDP)
+		snprintf(udp, sizeof(udp), " udp_encap %u %u", rte_be_to_cpu_16(old->udp_sport_be),
+				rte_be_to_cpu_16(old->udp_dport_be));
+	n = snprintf(NULL, 0, "sa %s %u %s mode ipv4-tunnel src %s dst %s%s%s", dir_name(dir),
+			new_spi, crypto, src, dst, (old->flags & SG_SA_F_ESN) ? " esn" : "", udp);
 	text = malloc((size_t)n + 1);
 	if (text == NULL) {
 		fail(r, "out of memory");
 		return -1;
 	}
-	snprintf(text, (size_t)n + 1, "sa %s %u %s mode ipv4-tunnel src %s dst %s%s",
+	snprintf(text, (size_t)n + 1, "sa %s %u %s mode ipv4-tunnel src %s dst %s%s%s",
 			dir_name(dir), new_spi, crypto, src, dst,
-			(old->flags & SG_SA_F_ESN) ? " esn" : "");
+			(old->flags & SG_SA_F_ESN) ? " esn" : "", udp);
 	ret = parse(text, conf, r);
 	sg_wipe(text, (size_t)n);
 	free(text);

@@ -357,6 +357,12 @@ load_sa(struct gateway *gw, struct sg_conf_sa *csa, char *why, size_t whylen)
 		ret = sg_shard_dir_add(gw->dir, p->spi, (uint16_t)w);
 		if (ret < 0)
 			return ret;
+		if (p->udp_encap && sg_dp_udp_ep_add(gw->ctx, rte_cpu_to_be_32(p->tun_dst),
+				rte_cpu_to_be_16(p->udp_dport)) != 0) {
+			snprintf(why, whylen, "sa in %u: more than %u local ESP-in-UDP endpoints",
+					p->spi, SG_DP_UDP_EP_MAX);
+			return -ENOSPC;
+		}
 		gateway_steer_add(gw, p->spi, p->tun_dst, (uint16_t)w);
 	} else if (gateway_find_sa(gw, SG_SA_OUT, p->spi) != sg_shard_gidx((uint16_t)w,
 			(uint32_t)ret)) {

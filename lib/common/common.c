@@ -75,6 +75,8 @@ static const char *const drop_names[SG_DROP_MAX] = {
 	[SG_DROP_PUNT_BAD] = "punt_bad",
 	[SG_DROP_PUNT_RATE] = "punt_rate",
 	[SG_DROP_PUNT_FULL] = "punt_full",
+	[SG_DROP_NATT_KEEPALIVE] = "natt_keepalive",
+	[SG_DROP_ENCAP] = "encap_mismatch",
 };
 
 const char *

@@ -84,6 +84,9 @@ enum sg_drop {
 	SG_DROP_PUNT_BAD,       /**< for the host (slow path) but truncated or malformed */
 	SG_DROP_PUNT_RATE,      /**< for the host, over the port's punt rate */
 	SG_DROP_PUNT_FULL,      /**< a ring or queue to or from the kernel interface was full */
+	SG_DROP_NATT_KEEPALIVE, /**< a NAT keepalive (RFC 3948 §2.3): counted, not an error */
+	SG_DROP_ENCAP,          /**< ESP in UDP for a plain SA, plain ESP for a UDP one, or
+	                         *   the wrong local UDP port */
 	SG_DROP_MAX
 };
 

@@ -32,6 +32,8 @@ enum sa_kw {
 	KW_LIFE_SOFT_PACKETS,
 	KW_LIFE_HARD_PACKETS,
 	KW_IDLE_TIMEOUT,
+	KW_UDP_ENCAP,       /* udp_encap SPORT DPORT */
+	KW_UDP_ENCAP_SECGW, /* udp-encap: ipsec-secgw's, ports 4500 4500 */
 	KW_MAX
 };
 
@@ -63,6 +65,8 @@ static const struct {
 	[KW_LIFE_SOFT_PACKETS] = {"lifetime_soft_packets", LIFE(soft_packets)},
 	[KW_LIFE_HARD_PACKETS] = {"lifetime_hard_packets", LIFE(hard_packets)},
 	[KW_IDLE_TIMEOUT] = {"idle_timeout", LIFE(idle_sec)},
+	[KW_UDP_ENCAP] = {"udp_encap", {0, 0}},
+	[KW_UDP_ENCAP_SECGW] = {"udp-encap", {0, 0}},
 };
 
 #undef LIFE
@@ -78,7 +82,6 @@ static const struct {
 	{"auth_algo", "is not supported yet"},
 	{"cipher_key", "is not supported yet"},
 	{"auth_key", "is not supported yet"},
-	{"udp-encap", "(NAT-T, RFC 3948) is not supported yet"},
 	{"fallback", "(inline-crypto fallback session) is not supported yet"},
 	{"flow-direction", "(rte_flow queue steering) is not supported yet; "
 		"port_id N steers the SA by RSS"},
@@ -219,6 +222,45 @@ parse_mode(struct parse *p, const struct tok *v, struct sg_sa_prm *prm)
 	return conf_err(p, v->line, "sa: unknown mode '%s' (expected ipv4-tunnel)", v->s);
 }
 
+/* RFC 3948 §2.1 and IKEv2's NAT-T port. */
+#define NATT_PORT 4500
+
+/*
+ * "udp_encap SPORT DPORT": ESP in UDP with these outer ports on this SA's
+ * packets (an outbound SA's SPORT is ours; an inbound SA's DPORT is). "udp-
+ * encap" is ipsec-secgw's word for the same with 4500 both ways.
+ */
+static int
+parse_udp_encap(struct parse *p, const struct tok *t, uint32_t n, uint32_t *i,
+		struct sg_conf_sa *sa, const struct sa_state *st)
+{
+	const struct tok *v;
+	uint64_t port[2];
+	int k, rc;
+
+	if (has(st, KW_UDP_ENCAP) && has(st, KW_UDP_ENCAP_SECGW))
+		return conf_err(p, t[*i].line, "sa: udp_encap and udp-encap: give one of them");
+	sa->prm.udp_encap = true;
+	if (strcmp(t[*i].s, "udp-encap") == 0) {
+		sa->prm.udp_sport = NATT_PORT;
+		sa->prm.udp_dport = NATT_PORT;
+		return 0;
+	}
+	for (k = 0; k < 2; k++) {
+		/* "missing value after 'udp_encap'" (or after SPORT) */
+		v = conf_value(p, "sa", t, n, i);
+		if (v == NULL)
+			return -EINVAL;
+		rc = conf_num(p, "sa", k == 0 ? "udp_encap SPORT" : "udp_encap DPORT", v, 1,
+				UINT16_MAX, &port[k]);
+		if (rc != 0)
+			return rc;
+	}
+	sa->prm.udp_sport = (uint16_t)port[0];
+	sa->prm.udp_dport = (uint16_t)port[1];
+	return 0;
+}
+
 static int
 parse_type(struct parse *p, const struct tok *v)
 {
@@ -341,6 +383,8 @@ parse_words(struct parse *p, const struct tok *t, uint32_t n, struct sg_conf_sa 
 				"sa: 'aead_key' must follow 'aead_algo <algorithm>'");
 		} else if (kw == KW_ESN) {
 			rc = parse_esn(p, t, n, &i, sa);
+		} else if (kw == KW_UDP_ENCAP || kw == KW_UDP_ENCAP_SECGW) {
+			rc = parse_udp_encap(p, t, n, &i, sa, st);
 		} else {
 			v = conf_value(p, "sa", t, n, &i);
 			if (v == NULL)

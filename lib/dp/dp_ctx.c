@@ -163,3 +163,46 @@ sg_dp_stats_drops(const struct sg_dp_stats *s)
 		sum += s->drops[i];
 	return sum;
 }
+
+int
+sg_dp_udp_ep_add(struct sg_dp_ctx *ctx, uint32_t addr_be, uint16_t port_be)
+{
+	uint64_t ep = SG_DP_UDP_EP(addr_be, port_be);
+	uint32_t i, free_at = SG_DP_UDP_EP_MAX;
+
+	for (i = 0; i < ctx->nb_udp_ep; i++) {
+		if (ctx->udp_ep[i] == ep) {
+			ctx->udp_ep_refs[i]++;
+			return 0;
+		}
+		if (ctx->udp_ep[i] == 0 && free_at == SG_DP_UDP_EP_MAX)
+			free_at = i;
+	}
+	if (free_at == SG_DP_UDP_EP_MAX) {
+		if (ctx->nb_udp_ep == SG_DP_UDP_EP_MAX)
+			return -ENOSPC;
+		free_at = ctx->nb_udp_ep;
+	}
+	ctx->udp_ep_refs[free_at] = 1;
+	__atomic_store_n(&ctx->udp_ep[free_at], ep, __ATOMIC_RELEASE);
+	if (free_at == ctx->nb_udp_ep)
+		__atomic_store_n(&ctx->nb_udp_ep, free_at + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void
+sg_dp_udp_ep_del(struct sg_dp_ctx *ctx, uint32_t addr_be, uint16_t port_be)
+{
+	uint64_t ep = SG_DP_UDP_EP(addr_be, port_be);
+	uint32_t i;
+
+	for (i = 0; i < ctx->nb_udp_ep; i++) {
+		if (ctx->udp_ep[i] == ep) {
+			/* The slot stays in the scanned range, free: a worker that
+			 * read the count before never sees another pair moved in. */
+			if (--ctx->udp_ep_refs[i] == 0)
+				__atomic_store_n(&ctx->udp_ep[i], 0, __ATOMIC_RELEASE);
+			return;
+		}
+	}
+}

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include <rte_mbuf.h>
+#include <rte_udp.h>
 
 #include "sg_crypto.h"
 #include "sg_dp.h"
@@ -15,6 +16,7 @@ struct in_meta {
 	struct sg_sa *sa;
 	uint64_t seq;
 	uint16_t esp_off; /* offset of the ESP header from the frame start */
+	uint8_t moved;    /* UDP SA: from a new peer address or port */
 };
 
 /*
@@ -67,6 +69,60 @@ ecn_decap(const struct rte_ipv4_hdr *outer, struct rte_ipv4_hdr *inner)
 	inner->hdr_checksum = rte_ipv4_cksum(inner);
 }
 
+/*
+ * The outer checks of a UDP SA, or of ESP in UDP: the encapsulation must be
+ * the SA's, to its local address and port. The peer's address and port may
+ * have moved (a NAT rebinding, RFC 3948 §3.1.4 / RFC 7296 §2.23): noted,
+ * acted on only once the packet proved authentic.
+ */
+static int
+in_pre_udp(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, const struct sg_sa *sa,
+		struct in_meta *meta)
+{
+	const struct rte_udp_hdr *udp;
+
+	if (!(sa->flags & SG_SA_F_UDP) || m->l4_len == 0)
+		return SG_DROP_ENCAP;
+	udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, m->l2_len + m->l3_len);
+	if (udp->dst_port != sa->udp_dport_be)
+		return SG_DROP_ENCAP;
+	if (ip->dst_addr != sa->tun_dst_be)
+		return SG_DROP_BAD_TUNNEL;
+	meta->moved = ip->src_addr != sa->tun_src_be || udp->src_port != sa->udp_sport_be;
+	return SG_DROP_MAX;
+}
+
+/* An authentic packet from a new NAT mapping: the SA takes from there now;
+ * the control core hears of it and moves the SAs to that peer. */
+static void
+peer_moved(struct sg_dp_lcore *lc, const struct rte_mbuf *m, struct sg_sa *sa)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+			m->l2_len);
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)((const uint8_t *)ip +
+			m->l3_len);
+	struct sg_shard_event ev = {
+		.type = SG_SHARD_EV_PEER_MOVED,
+		.dir = SG_SA_IN,
+		.shard = lc->shard->id,
+		.spi = sg_sa_spi(sa),
+		.tsc = rte_rdtsc(),
+		.idx = sa->idx,
+	};
+
+	if (ip->src_addr == sa->tun_src_be && udp->src_port == sa->udp_sport_be)
+		return; /* an earlier packet of the burst moved it already */
+	ev.peer_be = ip->src_addr;
+	ev.port_be = udp->src_port;
+	ev.old_peer_be = sa->tun_src_be;
+	ev.old_port_be = sa->udp_sport_be;
+	sa->tun_src_be = ip->src_addr;
+	sa->udp_sport_be = udp->src_port;
+	lc->stats.natt_float++;
+	if (sg_shard_post(lc->shard, &ev) != 0)
+		lc->stats.events_lost++;
+}
+
 /* Decide the fate of one packet of this worker's shard before crypto; @p sa
  * is its inbound SA, as spi_lookup() found it. Returns SG_DROP_MAX to
  * decrypt, else the drop reason. */
@@ -81,13 +137,20 @@ in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct in_m
 	uint64_t seq;
 
 	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
-	if (unlikely(ip->dst_addr != sa->tun_dst_be || ip->src_addr != sa->tun_src_be))
+	meta->moved = 0;
+	if (unlikely((sa->flags & SG_SA_F_UDP) || m->l4_len != 0)) {
+		int r = in_pre_udp(m, ip, sa, meta);
+
+		if (r != SG_DROP_MAX)
+			return r;
+	} else if (unlikely(ip->dst_addr != sa->tun_dst_be || ip->src_addr != sa->tun_src_be)) {
 		return SG_DROP_BAD_TUNNEL;
+	}
 	if (unlikely(!dp_sa_live(lc, sa))) {
 		sa->other_drop++;
 		return SG_DROP_SA_EXPIRED;
 	}
-	meta->esp_off = (uint16_t)(m->l2_len + m->l3_len);
+	meta->esp_off = (uint16_t)(m->l2_len + m->l3_len + m->l4_len);
 	esp = rte_pktmbuf_mtod_offset(m, const struct rte_esp_hdr *, meta->esp_off);
 	seq = rte_be_to_cpu_32(esp->seq);
 	if (sa->replay != NULL) {
@@ -162,6 +225,10 @@ in_post(struct sg_dp_lcore *lc, struct rte_mbuf *m, const struct in_meta *meta,
 		sa->other_drop++;
 		return SG_DROP_BAD_INNER;
 	}
+	/* Only the newest packet may move the peer: an older one, replayed
+	 * from elsewhere, would otherwise steer the tunnel away. */
+	if (unlikely(meta->moved) && (sa->replay == NULL || meta->seq == sa->replay->top))
+		peer_moved(lc, m, sa);
 	ecn_decap(rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len), inner);
 	/* Only authentic traffic counts, and keeps an SA from going idle. */
 	dp_sa_count(lc, sa, inner_len);
@@ -280,12 +347,13 @@ dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, uint32
 		const struct rte_esp_hdr *esp;
 
 		dp_prefetch_ahead(mb, i, n);
-		if (unlikely(m->pkt_len < m->l2_len + m->l3_len + SG_ESP_MIN_PAYLOAD)) {
+		if (unlikely(m->pkt_len < m->l2_len + m->l3_len + m->l4_len + SG_ESP_MIN_PAYLOAD)) {
 			dp_count_drop(lc, SG_DROP_ESP_SHORT);
 			bad[nbad++] = m;
 			continue;
 		}
-		esp = rte_pktmbuf_mtod_offset(m, const struct rte_esp_hdr *, m->l2_len + m->l3_len);
+		esp = rte_pktmbuf_mtod_offset(m, const struct rte_esp_hdr *,
+				m->l2_len + m->l3_len + m->l4_len);
 		spi_be[nc] = esp->spi;
 		cand[nc++] = m;
 	}
@@ -410,6 +478,60 @@ dp_policy_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], const uint32_t 
 	return k;
 }
 
+/* What a UDP datagram to one of our ESP-in-UDP endpoints carries. */
+enum natt_kind {
+	NATT_NOT_OURS, /* no endpoint of ours: forwarded or punted as before */
+	NATT_ESP,      /* ESP in UDP: m->l4_len covers the UDP header */
+	NATT_IKE,      /* behind the non-ESP marker: IKE, for the host */
+	NATT_DROP,     /* counted under *why */
+};
+
+/*
+ * RFC 3948 §2: at an (address, port) an inbound UDP SA names, a datagram is
+ * a NAT keepalive (one 0xFF byte), IKE (four zero bytes first) or ESP.
+ * One load and a compare per packet while no UDP SA exists.
+ */
+static inline enum natt_kind
+natt_sort(struct sg_dp_lcore *lc, struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
+		enum sg_drop *why)
+{
+	const struct sg_dp_ctx *ctx = lc->ctx;
+	uint32_t n = __atomic_load_n(&ctx->nb_udp_ep, __ATOMIC_ACQUIRE), i, len;
+	const struct rte_udp_hdr *udp;
+	const uint8_t *pl;
+	uint64_t ep;
+
+	if (likely(n == 0) || m->pkt_len < m->l2_len + m->l3_len + sizeof(*udp))
+		return NATT_NOT_OURS;
+	udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, m->l2_len + m->l3_len);
+	ep = SG_DP_UDP_EP(ip->dst_addr, udp->dst_port);
+	for (i = 0; i < n; i++)
+		if (__atomic_load_n(&ctx->udp_ep[i], __ATOMIC_RELAXED) == ep)
+			break;
+	if (i == n)
+		return NATT_NOT_OURS;
+	lc->stats.natt_rx++;
+	len = m->pkt_len - m->l2_len - m->l3_len;
+	if (unlikely(rte_be_to_cpu_16(udp->dgram_len) != len)) {
+		*why = SG_DROP_MALFORMED;
+		return NATT_DROP;
+	}
+	pl = (const uint8_t *)(udp + 1);
+	len -= sizeof(*udp);
+	if (len == 1 && pl[0] == 0xff) {
+		*why = SG_DROP_NATT_KEEPALIVE;
+		return NATT_DROP;
+	}
+	if (len >= 4 && (pl[0] | pl[1] | pl[2] | pl[3]) == 0)
+		return NATT_IKE;
+	if (unlikely(len < SG_ESP_MIN_PAYLOAD)) {
+		*why = SG_DROP_ESP_SHORT;
+		return NATT_DROP;
+	}
+	m->l4_len = sizeof(*udp);
+	return NATT_ESP;
+}
+
 /* The port @p m came in on, if it has a slow path; NULL otherwise. */
 static inline const struct sg_dp_port *
 punt_port(const struct sg_dp_ctx *ctx, const struct rte_mbuf *m)
@@ -477,6 +599,7 @@ inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, int from_hand
 	for (i = 0; i < n; i++) {
 		const struct sg_dp_port *pp = NULL;
 		const struct rte_ipv4_hdr *ip;
+		enum natt_kind nk;
 		int is_plain;
 
 		dp_prefetch_ahead(mb, i, n);
@@ -496,8 +619,19 @@ inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, int from_hand
 			}
 		}
 		ip = rte_pktmbuf_mtod_offset(mb[i], const struct rte_ipv4_hdr *, mb[i]->l2_len);
-		if (ip->next_proto_id == SG_IPPROTO_ESP && (pp == NULL || !is_fragment(ip))) {
-			esp[ne++] = mb[i];
+		if ((ip->next_proto_id == SG_IPPROTO_ESP && (pp == NULL || !is_fragment(ip))) ||
+				(from_handoff && mb[i]->l4_len != 0)) {
+			esp[ne++] = mb[i]; /* handed over: ESP, or ESP in UDP (l4_len) */
+		} else if (ip->next_proto_id == SG_IPPROTO_UDP && !from_handoff && !is_fragment(ip) &&
+				(nk = natt_sort(lc, mb[i], ip, &why)) != NATT_NOT_OURS) {
+			if (nk == NATT_ESP) {
+				esp[ne++] = mb[i];
+			} else if (nk == NATT_IKE && pp != NULL) {
+				host[nh++] = mb[i];
+			} else {
+				dp_count_drop(lc, nk == NATT_IKE ? SG_DROP_NOT_FOR_US : why);
+				rte_pktmbuf_free(mb[i]);
+			}
 		} else if (pp == NULL) {
 			plain[np++] = mb[i];
 		} else {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <rte_mbuf.h>
+#include <rte_udp.h>
 
 #include "sg_crypto.h"
 #include "sg_dp.h"
@@ -11,8 +12,10 @@
 #include "sg_spd.h"
 #include "dp_priv.h"
 
-/* Bytes added in front of the inner packet: outer IPv4, ESP header, IV. */
+/* Bytes added in front of the inner packet: outer IPv4, ESP header, IV;
+ * ESP in UDP (RFC 3948) adds the UDP header. */
 #define OUT_HEAD ((uint16_t)SG_ESP4_OVERHEAD_HEAD)
+#define OUT_UDP ((uint16_t)sizeof(struct rte_udp_hdr))
 
 /*
  * Encapsulate one packet (data at the inner IPv4 header) for @p sa and set
@@ -25,7 +28,8 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 	struct rte_ipv4_hdr *outer, *inner;
 	struct rte_esp_hdr *esp;
 	uint32_t inner_len, pad;
-	uint8_t *trailer;
+	uint16_t head = OUT_HEAD;
+	uint8_t *trailer, proto = SG_IPPROTO_ESP;
 	uint64_t seq, iv_be;
 
 	if (unlikely(!dp_sa_live(lc, sa))) {
@@ -43,10 +47,14 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 			return ret == -ERANGE ? SG_DROP_SEQ_OVERFLOW : SG_DROP_SEQ_RESERVE;
 		}
 	}
+	if (unlikely(sa->flags & SG_SA_F_UDP)) {
+		head += OUT_UDP;
+		proto = SG_IPPROTO_UDP;
+	}
 	inner_len = m->pkt_len;
 	pad = sg_esp_pad_len(inner_len);
 	if (unlikely(rte_pktmbuf_tailroom(m) < pad + SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN ||
-			rte_pktmbuf_headroom(m) < OUT_HEAD + RTE_ETHER_HDR_LEN))
+			rte_pktmbuf_headroom(m) < head + RTE_ETHER_HDR_LEN))
 		return SG_DROP_NO_ROOM;
 
 	trailer = (uint8_t *)rte_pktmbuf_append(m, pad + SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN);
@@ -55,16 +63,25 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 	trailer[pad + 1] = SG_IPPROTO_IPIP;
 
 	inner = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
-	outer = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, OUT_HEAD);
+	outer = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, head);
 	/* DSCP and ECN are copied (RFC 4301 §5.1.2.1, RFC 6040 normal mode);
 	 * so is DF (RFC 4301 §8.1 default). */
 	sg_ipv4_hdr_write(outer, inner->type_of_service,
 			rte_cpu_to_be_16((uint16_t)m->pkt_len), rte_cpu_to_be_16(lc->ip_id++),
 			inner->fragment_offset & rte_cpu_to_be_16(SG_IPV4_DF), SG_OUTER_TTL,
-			SG_IPPROTO_ESP, sa->tun_src_be, sa->tun_dst_be);
+			proto, sa->tun_src_be, sa->tun_dst_be);
+	esp = (struct rte_esp_hdr *)(outer + 1);
+	if (unlikely(proto == SG_IPPROTO_UDP)) {
+		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)esp;
+
+		udp->src_port = sa->udp_sport_be;
+		udp->dst_port = sa->udp_dport_be;
+		udp->dgram_len = rte_cpu_to_be_16((uint16_t)(m->pkt_len - sizeof(*outer)));
+		udp->dgram_cksum = 0; /* RFC 3948 §2.1: zero over IPv4 */
+		esp = (struct rte_esp_hdr *)(udp + 1);
+	}
 
 	seq = ++sa->seq;
-	esp = (struct rte_esp_hdr *)(outer + 1);
 	esp->spi = sa->spi_be;
 	esp->seq = rte_cpu_to_be_32((uint32_t)seq);
 	/* The IV is the 64-bit sequence number: unique under the key because

@@ -99,6 +99,7 @@ dp_parse_l3(struct rte_mbuf *m, int allow_fragments)
 		rte_pktmbuf_trim(m, (uint16_t)(avail - tot));
 	m->l2_len = sizeof(*eth);
 	m->l3_len = (uint16_t)ihl;
+	m->l4_len = 0; /* ESP in UDP sets it: the UDP header before ESP */
 	return SG_DROP_MAX;
 }
 

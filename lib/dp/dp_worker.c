@@ -118,6 +118,16 @@ apply_one(struct sg_dp_lcore *lc, struct sg_shard_cmd *c)
 		if (c->result == 0)
 			sg_shard_arm_sa(lc->shard, sa, lc->now, rte_rdtsc());
 		break;
+	case SG_SHARD_SA_PEER:
+		sa = sg_sa_table_get(sat, c->idx);
+		if (sa == NULL || !(sa->flags & SG_SA_F_UDP)) {
+			c->result = -ENOENT;
+			break;
+		}
+		sa->tun_dst_be = rte_cpu_to_be_32(c->prm.tun_dst);
+		sa->udp_dport_be = rte_cpu_to_be_16(c->prm.udp_dport);
+		c->result = 0;
+		break;
 	case SG_SHARD_SPD_SET:
 		lc->spd_in = c->spd_in;
 		lc->spd_out = c->spd_out;

@@ -61,6 +61,8 @@ struct sg_neigh_prm {
 /** IKE's port (RFC 7296 §2). */
 #define SG_PUNT_PORT_IKE 500
 /** IKE's NAT-T port (RFC 3948): IKE behind the non-ESP marker. */
+/** Local ESP-in-UDP endpoints a gateway takes at most. */
+#define SG_DP_UDP_EP_MAX 64
 #define SG_PUNT_PORT_NATT 4500
 /** Default punt rate per port, packets per second. */
 #define SG_PUNT_RATE_DEFAULT 10000
@@ -162,8 +164,29 @@ struct sg_dp_ctx {
 	struct rte_ring *punt_out;
 	/** Slow-path counters of the control core (punt_rx/tx/drop, drops). */
 	struct sg_dp_stats *ctl_stats;
+	/** Local (address, UDP port) pairs ESP in UDP arrives at (RFC 3948),
+	 * as SG_DP_UDP_EP(addr_be, port_be); 0 is a free slot. Written by the
+	 * control core one 64-bit store at a time (sg_dp_udp_ep_add/del), read
+	 * by the workers up to nb_udp_ep. */
+	uint64_t udp_ep[SG_DP_UDP_EP_MAX];
+	uint32_t udp_ep_refs[SG_DP_UDP_EP_MAX]; /**< inbound SAs per pair (control core) */
+	volatile uint32_t nb_udp_ep;
 	volatile bool quit; /**< set by the control core; workers only read it */
 };
+
+/** Pack a local ESP-in-UDP endpoint for sg_dp_ctx.udp_ep. */
+#define SG_DP_UDP_EP(addr_be, port_be) (((uint64_t)(addr_be) << 16) | (uint16_t)(port_be) | \
+		(UINT64_C(1) << 48))
+
+/**
+ * An inbound SA with UDP encapsulation takes ESP in UDP at @p addr_be,
+ * @p port_be (control core). Counted: each add needs one del.
+ * @return 0, or -ENOSPC when SG_DP_UDP_EP_MAX pairs are in use.
+ */
+int sg_dp_udp_ep_add(struct sg_dp_ctx *ctx, uint32_t addr_be, uint16_t port_be);
+
+/** One inbound SA less at that pair (control core). */
+void sg_dp_udp_ep_del(struct sg_dp_ctx *ctx, uint32_t addr_be, uint16_t port_be);
 
 /** One (port, queue) a worker polls. */
 struct sg_dp_rxq {
@@ -205,6 +228,8 @@ struct sg_dp_stats {
 	uint64_t punt_rx;   /**< frames for the host queued to the control core */
 	uint64_t punt_tx;   /**< frames from the kernel interface sent on their port */
 	uint64_t punt_drop; /**< slow-path frames dropped: drop_punt_bad + _rate + _full */
+	uint64_t natt_rx;    /**< ESP in UDP taken (RFC 3948), before its SA checks */
+	uint64_t natt_float; /**< a peer's NAT mapping changed under an authentic packet */
 	/** Cycles by stage on sampled bursts: scale by 2^stage_sample_shift. */
 	uint64_t stage_cycles[SG_STAGE_MAX];
 	uint64_t drops[SG_DROP_MAX];

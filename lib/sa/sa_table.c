@@ -25,6 +25,7 @@ struct sg_sa_table {
 	uint32_t *free_idx;       /* stack of free slot indices */
 	uint32_t n_free;
 	struct rte_hash *hash[2]; /* by enum sg_sa_dir: SPI (network order) -> index */
+	uint16_t owner;           /* lcore id of the worker that owns them */
 };
 
 /* rte_hash refuses fewer entries than one bucket holds (8 in DPDK 22.11). */
@@ -143,6 +144,9 @@ prm_check(const struct sg_sa_prm *prm)
 		return -EINVAL;
 	if (prm->replay_win > SG_REPLAY_WIN_MAX)
 		return -EINVAL;
+	/* Port 0 is never a NAT-T port (RFC 3948 §2.1 names 4500). */
+	if (prm->udp_encap && (prm->udp_sport == 0 || prm->udp_dport == 0))
+		return -EINVAL;
 	/* ESN high bits are inferred from the window (RFC 4303 §2.2.1, A2.2). */
 	if (prm->esn && prm->dir == SG_SA_IN && prm->replay_win == 0)
 		return -EINVAL;
@@ -170,6 +174,12 @@ key_new(const struct sg_sa_prm *prm, IMB_MGR *mgr, int socket, int *err)
 		return NULL;
 	}
 	return key;
+}
+
+uint16_t
+sg_sa_table_owner(const struct sg_sa_table *t)
+{
+	return t->owner;
 }
 
 int
@@ -221,8 +231,11 @@ sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR *mgr
 	sa->mode = (uint8_t)prm->mode;
 	sa->aead = (uint8_t)prm->aead;
 	/* ESN moves where the counter must stop (RFC 4303 §3.3.3). */
-	sa->flags = (prm->esn ? SG_SA_F_ESN : 0) | (rw != NULL ? SG_SA_F_REPLAY : 0);
-	sa->owner = owner;
+	sa->flags = (prm->esn ? SG_SA_F_ESN : 0) | (rw != NULL ? SG_SA_F_REPLAY : 0) |
+			(prm->udp_encap ? SG_SA_F_UDP : 0);
+	sa->udp_sport_be = rte_cpu_to_be_16(prm->udp_sport);
+	sa->udp_dport_be = rte_cpu_to_be_16(prm->udp_dport);
+	t->owner = owner;
 	sa->origin = prm->origin;
 	sa->idx = idx;
 	sa->life = prm->life;
@@ -328,7 +341,9 @@ sg_sa_table_rekey(struct sg_sa_table *t, uint32_t idx, const struct sg_sa_prm *p
 	sa->tun_dst_be = rte_cpu_to_be_32(prm->tun_dst);
 	sa->mode = (uint8_t)prm->mode;
 	sa->aead = (uint8_t)prm->aead;
-	sa->flags = prm->esn ? SG_SA_F_ESN : 0;
+	sa->flags = (prm->esn ? SG_SA_F_ESN : 0) | (prm->udp_encap ? SG_SA_F_UDP : 0);
+	sa->udp_sport_be = rte_cpu_to_be_16(prm->udp_sport);
+	sa->udp_dport_be = rte_cpu_to_be_16(prm->udp_dport);
 	sa->key = key;
 	/* A new SA: its counter starts again at 1 (RFC 4303 §3.3.3), or past what
 	 * the state file says this key has used, and its lifetimes start again;

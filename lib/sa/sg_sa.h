@@ -59,6 +59,11 @@ struct sg_sa_prm {
 	uint8_t salt[SG_CRYPTO_SALT_LEN];
 	uint32_t tun_src; /**< outer source, host byte order */
 	uint32_t tun_dst; /**< outer destination, host byte order */
+	/** ESP in UDP (RFC 3948): the outer UDP source and destination ports
+	 * (host order) of this SA's packets; the peer's may float. */
+	bool udp_encap;
+	uint16_t udp_sport;
+	uint16_t udp_dport;
 	uint32_t replay_win; /**< packets; 0 disables the replay check */
 	bool esn;            /**< 64-bit extended sequence numbers (RFC 4303 §2.2.1) */
 	struct sg_sa_lifetime life;
@@ -187,6 +192,7 @@ sg_replay_esn_infer(const struct sg_replay *rw, uint32_t seq_lo)
 enum sg_sa_flag {
 	SG_SA_F_ESN = 1 << 0,
 	SG_SA_F_REPLAY = 1 << 1, /**< replay window in use */
+	SG_SA_F_UDP = 1 << 2,    /**< ESP in UDP (NAT traversal, RFC 3948) */
 };
 
 /**
@@ -206,8 +212,10 @@ struct sg_sa {
 	uint8_t mode;  /**< enum sg_sa_mode */
 	uint8_t flags; /**< enum sg_sa_flag */
 	uint8_t aead;  /**< enum sg_aead */
-	uint16_t owner; /**< lcore id of the owning worker */
-	uint16_t pad0;
+	/** SG_SA_F_UDP (RFC 3948): the outer UDP ports, as on the wire:
+	 * source and destination of the packets this SA sends or takes. */
+	uint16_t udp_sport_be;
+	uint16_t udp_dport_be;
 	uint32_t idx;  /**< index in its table */
 	union {
 		uint32_t pol_tag;  /**< inbound: the tag inbound policy names for this SA */
@@ -348,13 +356,16 @@ struct sg_sa_table *sg_sa_table_create(const char *name, uint32_t capacity, int 
 void sg_sa_table_free(struct sg_sa_table *t);
 
 /**
- * Add an SA owned by lcore @p owner; keys are expanded with @p mgr and
- * stored on @p socket.
+ * Add an SA owned by lcore @p owner (the table's: every SA of a table has
+ * the same owner); keys are expanded with @p mgr and stored on @p socket.
  * @return the new SA's index, or -EEXIST (SPI taken in that direction),
  *         -ENOSPC (table full), -EINVAL (bad parameters), -ENOMEM.
  */
 int sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR *mgr,
 		uint16_t owner, int socket);
+
+/** The lcore that owns the table's SAs (as the last add gave it). */
+uint16_t sg_sa_table_owner(const struct sg_sa_table *t);
 
 /**
  * Remove the SA at @p idx and wipe its keys. Only when no worker can still

@@ -63,6 +63,8 @@ enum sg_shard_op {
 	SG_SHARD_SPD_SET,   /**< use spd_in/spd_out from the next burst on */
 	SG_SHARD_SA_SEQ,    /**< outbound SA idx takes prm's seq_limit/seq_ask, if its
 	                         state-file slot is still prm.seq_slot */
+	SG_SHARD_SA_PEER,   /**< UDP SA idx sends to prm.tun_dst, port prm.udp_dport
+	                         from now on (its peer's NAT mapping moved) */
 };
 
 /**
@@ -90,6 +92,10 @@ enum sg_shard_event_type {
 	 * control core persists more and answers with SG_SHARD_SA_SEQ. Not
 	 * logged: it is the gateway's own business. */
 	SG_SHARD_EV_SEQ_LOW,
+	/** Inbound UDP SA (RFC 3948): an authentic packet came from a new
+	 * address or port (a NAT rebinding); the SA takes from there now, and
+	 * the control core moves the outbound SAs to that peer with it. */
+	SG_SHARD_EV_PEER_MOVED,
 };
 
 struct sg_shard_event {
@@ -99,8 +105,16 @@ struct sg_shard_event {
 	uint32_t spi;
 	uint64_t tsc;
 	uint32_t idx;  /**< the SA's local index */
-	uint32_t slot; /**< SEQ_LOW: its state-file slot */
-	uint64_t seq;  /**< SEQ_LOW: its sequence number when it asked */
+	union {
+		struct {
+			uint32_t slot; /**< SEQ_LOW: its state-file slot */
+			uint64_t seq;  /**< SEQ_LOW: its sequence number when it asked */
+		};
+		struct { /* PEER_MOVED, network order */
+			uint32_t peer_be, old_peer_be;
+			uint16_t port_be, old_port_be;
+		};
+	};
 };
 
 /** A worker's shard. */

@@ -315,6 +315,8 @@ sg_shard_event_name(enum sg_shard_event_type t)
 		return "idle";
 	case SG_SHARD_EV_SEQ_LOW:
 		return "seq_low";
+	case SG_SHARD_EV_PEER_MOVED:
+		return "peer_moved";
 	}
 	return "unknown";
 }

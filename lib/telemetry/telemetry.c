@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,8 @@ add_counters(struct rte_tel_data *d, const struct sg_dp_stats *s)
 	rte_tel_data_add_dict_u64(d, "punt_rx", s->punt_rx);
 	rte_tel_data_add_dict_u64(d, "punt_tx", s->punt_tx);
 	rte_tel_data_add_dict_u64(d, "punt_drop", s->punt_drop);
+	rte_tel_data_add_dict_u64(d, "natt_rx", s->natt_rx);
+	rte_tel_data_add_dict_u64(d, "natt_float", s->natt_float);
 	add_drops(d, s);
 }
 
@@ -163,7 +166,7 @@ add_sa(struct rte_tel_data *d, const struct sg_sa *sa, const struct sg_shard *sh
 	rte_tel_data_add_dict_u64(c, "spi", sg_sa_spi(sa));
 	rte_tel_data_add_dict_string(c, "dir", sa->dir == SG_SA_IN ? "in" : "out");
 	rte_tel_data_add_dict_string(c, "aead", sg_crypto_aead_name(sa->aead));
-	rte_tel_data_add_dict_int(c, "owner_lcore", sa->owner);
+	rte_tel_data_add_dict_int(c, "owner_lcore", sg_sa_table_owner(sh->sat));
 	rte_tel_data_add_dict_u64(c, "packets", sa->packets);
 	rte_tel_data_add_dict_u64(c, "bytes", sa->bytes);
 	if (sa->dir == SG_SA_IN) {
@@ -178,6 +181,17 @@ add_sa(struct rte_tel_data *d, const struct sg_sa *sa, const struct sg_shard *sh
 	rte_tel_data_add_dict_u64(c, "seq", sa->dir == SG_SA_OUT ? sa->seq :
 			(sa->replay != NULL ? sa->replay->top : 0));
 	rte_tel_data_add_dict_int(c, "esn", (sa->flags & SG_SA_F_ESN) != 0);
+	if (sa->flags & SG_SA_F_UDP) {
+		/* ESP in UDP: the tunnel as it stands, after any NAT rebinding */
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &sa->tun_src_be, a, sizeof(a));
+		rte_tel_data_add_dict_string(c, "tun_src", a);
+		inet_ntop(AF_INET, &sa->tun_dst_be, a, sizeof(a));
+		rte_tel_data_add_dict_string(c, "tun_dst", a);
+		rte_tel_data_add_dict_int(c, "udp_sport", rte_be_to_cpu_16(sa->udp_sport_be));
+		rte_tel_data_add_dict_int(c, "udp_dport", rte_be_to_cpu_16(sa->udp_dport_be));
+	}
 	rte_tel_data_add_dict_u64(c, "replay_window", sa->replay != NULL ? sa->replay->win : 0);
 	rte_tel_data_add_dict_int(c, "dead", sa->dead);
 	rte_tel_data_add_dict_int(c, "soft_expired", sa->soft_fired);

@@ -81,14 +81,15 @@ test_sa_fields(void)
 		"sa out 4294967295 dst 203.0.113.9 src 203.0.113.8 mode ipv4-tunnel "
 		"aead_algo aes-256-gcm aead_key " K36 "\n"
 		"sa out 7 " GCM128 TUN " type lookaside-none esn 0\n"
-		"sa in 8 " GCM128 TUN " type no-offload replay_win 0\n";
+		"sa in 8 " GCM128 TUN " type no-offload replay_win 0 udp_encap 4501 4500\n"
+		"sa out 9 " GCM128 TUN " udp-encap\n";
 	struct sg_conf c;
 	const struct sg_conf_sa *a;
 
 	CU_ASSERT_EQUAL_FATAL(parse(text, &c), 0);
 	CU_ASSERT_STRING_EQUAL(err, "");
 	CU_ASSERT_STRING_EQUAL(c.file, NAME);
-	CU_ASSERT_EQUAL_FATAL(c.nb_sa, 4);
+	CU_ASSERT_EQUAL_FATAL(c.nb_sa, 5);
 	CU_ASSERT_EQUAL(c.nb_sp + c.nb_rt + c.nb_neigh, 0);
 
 	a = &c.sa[0];
@@ -127,6 +128,7 @@ test_sa_fields(void)
 	CU_ASSERT_EQUAL(a->port_id, -1);
 	CU_ASSERT(!a->prm.esn);
 	CU_ASSERT(!a->esn_set);
+	CU_ASSERT(!a->prm.udp_encap);
 	CU_ASSERT_EQUAL(a->prm.replay_win, SG_CONF_UNSET);
 	CU_ASSERT_EQUAL(a->prm.life.soft_sec + a->prm.life.hard_sec + a->prm.life.idle_sec, 0);
 	CU_ASSERT_EQUAL(a->prm.life.soft_bytes + a->prm.life.hard_bytes, 0);
@@ -138,8 +140,13 @@ test_sa_fields(void)
 	CU_ASSERT(!a->prm.esn);
 	CU_ASSERT(!a->esn_set);
 
+	/* ESP in UDP: SPORT DPORT as on this SA's packets; ipsec-secgw's
+	 * bare udp-encap is 4500 both ways. */
 	a = &c.sa[3];
 	CU_ASSERT_EQUAL(a->prm.replay_win, 0);
+	CU_ASSERT(a->prm.udp_encap && a->prm.udp_sport == 4501 && a->prm.udp_dport == 4500);
+	a = &c.sa[4];
+	CU_ASSERT(a->prm.udp_encap && a->prm.udp_sport == 4500 && a->prm.udp_dport == 4500);
 	sg_conf_free(&c);
 	CU_ASSERT(conf_is_zero(&c));
 }
@@ -611,7 +618,13 @@ static const struct bad bad[] = {
 		"type inline-protocol-offload is not supported yet"},
 	{SA("in", "5") " type lookaside-protocol-offload\n", 1,
 		"type lookaside-protocol-offload is not supported yet"},
-	{SA("in", "5") " udp-encap\n", 1, "sa: udp-encap (NAT-T, RFC 3948) is not supported yet"},
+	{SA("in", "5") " udp_encap\n", 1, "sa: missing value after 'udp_encap'"},
+	{SA("in", "5") " udp_encap 4500\n", 1, "sa: missing value after '4500'"},
+	{SA("in", "5") " udp_encap 0 4500\n", 1, "sa: udp_encap SPORT '0' is out of range"},
+	{SA("in", "5") " udp_encap 4500 65536\n", 1, "sa: udp_encap DPORT '65536' is out of range"},
+	{SA("in", "5") " udp_encap 4500 x\n", 1, "sa: udp_encap DPORT 'x' is not a decimal number"},
+	{SA("in", "5") " udp_encap 1 2 udp-encap\n", 1, "sa: udp_encap and udp-encap: give one"},
+	{SA("in", "5") " udp-encap udp-encap\n", 1, "sa: 'udp-encap' given twice"},
 	{SA("in", "5") " fallback lookaside-none\n", 1, "sa: fallback (inline-crypto fallback"},
 	{SA("in", "5") " flow-direction 0 2\n", 1, "sa: flow-direction (rte_flow queue steering)"},
 	{SA("in", "5") " reassembly_en\n", 1, "sa: reassembly_en (inline IP reassembly"},

@@ -75,6 +75,9 @@ static const uint8_t kat256_esp[] = {0x00, 0x00, 0x12, 0x34, 0x00, 0x00, 0x00, 0
 	0xde, 0x69, 0xb5, 0x01, 0xe7, 0xc7};
 #define KAT256_SEQ ((UINT64_C(5) << 32) | 7)
 
+/* ESP in UDP ports for add_sa() (RFC 3948); 0: plain ESP. */
+static uint16_t udp_sport, udp_dport;
+
 static uint32_t
 add_sa(enum sg_sa_dir dir, uint32_t spi, enum sg_aead aead, const uint8_t *key,
 		const uint8_t *salt, bool esn, uint32_t win)
@@ -94,10 +97,14 @@ add_sa(enum sg_sa_dir dir, uint32_t spi, enum sg_aead aead, const uint8_t *key,
 	p.tun_dst = TUN_B;
 	p.replay_win = win;
 	p.esn = esn;
+	p.udp_encap = udp_sport != 0;
+	p.udp_sport = udp_sport;
+	p.udp_dport = udp_dport;
 	idx = sg_sa_table_add(sat, &p, mgr, (uint16_t)rte_lcore_id(), 0);
 	CU_ASSERT_FATAL(idx >= 0);
 	return (uint32_t)idx;
 }
+
 
 /* An mbuf holding @p len bytes of @p data at its start (data at an IP header). */
 static struct rte_mbuf *
@@ -759,6 +766,153 @@ test_fuzz_outbound(void)
 	check_no_leak();
 }
 
+/*
+ * ESP in UDP (RFC 3948): a UDP SA's packets leave as IPv4/UDP with its
+ * ports, checksum 0 and the datagram's length, and come back through the
+ * inbound path once the classifier marked the UDP header (l4_len). Plain
+ * ESP for the UDP SA, and ESP in UDP for a plain SA, are encap_mismatch; a
+ * wrong local port too. An authentic packet from a new address and port
+ * moves the SA (natt_float, one peer_moved event); a forged one does not.
+ */
+static void
+test_udp_encap(void)
+{
+	uint8_t buf[256], copy[512];
+	const struct rte_ipv4_hdr *ip;
+	const struct rte_udp_hdr *udp;
+	struct sg_shard_event ev;
+	struct rte_mbuf *m;
+	struct sg_sa *in;
+	uint32_t out, plain_out;
+	uint16_t tot, len;
+
+	reset_all();
+	while (sg_shard_poll_event(shard, &ev))
+		;
+	udp_sport = 4500;
+	udp_dport = 4501;
+	out = add_sa(SG_SA_OUT, 500, SG_AEAD_AES128_GCM, kat128_key, kat128_salt, false, 0);
+	in = sg_sa_table_get(sat, add_sa(SG_SA_IN, 500, SG_AEAD_AES128_GCM, kat128_key,
+			kat128_salt, false, 64));
+	udp_sport = udp_dport = 0;
+	plain_out = add_sa(SG_SA_OUT, 501, SG_AEAD_AES128_GCM, kat128_key, kat128_salt, false, 0);
+	add_sa(SG_SA_IN, 501, SG_AEAD_AES128_GCM, kat128_key, kat128_salt, false, 64);
+
+	tot = inner_packet(buf, 77, 5);
+	m = mbuf_with(buf, tot);
+	CU_ASSERT_EQUAL_FATAL(encap(&m, out), 1);
+	ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	udp = (const struct rte_udp_hdr *)(ip + 1);
+	CU_ASSERT_EQUAL(ip->next_proto_id, SG_IPPROTO_UDP);
+	CU_ASSERT_EQUAL(rte_be_to_cpu_16(ip->total_length), m->pkt_len);
+	CU_ASSERT_EQUAL(rte_be_to_cpu_16(udp->src_port), 4500);
+	CU_ASSERT_EQUAL(rte_be_to_cpu_16(udp->dst_port), 4501);
+	CU_ASSERT_EQUAL(rte_be_to_cpu_16(udp->dgram_len), m->pkt_len - sizeof(*ip));
+	CU_ASSERT_EQUAL(udp->dgram_cksum, 0);
+	CU_ASSERT_EQUAL(*(const uint32_t *)(udp + 1), rte_cpu_to_be_32(500));
+	len = (uint16_t)m->pkt_len;
+	memcpy(copy, rte_pktmbuf_mtod(m, uint8_t *), len);
+
+	/* back in: the classifier's mark, then the SA's checks and the ICV */
+	m->l4_len = sizeof(*udp);
+	CU_ASSERT_EQUAL_FATAL(decap(&m), 1);
+	CU_ASSERT_EQUAL(m->pkt_len, tot);
+	CU_ASSERT_EQUAL(memcmp(rte_pktmbuf_mtod(m, uint8_t *), buf, tot), 0);
+	rte_pktmbuf_free(m);
+	CU_ASSERT_EQUAL(lc->stats.natt_float, 0);
+
+	/* the same datagram without the mark: plain ESP for a UDP SA */
+	m = mbuf_with(copy, len);
+	m->l3_len = sizeof(*ip) + sizeof(*udp); /* so the SPI is read at the ESP header */
+	CU_ASSERT_EQUAL(decap(&m), 0);
+	CU_ASSERT_EQUAL(lc->stats.drops[SG_DROP_ENCAP], 1);
+	rte_pktmbuf_free(m);
+	/* a wrong local port */
+	m = mbuf_with(copy, len);
+	m->l4_len = sizeof(*udp);
+	rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, sizeof(*ip))->dst_port =
+			rte_cpu_to_be_16(4999);
+	CU_ASSERT_EQUAL(decap(&m), 0);
+	CU_ASSERT_EQUAL(lc->stats.drops[SG_DROP_ENCAP], 2);
+	rte_pktmbuf_free(m);
+
+	/* ESP in UDP for the plain SA 501 */
+	tot = inner_packet(buf, 40, 6);
+	m = mbuf_with(buf, tot);
+	CU_ASSERT_EQUAL_FATAL(encap(&m, plain_out), 1);
+	CU_ASSERT_EQUAL(rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *)->next_proto_id, SG_IPPROTO_ESP);
+	m->l4_len = sizeof(*udp); /* as if a UDP header were there */
+	m->l3_len = sizeof(*ip) - sizeof(*udp);
+	CU_ASSERT_EQUAL(decap(&m), 0);
+	CU_ASSERT_EQUAL(lc->stats.drops[SG_DROP_ENCAP], 3);
+	rte_pktmbuf_free(m);
+
+	/* a forged packet (a fresh number, a bad ICV) from elsewhere moves nothing */
+	tot = inner_packet(buf, 50, 8);
+	m = mbuf_with(buf, tot);
+	CU_ASSERT_EQUAL_FATAL(encap(&m, out), 1);
+	len = (uint16_t)m->pkt_len;
+	m->l4_len = sizeof(*udp);
+	rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *)->src_addr = rte_cpu_to_be_32(0xc0000263);
+	rte_pktmbuf_mtod(m, uint8_t *)[len - 1] ^= 1;
+	CU_ASSERT_EQUAL(decap(&m), 0);
+	CU_ASSERT_EQUAL(lc->stats.drops[SG_DROP_AUTH], 1);
+	CU_ASSERT_EQUAL(in->tun_src_be, rte_cpu_to_be_32(TUN_A));
+	rte_pktmbuf_free(m);
+
+	/* an authentic one (the next number) from a new mapping moves the SA */
+	tot = inner_packet(buf, 60, 7);
+	m = mbuf_with(buf, tot);
+	CU_ASSERT_EQUAL_FATAL(encap(&m, out), 1);
+	m->l4_len = sizeof(*udp);
+	rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *)->src_addr = rte_cpu_to_be_32(0xc0000263);
+	rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, sizeof(*ip))->src_port =
+			rte_cpu_to_be_16(61000);
+	CU_ASSERT_EQUAL_FATAL(decap(&m), 1);
+	rte_pktmbuf_free(m);
+	CU_ASSERT_EQUAL(lc->stats.natt_float, 1);
+	CU_ASSERT_EQUAL(in->tun_src_be, rte_cpu_to_be_32(0xc0000263));
+	CU_ASSERT_EQUAL(in->udp_sport_be, rte_cpu_to_be_16(61000));
+	CU_ASSERT_EQUAL_FATAL(sg_shard_poll_event(shard, &ev), 1);
+	CU_ASSERT_EQUAL(ev.type, SG_SHARD_EV_PEER_MOVED);
+	CU_ASSERT_EQUAL(ev.spi, 500);
+	CU_ASSERT_EQUAL(ev.peer_be, rte_cpu_to_be_32(0xc0000263));
+	CU_ASSERT_EQUAL(ev.port_be, rte_cpu_to_be_16(61000));
+	CU_ASSERT_EQUAL(ev.old_peer_be, rte_cpu_to_be_32(TUN_A));
+	CU_ASSERT_EQUAL(ev.old_port_be, rte_cpu_to_be_16(4500));
+	CU_ASSERT_EQUAL(sg_shard_poll_event(shard, &ev), 0);
+	check_no_leak();
+}
+
+/* The local ESP-in-UDP endpoints: counted per SA, freed slots reused. */
+static void
+test_udp_endpoints(void)
+{
+	uint32_t i;
+
+	CU_ASSERT_EQUAL(ctx->nb_udp_ep, 0);
+	CU_ASSERT_EQUAL(sg_dp_udp_ep_add(ctx, 1, 2), 0);
+	CU_ASSERT_EQUAL(sg_dp_udp_ep_add(ctx, 1, 2), 0);
+	CU_ASSERT_EQUAL(ctx->nb_udp_ep, 1);
+	sg_dp_udp_ep_del(ctx, 1, 2);
+	CU_ASSERT_EQUAL(ctx->udp_ep[0], SG_DP_UDP_EP(1, 2));
+	sg_dp_udp_ep_del(ctx, 1, 2);
+	CU_ASSERT_EQUAL(ctx->udp_ep[0], 0);
+	sg_dp_udp_ep_del(ctx, 1, 2); /* one too many: nothing to do */
+	for (i = 0; i < SG_DP_UDP_EP_MAX; i++)
+		CU_ASSERT_EQUAL(sg_dp_udp_ep_add(ctx, i + 10, 4500), 0);
+	CU_ASSERT_EQUAL(ctx->nb_udp_ep, SG_DP_UDP_EP_MAX);
+	CU_ASSERT_EQUAL(sg_dp_udp_ep_add(ctx, 9, 4500), -ENOSPC);
+	sg_dp_udp_ep_del(ctx, 20, 4500);
+	CU_ASSERT_EQUAL(sg_dp_udp_ep_add(ctx, 9, 4500), 0);
+	CU_ASSERT_EQUAL(ctx->udp_ep[10], SG_DP_UDP_EP(9, 4500));
+	for (i = 0; i < SG_DP_UDP_EP_MAX; i++)
+		sg_dp_udp_ep_del(ctx, i == 10 ? 9 : i + 10, 4500);
+	for (i = 0; i < SG_DP_UDP_EP_MAX; i++)
+		CU_ASSERT_EQUAL(ctx->udp_ep[i], 0);
+	ctx->nb_udp_ep = 0;
+}
+
 /* A window of 0 (-w 0) accepts the same capture again. */
 static void
 test_replay_off(void)
@@ -830,6 +984,8 @@ main(void)
 	CU_add_test(s, "replay inside one burst", test_replay_within_burst);
 	CU_add_test(s, "replay check off (-w 0)", test_replay_off);
 	CU_add_test(s, "SPI cache never stale", test_spi_cache_never_stale);
+	CU_add_test(s, "ESP in UDP out, in, mismatches, a NAT rebinding", test_udp_encap);
+	CU_add_test(s, "ESP-in-UDP endpoints", test_udp_endpoints);
 	CU_add_test(s, "20000 mutated frames: all counted, no leak", test_fuzz_inbound);
 	CU_add_test(s, "20000 mutated plaintext frames outbound", test_fuzz_outbound);
 	if (test_dp_punt_add() != 0)

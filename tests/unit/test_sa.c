@@ -148,7 +148,7 @@ test_table_add(void)
 	CU_ASSERT_EQUAL(sa->tun_src_be, rte_cpu_to_be_32(0xc0000201));
 	CU_ASSERT_EQUAL(sa->tun_dst_be, rte_cpu_to_be_32(0xc6336407));
 	CU_ASSERT(sa->dir == SG_SA_IN && sa->mode == SG_SA_TUNNEL4);
-	CU_ASSERT(sa->aead == SG_AEAD_AES256_GCM && sa->owner == 3 && sa->idx == (uint32_t)in);
+	CU_ASSERT(sa->aead == SG_AEAD_AES256_GCM && sg_sa_table_owner(t) == 3 && sa->idx == (uint32_t)in);
 	CU_ASSERT_EQUAL(sa->flags, SG_SA_F_ESN | SG_SA_F_REPLAY);
 	CU_ASSERT(sa->life.hard_bytes == 1000000 + 0x1000 &&
 			sa->life.hard_packets == 5000 + 0x1000);
@@ -191,7 +191,7 @@ test_table_add(void)
 	p.dir = SG_SA_OUT;
 	CU_ASSERT_EQUAL(sg_sa_table_add(t, &p, mgr, 5, sock), -EEXIST);
 	CU_ASSERT_EQUAL(sg_sa_table_count(t), 5);
-	CU_ASSERT_EQUAL(sg_sa_table_get(t, (uint32_t)in)->owner, 3);
+	CU_ASSERT_EQUAL(sg_sa_table_owner(t), 4);
 
 	CU_ASSERT(sg_sa_table_find(t, SG_SA_IN, 0x1000) == (uint32_t)in &&
 			sg_sa_table_find(t, SG_SA_OUT, 0x1000) == (uint32_t)out);
@@ -398,7 +398,7 @@ test_table_del(void)
 	CU_ASSERT_EQUAL(sg_sa_table_add(t, &p, mgr, 2, sock), a);
 	sa = sg_sa_table_get(t, (uint32_t)a);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sa);
-	CU_ASSERT(sa->packets == 0 && sa->dead == 0 && sa->owner == 2);
+	CU_ASSERT(sa->packets == 0 && sa->dead == 0 && sg_sa_table_owner(t) == 2);
 	CU_ASSERT(sa->replay->top == 0 && sg_replay_check(sa->replay, 77) == 0);
 	sg_sa_table_lookup_in_bulk(t, &spi_be, 1, &idx);
 	CU_ASSERT_EQUAL(idx, (uint32_t)a);

@@ -523,7 +523,7 @@ test_cmd_add(void)
 	CU_ASSERT_EQUAL(sa->dir, SG_SA_IN);
 	CU_ASSERT_EQUAL(sa->pol_tag, 77);
 	/* Owned by the lcore that applied it. */
-	CU_ASSERT_EQUAL(sa->owner, wlcore);
+	CU_ASSERT_EQUAL(sg_sa_table_owner(wsh->sat), wlcore);
 	CU_ASSERT_EQUAL(sa->idx, (uint32_t)idx);
 	CU_ASSERT(sa->key != NULL && sa->replay != NULL && sa->replay->win == 1024);
 	CU_ASSERT_EQUAL(sa->tun_src_be, rte_cpu_to_be_32(0xc0000201));
@@ -686,7 +686,7 @@ test_cmd_rekey(void)
 	CU_ASSERT_EQUAL(sa->seq, 0);
 	CU_ASSERT_EQUAL(sa->packets, 0);
 	CU_ASSERT_EQUAL(sa->bytes, 0);
-	CU_ASSERT_EQUAL(sa->owner, wlcore);
+	CU_ASSERT_EQUAL(sg_sa_table_owner(wsh->sat), wlcore);
 	CU_ASSERT_PTR_NOT_NULL(sa->key);
 	CU_ASSERT(!contains(oldmem, sizeof(struct sg_crypto_key), oldraw, sizeof(oldraw)));
 	CU_ASSERT_EQUAL(sg_sa_table_count(wsh->sat), 3);
