@@ -243,14 +243,19 @@ class Gateway:
         self.fe = open(os.path.join(self.tmp, "stderr"), "w+")
         self.proc = subprocess.Popen(self.argv, stdout=self.fo, stderr=self.fe,
                                      stdin=subprocess.DEVNULL)
-        self.tel = Telemetry(self.prefix, timeout=30.0, proc=self.proc)
-        self.sock_path = os.path.join(runtime_dir(self.prefix), "shardgate.sock")
-        deadline = time.time() + 10
-        while not os.path.exists(self.sock_path) and time.time() < deadline:
-            time.sleep(0.02)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(10)
-        self.sock.connect(self.sock_path)
+        try:
+            self.tel = Telemetry(self.prefix, timeout=30.0, proc=self.proc)
+            self.sock_path = os.path.join(runtime_dir(self.prefix), "shardgate.sock")
+            deadline = time.time() + 30
+            while not os.path.exists(self.sock_path) and time.time() < deadline:
+                time.sleep(0.02)
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(10)
+            self.sock.connect(self.sock_path)
+        except BaseException:
+            # the caller has no object to close yet: nothing may outlive this
+            self.close()
+            raise
         self.buf = b""
         return self
 
