@@ -213,10 +213,6 @@ sa_unsupported(kernel_ipsec_sa_id_t *id, kernel_ipsec_add_sa_t *data)
 	{
 		return "only tunnel mode is supported";
 	}
-	if (data->encap)
-	{
-		return "UDP encapsulation (NAT-T, RFC 3948) is not supported";
-	}
 	if (data->ipcomp != IPCOMP_NONE)
 	{
 		return "IPComp is not supported";
@@ -254,6 +250,8 @@ rekey_in_old(private_kernel_shardgate_ipsec_t *this, sa_entry_t *new)
 		if (sa->inbound && sa->state == SA_LIVE && !sa->dying &&
 			!sa->successor && sa->reqid == new->reqid &&
 			sa->esn == new->esn && sa->replay == new->replay &&
+			sa->encap == new->encap && sa->sport == new->sport &&
+			sa->dport == new->dport &&
 			sa->src->ip_equals(sa->src, new->src) &&
 			sa->dst->ip_equals(sa->dst, new->dst))
 		{
@@ -277,8 +275,11 @@ has_live_out(private_kernel_shardgate_ipsec_t *this, sa_entry_t *new)
 	e = this->sas->create_enumerator(this->sas);
 	while (e->enumerate(e, NULL, &sa))
 	{
+		/* "rekey out" keeps the old SA's endpoints and UDP ports */
 		if (!sa->inbound && sa->state == SA_LIVE && !sa->dying &&
-			sa->reqid == new->reqid && sa->dst->ip_equals(sa->dst, new->dst))
+			sa->reqid == new->reqid && sa->dst->ip_equals(sa->dst, new->dst) &&
+			sa->encap == new->encap && sa->sport == new->sport &&
+			sa->dport == new->dport)
 		{
 			found = TRUE;
 			break;
@@ -292,9 +293,14 @@ bool
 install_sa(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa)
 {
 	char req[REQ_MAX], hex[3 * 64], src[16], dst[16], what[64], win[24], life[200];
+	char udp[32] = "";
 	bool ok;
 
 	life_left(sa, life, sizeof(life));
+	if (sa->encap)
+	{	/* the ports as on this SA's packets, as shardgate's grammar has them */
+		snprintf(udp, sizeof(udp), " udp_encap %u %u", sa->sport, sa->dport);
+	}
 	ipv4_text(sa->src, src, sizeof(src));
 	ipv4_text(sa->dst, dst, sizeof(dst));
 	hex_key(sa->key, hex, sizeof(hex));
@@ -305,9 +311,9 @@ install_sa(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa)
 		snprintf(win, sizeof(win), " replay_win %u", sa->replay);
 	}
 	snprintf(req, sizeof(req), "add sa %s %u aead_algo %s aead_key %s "
-			 "mode ipv4-tunnel src %s dst %s%s%s%s", sa->inbound ? "in" : "out",
+			 "mode ipv4-tunnel src %s dst %s%s%s%s%s", sa->inbound ? "in" : "out",
 			 sa->spi, sa->alg->aead_algo, hex, src, dst, sa->esn ? " esn" : "",
-			 win, life);
+			 win, udp, life);
 	snprintf(what, sizeof(what), "adding SA %s 0x%.8x",
 			 sa->inbound ? "in" : "out", sa->spi);
 	ok = ask(this, what, req, NULL);
@@ -360,6 +366,9 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 								  data->int_alg),
 		.replay = data->replay_window,
 		.esn = data->esn,
+		.encap = data->encap,
+		.sport = id->src->get_port(id->src),
+		.dport = id->dst->get_port(id->dst),
 		.state = SA_LIVE,
 		.key = chunk_clone(data->enc_key),
 		.has_lifetime = data->lifetime != NULL,
@@ -711,8 +720,9 @@ METHOD(kernel_ipsec_t, bypass_socket, bool,
 METHOD(kernel_ipsec_t, enable_udp_decap, bool,
 	private_kernel_shardgate_ipsec_t *this, int fd, int family, uint16_t port)
 {
-	/* UDP-encapsulated SAs are refused (add_sa), so there is nothing to
-	 * decapsulate; port 4500 stays usable for IKE */
+	/* shardgate takes ESP in UDP per SA (udp_encap, at the SA's address
+	 * and port) and hands IKE behind the non-ESP marker to the slow path:
+	 * charon's socket needs no decapsulation of its own */
 	return TRUE;
 }
 
@@ -760,6 +770,11 @@ read_events(private_kernel_shardgate_ipsec_t *this)
 				continue;
 			}
 			this->last_event = max(this->last_event, id);
+			if (!streq(type, "soft_expired") && !streq(type, "hard_expired") &&
+				!streq(type, "idle"))
+			{	/* e.g. peer_moved: shardgate follows a NAT rebinding itself */
+				continue;
+			}
 			e = this->sas->create_enumerator(this->sas);
 			while (e->enumerate(e, NULL, &sa))
 			{

@@ -61,6 +61,10 @@ typedef struct {
 	uint64_t grace_ms;
 	uint32_t replay;
 	bool esn;
+	/** ESP in UDP (NAT-T): the outer ports of this SA's packets */
+	bool encap;
+	uint16_t sport;
+	uint16_t dport;
 	sa_state_t state;
 	/** charon deleted it; removed once no shardgate policy names it */
 	bool dying;
