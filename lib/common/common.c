@@ -75,6 +75,7 @@ static const char *const drop_names[SG_DROP_MAX] = {
 	[SG_DROP_PUNT_BAD] = "punt_bad",
 	[SG_DROP_PUNT_RATE] = "punt_rate",
 	[SG_DROP_PUNT_FULL] = "punt_full",
+	[SG_DROP_PUNT_TX_RATE] = "punt_tx_rate",
 };
 
 const char *

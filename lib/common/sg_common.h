@@ -84,6 +84,7 @@ enum sg_drop {
 	SG_DROP_PUNT_BAD,       /**< for the host (slow path) but truncated or malformed */
 	SG_DROP_PUNT_RATE,      /**< for the host, over the port's punt rate */
 	SG_DROP_PUNT_FULL,      /**< a ring or queue to or from the kernel interface was full */
+	SG_DROP_PUNT_TX_RATE,   /**< sent by the kernel interface, over the port's punt rate */
 	SG_DROP_MAX
 };
 

@@ -78,8 +78,8 @@ struct sg_punt_prm {
 	uint32_t addr[SG_DP_ADDRS_MAX];
 	uint8_t depth[SG_DP_ADDRS_MAX];
 	char iface[SG_PUNT_IFNAME_LEN]; /**< kernel interface name; "" picks one */
-	uint32_t rate;  /**< packets per second to the kernel */
-	uint32_t burst; /**< bucket depth */
+	uint32_t rate;  /**< packets per second to the kernel, and from it to the port */
+	uint32_t burst; /**< bucket depth (each direction) */
 	uint32_t via;   /**< next hop whose MAC the kernel learns; 0: each packet's destination */
 };
 
@@ -204,7 +204,7 @@ struct sg_dp_stats {
 	uint64_t events_lost; /**< events the control core's ring had no room for */
 	uint64_t punt_rx;   /**< frames for the host queued to the control core */
 	uint64_t punt_tx;   /**< frames from the kernel interface sent on their port */
-	uint64_t punt_drop; /**< slow-path frames dropped: drop_punt_bad + _rate + _full */
+	uint64_t punt_drop; /**< slow-path frames dropped: drop_punt_bad, _rate, _full, _tx_rate */
 	/** Cycles by stage on sampled bursts: scale by 2^stage_sample_shift. */
 	uint64_t stage_cycles[SG_STAGE_MAX];
 	uint64_t drops[SG_DROP_MAX];

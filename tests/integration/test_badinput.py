@@ -22,7 +22,8 @@ from sgtest import (suite_main, IP, UDP, TCP, ICMP, Raw, ARP, IPv6, Ether, peer_
 REASONS = ["malformed", "not_ipv4", "fragment", "not_for_us", "esp_short", "unknown_spi",
            "bad_tunnel", "replay", "auth", "bad_pad", "bad_next_header", "bad_inner", "policy",
            "sp_discard", "no_policy", "seq_overflow", "seq_reserve", "sa_expired", "no_route", "mtu",
-           "no_room", "crypto", "handoff_full", "tx_full", "punt_bad", "punt_rate", "punt_full"]
+           "no_room", "crypto", "handoff_full", "tx_full", "punt_bad", "punt_rate", "punt_full",
+           "punt_tx_rate"]
 
 
 class Feed:

@@ -29,11 +29,14 @@ Cases, bad input next to good:
   allows (port 22), and is dropped as not_for_us where none does (23);
 - a UDP/500 and ARP flood with ESP mixed in: every ESP packet decrypted and
   forwarded, punt_rx <= rate * t + burst, the excess counted as punt_rate,
-  punt_drop = punt_bad + punt_rate + punt_full;
+  punt_drop = punt_bad + punt_rate + punt_full + punt_tx_rate;
+- a UDP flood from the gateway's kernel out of the tap: every frame the tap
+  gave up is sent (punt_tx <= rate * t + burst) or counted as punt_tx_rate;
+  ping still answered after it;
 - with a neigh line for port 0 the line wins over the learned MAC; with
   'via' the kernel's MAC for that next hop serves an off-link tunnel end;
-- punt lines with errors exit 2 with file:line; a punt request on the
-  control socket is refused; every run exits 0 with every mbuf back.
+- punt lines with errors exit 2 with file:line before any device is made; a punt request on the control socket is refused; every
+  run exits 0 with every mbuf back.
 """
 
 import ctypes
@@ -48,6 +51,10 @@ import tempfile
 import time
 
 TAG = "%d" % (os.getpid() % 100000)
+# Where several jobs share a machine: the DPDK file-prefix stem and the CPU
+# the gateway (both lcores) and this process run on.
+PREFIX = os.environ.get("SGSLOW_PREFIX", "sgslow")
+CPU = int(os.environ.get("SGSLOW_CPU", "0"))
 NS = "sgslow" + TAG
 NS_PEER = NS + "p"
 G_IF = ["sg%sg0" % TAG, "sg%sg1" % TAG]
@@ -112,7 +119,7 @@ if os.getuid() != 0:
 drop_net()
 make_net()
 enter(NS_PEER)
-os.sched_setaffinity(0, {0})
+os.sched_setaffinity(0, {CPU})
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sgtest import (suite_main, seq_args, Telemetry, runtime_dir, hexkey, IP, UDP, Raw, Ether, ARP,  # noqa
@@ -210,14 +217,14 @@ def udp_frame(dport, payload, dst=GW, udp_len=None):
 
 class Gateway:
     def __init__(self, exe, rules_text, n):
-        self.prefix = "sgslow_%s_%d" % (TAG, n)
+        self.prefix = "%s_%s_%d" % (PREFIX, TAG, n)
         self.tmp = tempfile.mkdtemp(prefix="sgslow_it_")
         self.path = os.path.join(self.tmp, "rules.cfg")
         with open(self.path, "w") as f:
             f.write(rules_text)
-        self.argv = ["ip", "netns", "exec", NS, "taskset", "-c", "0", exe, "--no-pci",
+        self.argv = ["ip", "netns", "exec", NS, "taskset", "-c", str(CPU), exe, "--no-pci",
                      "--no-huge", "-m", "256", "--file-prefix=" + self.prefix,
-                     "--lcores", "0@0,1@0"] + \
+                     "--lcores", "0@%d,1@%d" % (CPU, CPU)] + \
             ["--vdev=net_af_packet%d,iface=%s" % (p, G_IF[p]) for p in (0, 1)] + \
             ["--", "-p", "0x3", "-u", "0x1", "-f", self.path, "--poll-sleep-us", "50"] + \
             seq_args(self.tmp)
@@ -307,6 +314,15 @@ while True:
     c, a = s.accept()
     c.sendall(b"hello from the gateway's kernel")
     c.close()
+"""
+
+UDP_FLOOD = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+n = int(sys.argv[3])
+for i in range(n):
+    s.sendto(b"K" * 32, (sys.argv[1], int(sys.argv[2])))
+print("sent", n)
 """
 
 UDP_ECHO = r"""
@@ -504,9 +520,75 @@ def cases(s, gw, p0, p1, echo):
     time.sleep(0.2)
     flood(s, gw, p0, p1)
 
+    s.section("kernel flood: UDP from the gateway's kernel out of the tap, bounded by the rate")
+    kernel_flood(s, gw)
+
     s.section("control socket: punt cannot change live")
     r = gw.ctl("add punt port 0 addr 172.16.0.9/24")
-    s.check("add punt ...: refused", r.get("ok") is False, r)
+    s.check("add punt ...: refused", r.get("ok") is False, repr(r))
+
+
+def kernel_flood(s, gw):
+    """What the gateway's kernel sends out of the tap is bounded by the same
+    rate and burst; every frame the tap gave up is sent or counted."""
+    n = 2000
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    sink.bind((PEER, 9999))
+    sink.setblocking(False)
+
+    def tap_tx():
+        return int(sh("ip", "netns", "exec", NS, "cat",
+                      "/sys/class/net/%s/statistics/tx_packets" % TAP).stdout)
+
+    keys = ("punt_tx", "punt_drop", "drop_punt_tx_rate", "drop_punt_full", "drop_punt_rate",
+            "drop_punt_bad")
+    time.sleep(BURST / RATE + 0.1)  # a full bucket
+    st0, tx0 = gw.stats(), tap_tx()
+    t0 = time.monotonic()
+    cp = subprocess.run(["ip", "netns", "exec", NS, "/usr/bin/python3", "-c", UDP_FLOOD,
+                         PEER, "9999", str(n)], capture_output=True, text=True, timeout=60)
+    s.eq("kernel flood: %d datagrams sent from the gateway's namespace" % n,
+         cp.stdout.strip(), "sent %d" % n)
+    # Until the tap has nothing left and every frame it gave up is accounted for.
+    d, tx, end = {}, 0, time.time() + 10
+    while time.time() < end:
+        tx = tap_tx() - tx0
+        st = gw.stats()
+        d = {k: st.get(k, 0) - st0.get(k, 0) for k in keys}
+        if d["punt_tx"] + d["drop_punt_tx_rate"] + d["drop_punt_full"] == tx and \
+                tap_tx() - tx0 == tx:
+            break
+        time.sleep(0.1)
+    t = time.monotonic() - t0
+    got = 0
+    while True:
+        try:
+            sink.recv(2048)
+            got += 1
+        except BlockingIOError:
+            break
+    sink.close()
+    print("#   kernel flood: tap gave up %d frames in %.3f s; deltas %s; peer got %d" %
+          (tx, t, d, got))
+    bound = RATE * t + BURST
+    s.check("kernel flood: the tap gave up the flood (%d of %d)" % (tx, n), tx >= n // 2)
+    s.eq("kernel flood: each frame from the tap sent or dropped as punt_tx_rate/punt_full",
+         d["punt_tx"] + d["drop_punt_tx_rate"] + d["drop_punt_full"], tx)
+    s.check("kernel flood: punt_tx %d <= rate * t + burst = %.0f" % (d["punt_tx"], bound),
+            d["punt_tx"] <= bound, repr(d))
+    s.check("kernel flood: the excess is counted (punt_tx_rate >= frames - bound)",
+            d["drop_punt_tx_rate"] >= tx - bound and d["drop_punt_tx_rate"] > 0, repr(d))
+    s.check("kernel flood: the peer got what was sent, no more (%d <= %d)" % (got, d["punt_tx"]),
+            0 < got <= d["punt_tx"], repr(d))
+    s.eq("kernel flood: punt_drop = punt_bad + punt_rate + punt_full + punt_tx_rate",
+         d["punt_drop"], d["drop_punt_bad"] + d["drop_punt_rate"] + d["drop_punt_full"] +
+         d["drop_punt_tx_rate"])
+    time.sleep(BURST / RATE + 0.1)
+    cp = subprocess.run(["ping", "-c", "2", "-i", "0.2", "-W", "2", GW], capture_output=True,
+                        text=True, timeout=20)
+    s.check("after the kernel flood: ping 172.16.0.2 answered again", " 2 received" in cp.stdout,
+            cp.stdout[-300:])
 
 
 def flood(s, gw, p0, p1):
@@ -529,7 +611,7 @@ def flood(s, gw, p0, p1):
     t1 = time.monotonic()
     d = {k: st.get(k, 0) - st0.get(k, 0) for k in
          ("rx", "inbound", "punt_rx", "punt_drop", "drop_punt_rate", "drop_punt_full",
-          "drop_punt_bad")}
+          "drop_punt_bad", "drop_punt_tx_rate")}
     print("#   sent %d frames in %.3f s; deltas %s" % (len(frames), t_sent - t0, d))
     s.eq("flood: every ESP frame decrypted and forwarded (counters, site)",
          (d["inbound"], len(fwd)), (n_esp, n_esp))
@@ -540,9 +622,9 @@ def flood(s, gw, p0, p1):
     s.eq("flood: each flood frame punted or dropped as punt_rate/punt_full",
          d["punt_rx"] + d["drop_punt_rate"] + d["drop_punt_full"], n_flood)
     s.check("flood: the excess is counted (punt_rate >= flood - bound)",
-            d["drop_punt_rate"] >= n_flood - bound, d)
-    s.eq("flood: punt_drop = punt_bad + punt_rate + punt_full", d["punt_drop"],
-         d["drop_punt_bad"] + d["drop_punt_rate"] + d["drop_punt_full"])
+            d["drop_punt_rate"] >= n_flood - bound, repr(d))
+    s.eq("flood: punt_drop = punt_bad + punt_rate + punt_full + punt_tx_rate", d["punt_drop"],
+         d["drop_punt_bad"] + d["drop_punt_rate"] + d["drop_punt_full"] + d["drop_punt_tx_rate"])
 
 
 def config_errors(s):
@@ -552,18 +634,24 @@ def config_errors(s):
         ("punt port 1 addr 10.2.0.1/24", "punt: port 1 is not an unprotected port"),
         ("punt port 0 addr 172.16.0.2/24 rate 0", "punt: rate '0' is out of range"),
         ("punt port 0 addr 172.16.0.2", "punt: addr '172.16.0.2': expected A.B.C.D/N"),
+        ("punt port 0 addr 172.16.0.2/24 rate 5 iface sgslkbad rate 6",
+         "punt: 'rate' given twice"),
     ]
     for line, why in cases:
         path = os.path.join(tmp, "rules.cfg")
         with open(path, "w") as f:
             f.write(rules(punt=line))
         n = rules(punt=line).splitlines().index(line) + 1
-        cp = subprocess.run([s.exe, "--no-pci", "--file-prefix=sgslow_%s_cfg" % TAG, "--",
+        cp = subprocess.run([s.exe, "--no-pci", "--file-prefix=%s_%s_cfg" % (PREFIX, TAG), "--",
                              "-p", "0x3", "-u", "0x1", "-f", path], capture_output=True,
                             text=True, timeout=20)
         s.check("%r: exit 2, %s:%d: %s" % (line, "rules.cfg", n, why),
                 cp.returncode == 2 and ("%s:%d: %s" % (path, n, why)) in cp.stderr,
                 "rc %d: %s" % (cp.returncode, cp.stderr.strip()))
+        links = sh("ip", "-o", "link", "show").stdout
+        s.check("%r: no device made (no tap, no DPDK runtime directory)" % line,
+                "sgslkbad" not in links and "sgpunt" not in links and
+                not os.path.exists(runtime_dir("%s_%s_cfg" % (PREFIX, TAG))), links)
     sh("rm", "-rf", tmp, check=False)
 
 
