@@ -146,6 +146,9 @@ int slowpath_setup(struct gateway *gw);
 void slowpath_poll(struct gateway *gw);
 int slowpath_active(const struct gateway *gw);
 void slowpath_fini(struct gateway *gw);
+struct reply;
+/* list neigh: what the kernel resolved on each tap, IPv4 and IPv6. */
+void slowpath_list_neigh(struct gateway *gw, struct reply *r);
 
 /* The control socket (control.c). */
 int control_open(struct gateway *gw);

@@ -120,6 +120,15 @@ tap_start(struct gateway *gw, struct slow_port *s)
 			return ret;
 		}
 	}
+	/* IPv6 addresses go through duplicate address detection (RFC 4862 §5.4)
+	 * over the port, as on any interface, before the kernel uses them. */
+	for (a = 0; a < s->prm.nb_addr6; a++) {
+		ret = slow_addr_add(s->ifindex, AF_INET6, s->prm.addr6[a], s->prm.depth6[a]);
+		if (ret != 0) {
+			SG_LOG(ERR, "%s: cannot add IPv6 address: %s", s->prm.iface, strerror(-ret));
+			return ret;
+		}
+	}
 	return 0;
 }
 

@@ -11,9 +11,23 @@
 #include <stdint.h>
 
 #include <rte_dev.h>
+#include <rte_ether.h>
 
 #include "gateway.h"
 #include "sg_dp.h"
+
+struct reply;
+
+/*
+ * An IPv6 neighbour the kernel resolved on a tap. Kept here, not in
+ * sg_dp_port: routing is IPv4 only (rte_lpm, dp_route.c), so the data path
+ * has no use for them yet; `list neigh` shows them.
+ */
+struct slow_neigh6 {
+	uint8_t ip[SG_PUNT_IPV6_LEN];
+	struct rte_ether_addr mac;
+	uint8_t used;
+};
 
 struct slow_port {
 	uint16_t port;     /* the unprotected DPDK port */
@@ -23,6 +37,8 @@ struct slow_port {
 	struct sg_punt_prm prm;
 	char dev[RTE_DEV_NAME_MAX_LEN];
 	struct sg_dp_tb tx_tb; /* what the kernel sends to the port: rate, burst */
+	uint16_t nb_neigh6;    /* entries of neigh6[] in use (only grows) */
+	struct slow_neigh6 neigh6[SG_DP_NEIGH_MAX];
 };
 
 struct slowpath {
@@ -38,8 +54,8 @@ struct slowpath {
 int slow_nl_open(struct slowpath *sp);
 void slow_nl_close(struct slowpath *sp);
 
-/* ip addr add ADDR/DEPTH dev IFINDEX; @p addr: 4 bytes (AF_INET), network
- * byte order. 0 or -errno. */
+/* ip addr add ADDR/DEPTH dev IFINDEX; @p addr: 4 (AF_INET) or 16 bytes,
+ * network byte order. 0 or -errno. */
 int slow_addr_add(int ifindex, int family, const void *addr, uint8_t depth);
 
 /* Neighbour events from the kernel: learned, changed, forgotten. */

@@ -1,19 +1,23 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * What the slow path says to the kernel over rtnetlink: the taps' addresses
- * and the neighbours the kernel resolves on them, for the data path.
+ * What the slow path says to the kernel over rtnetlink: the taps' IPv4 and
+ * IPv6 addresses, and the neighbours the kernel resolves on them (IPv4 ones
+ * for the data path, IPv6 ones for `list neigh`).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <linux/if_addr.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include "control.h"
 #include "gateway.h"
 #include "sg_common.h"
 #include "slowpath.h"
@@ -69,7 +73,7 @@ slow_addr_add(int ifindex, int family, const void *addr, uint8_t depth)
 		struct ifaddrmsg ifa;
 		char attrs[128];
 	} req;
-	uint16_t len = sizeof(uint32_t);
+	uint16_t len = family == AF_INET6 ? SG_PUNT_IPV6_LEN : sizeof(uint32_t);
 	int fd, ret;
 
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
@@ -90,7 +94,7 @@ slow_addr_add(int ifindex, int family, const void *addr, uint8_t depth)
 	return ret;
 }
 
-/* Ask for every IPv4 neighbour the kernel knows (answered on sp->nl). */
+/* Ask for every neighbour the kernel knows, IPv4 and IPv6 (answered on sp->nl). */
 static int
 nl_dump(struct slowpath *sp)
 {
@@ -105,7 +109,7 @@ nl_dump(struct slowpath *sp)
 	req.h.nlmsg_type = RTM_GETNEIGH;
 	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	req.h.nlmsg_seq = ++sp->nl_seq;
-	req.nd.ndm_family = AF_INET;
+	req.nd.ndm_family = AF_UNSPEC;
 	if (sendto(sp->nl, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
 	return 0;
@@ -132,6 +136,37 @@ slow_nl_close(struct slowpath *sp)
 	sp->nl = -1;
 }
 
+/* Set (or, with @p mac NULL, forget) IPv6 neighbour @p ip of tap @p s. */
+static int
+neigh6_learn(struct slow_port *s, const uint8_t *ip, const struct rte_ether_addr *mac)
+{
+	uint16_t i, free_slot = SG_DP_NEIGH_MAX;
+
+	for (i = 0; i < s->nb_neigh6; i++) {
+		struct slow_neigh6 *e = &s->neigh6[i];
+
+		if (e->used && memcmp(e->ip, ip, SG_PUNT_IPV6_LEN) == 0) {
+			if (mac != NULL)
+				e->mac = *mac;
+			e->used = mac != NULL;
+			return 0;
+		}
+		if (!e->used && free_slot == SG_DP_NEIGH_MAX)
+			free_slot = i;
+	}
+	if (mac == NULL)
+		return 0;
+	if (free_slot == SG_DP_NEIGH_MAX) {
+		if (s->nb_neigh6 == SG_DP_NEIGH_MAX)
+			return -ENOSPC;
+		free_slot = s->nb_neigh6++;
+	}
+	memcpy(s->neigh6[free_slot].ip, ip, SG_PUNT_IPV6_LEN);
+	s->neigh6[free_slot].mac = *mac;
+	s->neigh6[free_slot].used = 1;
+	return 0;
+}
+
 static void
 nl_neigh(struct gateway *gw, const struct nlmsghdr *h)
 {
@@ -139,16 +174,15 @@ nl_neigh(struct gateway *gw, const struct nlmsghdr *h)
 	const struct ndmsg *nd = NLMSG_DATA(h);
 	const struct rtattr *rta;
 	const uint8_t *lladdr = NULL, *dst = NULL;
-	uint16_t dst_len = sizeof(uint32_t);
-	int len = (int)RTM_PAYLOAD(h);
+	uint16_t dst_len = nd->ndm_family == AF_INET6 ? SG_PUNT_IPV6_LEN : sizeof(uint32_t);
+	int len = (int)RTM_PAYLOAD(h), ret;
 	struct rte_ether_addr mac, *macp = NULL;
 	struct slow_port *s;
-	uint32_t dst_be;
 	uint16_t i;
 
 	/* A multicast or broadcast entry is never a next hop. */
-	if (nd->ndm_family != AF_INET || nd->ndm_type == RTN_MULTICAST ||
-			nd->ndm_type == RTN_BROADCAST)
+	if ((nd->ndm_family != AF_INET && nd->ndm_family != AF_INET6) ||
+			nd->ndm_type == RTN_MULTICAST || nd->ndm_type == RTN_BROADCAST)
 		return;
 	for (i = 0; i < sp->n && sp->p[i].ifindex != nd->ndm_ifindex; i++)
 		;
@@ -169,10 +203,17 @@ nl_neigh(struct gateway *gw, const struct nlmsghdr *h)
 	} else if (h->nlmsg_type != RTM_DELNEIGH && !(nd->ndm_state & NUD_FAILED)) {
 		return; /* still resolving: keep what we have */
 	}
-	memcpy(&dst_be, dst, sizeof(dst_be));
-	if (sg_dp_neigh_learn(&gw->ctx->port[s->port], dst_be, macp) != 0)
-		SG_LOG(WARNING, "port %u: more than %d neighbours; not learning more",
-				s->port, SG_DP_NEIGH_MAX);
+	if (nd->ndm_family == AF_INET) {
+		uint32_t dst_be;
+
+		memcpy(&dst_be, dst, sizeof(dst_be));
+		ret = sg_dp_neigh_learn(&gw->ctx->port[s->port], dst_be, macp);
+	} else {
+		ret = neigh6_learn(s, dst, macp);
+	}
+	if (ret != 0)
+		SG_LOG(WARNING, "port %u: more than %d IPv%c neighbours; not learning more",
+				s->port, SG_DP_NEIGH_MAX, nd->ndm_family == AF_INET ? '4' : '6');
 }
 
 void
@@ -199,4 +240,44 @@ slow_nl_poll(struct gateway *gw)
 			if (h->nlmsg_type == RTM_NEWNEIGH || h->nlmsg_type == RTM_DELNEIGH)
 				nl_neigh(gw, h);
 	}
+}
+
+void
+slowpath_list_neigh(struct gateway *gw, struct reply *r)
+{
+	const struct slowpath *sp = gw->slow;
+	char a[INET6_ADDRSTRLEN];
+	unsigned int shown = 0;
+	uint16_t k, i;
+
+	reply_printf(r, "{\"ok\":true,\"neigh\":[");
+	for (k = 0; sp != NULL && k < sp->n; k++) {
+		const struct slow_port *s = &sp->p[k];
+		const struct sg_dp_port *dp = &gw->ctx->port[s->port];
+
+		/* IPv4: what the workers use (unless a neigh line wins). */
+		for (i = 0; i < dp->nb_learned; i++) {
+			struct rte_ether_addr mac;
+			uint32_t ip_be = dp->learned[i].ip_be;
+
+			if (sg_dp_neigh_lookup(dp, ip_be, &mac) != 0)
+				continue;
+			inet_ntop(AF_INET, &ip_be, a, sizeof(a));
+			reply_printf(r, "%s{\"port\":%u,\"iface\":\"%s\",\"family\":\"ipv4\","
+					"\"addr\":\"%s\",\"mac\":\"" RTE_ETHER_ADDR_PRT_FMT "\","
+					"\"routed\":%s}", shown++ ? "," : "", s->port, s->prm.iface, a,
+					RTE_ETHER_ADDR_BYTES(&mac), dp->has_neigh ? "false" : "true");
+		}
+		/* IPv6: learned and shown; routing is IPv4 only, so none is routed. */
+		for (i = 0; i < s->nb_neigh6; i++) {
+			if (!s->neigh6[i].used)
+				continue;
+			inet_ntop(AF_INET6, s->neigh6[i].ip, a, sizeof(a));
+			reply_printf(r, "%s{\"port\":%u,\"iface\":\"%s\",\"family\":\"ipv6\","
+					"\"addr\":\"%s\",\"mac\":\"" RTE_ETHER_ADDR_PRT_FMT "\","
+					"\"routed\":false}", shown++ ? "," : "", s->port, s->prm.iface, a,
+					RTE_ETHER_ADDR_BYTES(&s->neigh6[i].mac));
+		}
+	}
+	reply_printf(r, "]}");
 }

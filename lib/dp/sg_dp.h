@@ -70,13 +70,20 @@ struct sg_neigh_prm {
 #define SG_PUNT_IFNAME_LEN 16
 /** Neighbours learned from the kernel per port. */
 #define SG_DP_NEIGH_MAX 32
+/** Own IPv6 addresses per port the kernel interface carries. */
+#define SG_PUNT_ADDRS6_MAX 8
+/** Bytes of an IPv6 address. */
+#define SG_PUNT_IPV6_LEN 16
 
 /** One port's slow path ("punt port P addr A.B.C.D/N ..."). Host byte order. */
 struct sg_punt_prm {
 	uint16_t port;
 	uint8_t nb_addr;
+	uint8_t nb_addr6;
 	uint32_t addr[SG_DP_ADDRS_MAX];
 	uint8_t depth[SG_DP_ADDRS_MAX];
+	uint8_t addr6[SG_PUNT_ADDRS6_MAX][SG_PUNT_IPV6_LEN]; /**< network byte order */
+	uint8_t depth6[SG_PUNT_ADDRS6_MAX];
 	char iface[SG_PUNT_IFNAME_LEN]; /**< kernel interface name; "" picks one */
 	uint32_t rate;  /**< packets per second to the kernel, and from it to the port */
 	uint32_t burst; /**< bucket depth (each direction) */

@@ -12,14 +12,16 @@ kernel answers and asks ARP, pings, speaks UDP), p1 the protected site
 kernels and Scapy's ESP are the independent implementations.
 
   [sgslowNNNp] p0 172.16.0.1 ====  g0 [shardgate port 0 | port 1] g1 ==== p1 (site)
-                                         |  tap sgslk0 172.16.0.2/24 (kernel, sgslowNNN)
+      2001:db8:1::1, 2001:db8:2::1       |  tap sgslk0 172.16.0.2/24, 2001:db8:1::2/64,
+                                         |  2001:db8:2::2/64 (kernel, sgslowNNN)
 
 Port 0 has no neigh line: its next hop is learned from the kernel's ARP.
 Cases, bad input next to good:
 - ARP for 172.16.0.2 answered by the gateway's kernel with port 0's MAC; a
   malformed ARP next to it dropped as punt_bad;
 - ping (ICMP) and ping -6 to the link-local address (ICMPv6, ND) answered,
-  no duplicates;
+  no duplicates; both IPv6 'addr' words on the tap and answering ping -6;
+  the peer's IPv4 and IPv6 neighbours learned over netlink (list neigh);
 - UDP 500 and UDP 4500 behind the non-ESP marker reach a socket in the
   gateway's namespace and its replies leave through port 0; a truncated
   UDP/500 next to them is punt_bad;
@@ -35,7 +37,8 @@ Cases, bad input next to good:
   ping still answered after it;
 - with a neigh line for port 0 the line wins over the learned MAC; with
   'via' the kernel's MAC for that next hop serves an off-link tunnel end;
-- punt lines with errors exit 2 with file:line before any device is made; a punt request on the control socket is refused; every
+- punt lines with errors (IPv6 ones too) exit 2 with file:line before any
+  device is made; a punt request on the control socket is refused; every
   run exits 0 with every mbuf back.
 """
 
@@ -64,6 +67,8 @@ GW_MAC = ["02:00:00:00:01:00", "02:00:00:00:01:01"]
 PEER_MAC = "02:00:00:00:00:10"
 SITE_MAC = "02:00:00:00:00:11"
 RATE, BURST = 200, 50
+GW6 = ["2001:db8:1::2", "2001:db8:2::2"]   # the tap's IPv6 'addr' words
+PEER6 = ["2001:db8:1::1", "2001:db8:2::1"]
 
 
 def sh(*cmd, check=True):
@@ -90,6 +95,8 @@ def make_net():
        "net.ipv6.conf.%s.disable_ipv6=1" % P_IF[1])
     sh("ip", "-n", NS_PEER, "link", "set", P_IF[1], "address", SITE_MAC, "up")
     sh("ip", "-n", NS_PEER, "addr", "add", "172.16.0.1/24", "dev", P_IF[0])
+    for a in PEER6:
+        sh("ip", "-n", NS_PEER, "addr", "add", a + "/64", "dev", P_IF[0], "nodad")
     # A veth hands af_packet UDP/TCP with the checksum left to "the NIC"
     # (CHECKSUM_PARTIAL); no wire does that. Checksum in the peer's kernel.
     sh("ip", "netns", "exec", NS_PEER, "ethtool", "-K", P_IF[0], "tx", "off")
@@ -129,8 +136,8 @@ from sgtest import (suite_main, seq_args, Telemetry, runtime_dir, hexkey, IP, UD
 FULL = "sport 0:65535 dport 0:65535"
 
 
-def rules(extra="", punt="punt port 0 addr 172.16.0.2/24 iface %s rate %d burst %d" %
-          (TAP, RATE, BURST), out_dst=PEER):
+def rules(extra="", punt="punt port 0 addr 172.16.0.2/24 addr %s/64 addr %s/64 iface %s rate %d"
+          " burst %d" % (GW6[0], GW6[1], TAP, RATE, BURST), out_dst=PEER):
     return f"""# slow path topology
 sa in {SPI_IN_128} aead_algo aes-128-gcm aead_key {hexkey(KEY_IN_128)} mode ipv4-tunnel src {PEER} dst {GW}
 sa out {SPI_OUT_256} aead_algo aes-256-gcm aead_key {hexkey(KEY_OUT_256)} mode ipv4-tunnel src {GW} dst {out_dst}
@@ -434,6 +441,7 @@ def cases(s, gw, p0, p1, echo):
                         capture_output=True, text=True, timeout=20)
     s.check("ping -6 the tap's link-local address (neighbour discovery punted too)",
             " 2 received" in cp.stdout and "DUP" not in cp.stdout, cp.stdout[-300:] + cp.stderr)
+    ipv6_addrs(s, gw)
     # No more IPv6 from the peer: the counts below are exact.
     sh("sysctl", "-q", "-w", "net.ipv6.conf.%s.disable_ipv6=1" % P_IF[0])
     neigh = sh("ip", "-n", NS, "neigh", "show", "dev", TAP).stdout
@@ -526,6 +534,37 @@ def cases(s, gw, p0, p1, echo):
     s.section("control socket: punt cannot change live")
     r = gw.ctl("add punt port 0 addr 172.16.0.9/24")
     s.check("add punt ...: refused", r.get("ok") is False, repr(r))
+
+
+def ipv6_addrs(s, gw):
+    """Both IPv6 addr words on the tap, answering; the peer's IPv6 and IPv4
+    neighbours learned over netlink and shown by list neigh."""
+    shown = sh("ip", "-n", NS, "-6", "addr", "show", "dev", TAP).stdout
+    s.check("the tap carries both IPv6 addresses of the punt line",
+            all("inet6 %s/64" % a in shown for a in GW6), shown)
+    for a in GW6:
+        cp = subprocess.run(["ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", a],
+                            capture_output=True, text=True, timeout=20)
+        s.check("ping -6 %s (an addr word of the punt line): 2 answered" % a,
+                " 2 received" in cp.stdout and "DUP" not in cp.stdout,
+                cp.stdout[-300:] + cp.stderr)
+    want = {("ipv6", PEER6[0], PEER_MAC, False), ("ipv6", PEER6[1], PEER_MAC, False),
+            ("ipv4", PEER, PEER_MAC, True)}
+    got, end = set(), time.time() + 5
+    while time.time() < end:
+        r = gw.ctl("list neigh")
+        got = {(e.get("family"), e.get("addr"), e.get("mac"), e.get("routed"))
+               for e in r.get("neigh", []) if e.get("port") == 0 and e.get("iface") == TAP}
+        if want <= got:
+            break
+        time.sleep(0.1)
+    kernel = sh("ip", "-n", NS, "neigh", "show", "dev", TAP).stdout
+    print("#   list neigh: %s" % json.dumps(r.get("neigh")))
+    s.check("list neigh: the peer's IPv6 addresses learned from the kernel (not routed:"
+            " routing is IPv4 only), its IPv4 one routed", want <= got,
+            "got %r; kernel: %s" % (sorted(got), kernel))
+    s.check("list neigh: nothing the kernel does not have",
+            all(a in kernel for _, a, _, _ in got), "got %r; kernel: %s" % (sorted(got), kernel))
 
 
 def kernel_flood(s, gw):
@@ -636,6 +675,12 @@ def config_errors(s):
         ("punt port 0 addr 172.16.0.2", "punt: addr '172.16.0.2': expected A.B.C.D/N"),
         ("punt port 0 addr 172.16.0.2/24 rate 5 iface sgslkbad rate 6",
          "punt: 'rate' given twice"),
+        ("punt port 0 addr 172.16.0.2/24 addr 2001:db8:1::2",
+         "punt: addr '2001:db8:1::2': expected X:X::X/N"),
+        ("punt port 0 addr 172.16.0.2/24 addr ff02::2/64 iface sgslkbad",
+         "punt: addr 'ff02::2/64' is not a unicast host address"),
+        ("punt port 0 addr 2001:db8:1::2/64 addr 2001:db8:1::2/48",
+         "punt: addr '2001:db8:1::2/48' given twice"),
     ]
     for line, why in cases:
         path = os.path.join(tmp, "rules.cfg")
