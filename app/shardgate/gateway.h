@@ -138,8 +138,8 @@ void gateway_seq_flush(struct gateway *gw);
 void gateway_seq_close(struct gateway *gw);
 /* The slow path to the kernel (slowpath.c, slowpath_nl.c): punt lines checked
  * against -p/-u (0, or -1 with err set); taps, addresses, rings; moving frames
- * between rings and taps within the punt rate and learning neighbours, once
- * per control tick. */
+ * between rings and taps within the punt rate, learning neighbours and asking
+ * the kernel to resolve the workers' missing ones, once per control tick. */
 #define SLOWPATH_RING 512
 int slowpath_check_conf(const struct gateway *gw, char *err, size_t errlen);
 int slowpath_setup(struct gateway *gw);

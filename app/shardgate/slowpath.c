@@ -31,6 +31,8 @@
 #define SLOW_BURSTS_PER_TICK 4
 /* Descriptors of each tap queue. */
 #define SLOW_TAP_DESC 256
+/* Entries of each worker's ring of resolution requests. */
+#define SLOW_RESOLVE_RING 256
 
 int
 slowpath_check_conf(const struct gateway *gw, char *err, size_t errlen)
@@ -148,7 +150,7 @@ slowpath_setup(struct gateway *gw)
 	if (sp == NULL)
 		return -1;
 	gw->slow = sp;
-	sp->nl = -1;
+	sp->nl = sp->nl_req = -1;
 	memset(sp->tap_of, 0xff, sizeof(sp->tap_of));
 	gw->ctx->ctl_stats = &sp->stats;
 	ret = slow_nl_open(sp);
@@ -183,6 +185,8 @@ slowpath_setup(struct gateway *gw)
 	}
 	ret = sg_dp_punt_create(gw->ctx, gw->workers, gw->nb_workers, prm, sp->n,
 			SLOWPATH_RING);
+	if (ret == 0)
+		ret = sg_dp_resolve_create(gw->ctx, gw->nb_workers, SLOW_RESOLVE_RING);
 	if (ret != 0) {
 		SG_LOG(ERR, "slow path rings: %s", strerror(-ret));
 		return -1;
@@ -266,6 +270,7 @@ slowpath_poll(struct gateway *gw)
 	for (k = 0; k < sp->n; k++)
 		from_kernel(sp, &sp->p[k], gw->ctx->punt_out);
 	slow_nl_poll(gw);
+	slow_resolve_poll(gw);
 }
 
 int

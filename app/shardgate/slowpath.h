@@ -5,7 +5,7 @@
 /*
  * Internal to the slow path: slowpath.c (taps, rings, rates) and
  * slowpath_nl.c (what it says to the kernel over rtnetlink: addresses,
- * neighbours learned).
+ * neighbours learned, neighbours to resolve).
  */
 
 #include <stdint.h>
@@ -17,6 +17,12 @@
 #include "sg_dp.h"
 
 struct reply;
+
+/* Next hops whose last resolution request the control core remembers (the
+ * once-a-second limit); when full, the oldest is forgotten. */
+#define SLOW_RESOLVE_MAX 64
+/* Resolution requests taken from each worker's ring per tick. */
+#define SLOW_RESOLVE_PER_TICK 16
 
 /*
  * An IPv6 neighbour the kernel resolved on a tap. Kept here, not in
@@ -41,16 +47,27 @@ struct slow_port {
 	struct slow_neigh6 neigh6[SG_DP_NEIGH_MAX];
 };
 
+/* The last time the kernel was asked to resolve one next hop. */
+struct slow_resolve {
+	uint64_t last; /* TSC; 0: free */
+	uint32_t ip_be;
+	uint16_t port;
+};
+
 struct slowpath {
 	uint16_t n;
 	struct slow_port p[RTE_MAX_ETHPORTS];
 	int16_t tap_of[RTE_MAX_ETHPORTS]; /* port -> index in p[], -1: none */
 	int nl;       /* rtnetlink, neighbour group, non-blocking */
 	uint32_t nl_seq;
+	int nl_req;   /* rtnetlink requests (resolution), acked, with a receive timeout */
+	uint32_t req_seq;
+	uint8_t warned_resolve;
+	struct slow_resolve res[SLOW_RESOLVE_MAX];
 	struct sg_dp_stats stats; /* the control core's punt counters */
 };
 
-/* Open the rtnetlink socket and read what the kernel already knows. 0 or -errno. */
+/* Open both rtnetlink sockets and read what the kernel already knows. 0 or -errno. */
 int slow_nl_open(struct slowpath *sp);
 void slow_nl_close(struct slowpath *sp);
 
@@ -60,5 +77,8 @@ int slow_addr_add(int ifindex, int family, const void *addr, uint8_t depth);
 
 /* Neighbour events from the kernel: learned, changed, forgotten. */
 void slow_nl_poll(struct gateway *gw);
+
+/* Workers' resolution requests: each next hop at most once a second. */
+void slow_resolve_poll(struct gateway *gw);
 
 #endif /* SLOWPATH_H */

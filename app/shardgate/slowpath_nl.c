@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * What the slow path says to the kernel over rtnetlink: the taps' IPv4 and
- * IPv6 addresses, and the neighbours the kernel resolves on them (IPv4 ones
- * for the data path, IPv6 ones for `list neigh`).
+ * IPv6 addresses, the neighbours the kernel resolves on them (IPv4 ones for
+ * the data path, IPv6 ones for `list neigh`), and the next hops the workers
+ * found no neighbour for, which the kernel is asked to resolve
+ * (RTM_NEWNEIGH with NTF_USE: it sends ARP out of the tap at once).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,6 +18,11 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+
+#include <rte_cycles.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include "control.h"
 #include "gateway.h"
@@ -24,6 +31,8 @@
 
 /* netlink request buffer. */
 #define NL_BUF 8192
+/* How long the control core waits for the kernel's ack of a request. */
+#define NL_ACK_TIMEOUT_US 100000
 
 /* States in which the kernel's entry holds a usable MAC. */
 #define NUD_USABLE (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | \
@@ -119,11 +128,19 @@ int
 slow_nl_open(struct slowpath *sp)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_NEIGH };
+	struct timeval tv = { .tv_usec = NL_ACK_TIMEOUT_US };
 
 	sp->nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
 	if (sp->nl < 0)
 		return -errno;
 	if (bind(sp->nl, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		return -errno;
+	/* Requests wait for their ack, which the kernel queues before sendto()
+	 * returns; the timeout only bounds a kernel that does not answer. */
+	sp->nl_req = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (sp->nl_req < 0)
+		return -errno;
+	if (setsockopt(sp->nl_req, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
 		return -errno;
 	return nl_dump(sp);
 }
@@ -133,7 +150,9 @@ slow_nl_close(struct slowpath *sp)
 {
 	if (sp->nl >= 0)
 		close(sp->nl);
-	sp->nl = -1;
+	if (sp->nl_req >= 0)
+		close(sp->nl_req);
+	sp->nl = sp->nl_req = -1;
 }
 
 /* Set (or, with @p mac NULL, forget) IPv6 neighbour @p ip of tap @p s. */
@@ -239,6 +258,102 @@ slow_nl_poll(struct gateway *gw)
 		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)got); h = NLMSG_NEXT(h, got))
 			if (h->nlmsg_type == RTM_NEWNEIGH || h->nlmsg_type == RTM_DELNEIGH)
 				nl_neigh(gw, h);
+	}
+}
+
+/*
+ * ip neigh replace IP dev TAP use: create the entry if needed and have the
+ * kernel resolve it now (neigh_event_send), as if it had a packet for it.
+ */
+static int
+resolve_send(struct slowpath *sp, int ifindex, uint32_t ip_be)
+{
+	struct {
+		struct nlmsghdr h;
+		struct ndmsg nd;
+		char attrs[32];
+	} req;
+
+	memset(&req, 0, sizeof(req));
+	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(req.nd));
+	req.h.nlmsg_type = RTM_NEWNEIGH;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE;
+	req.h.nlmsg_seq = ++sp->req_seq;
+	req.nd.ndm_family = AF_INET;
+	req.nd.ndm_ifindex = ifindex;
+	req.nd.ndm_state = NUD_NONE;
+	req.nd.ndm_flags = NTF_USE;
+	nl_attr(&req.h, NDA_DST, &ip_be, sizeof(ip_be));
+	return nl_talk(sp->nl_req, &req.h);
+}
+
+/* Whether @p q may go to the kernel now (at most once per SG_PUNT_RESOLVE_MS
+ * per next hop); marks it asked if so. */
+static int
+resolve_due(struct slowpath *sp, const struct sg_dp_resolve_req *q, uint64_t now)
+{
+	uint64_t gap = rte_get_tsc_hz() / 1000 * SG_PUNT_RESOLVE_MS;
+	unsigned int i, pick = 0;
+
+	for (i = 0; i < SLOW_RESOLVE_MAX; i++) {
+		struct slow_resolve *e = &sp->res[i];
+
+		if (e->last != 0 && e->ip_be == q->ip_be && e->port == q->port) {
+			if (now - e->last < gap)
+				return 0;
+			e->last = now;
+			return 1;
+		}
+		if (e->last < sp->res[pick].last)
+			pick = i; /* free (0) or the oldest */
+	}
+	sp->res[pick].ip_be = q->ip_be;
+	sp->res[pick].port = q->port;
+	sp->res[pick].last = now;
+	return 1;
+}
+
+void
+slow_resolve_poll(struct gateway *gw)
+{
+	struct slowpath *sp = gw->slow;
+	struct sg_dp_resolve_req q[SLOW_RESOLVE_PER_TICK];
+	unsigned int n, i;
+	uint16_t w;
+	int ret;
+
+	for (w = 0; w < gw->nb_workers; w++) {
+		if (gw->ctx->resolve[w] == NULL)
+			continue;
+		n = rte_ring_dequeue_burst_elem(gw->ctx->resolve[w], q, sizeof(q[0]),
+				SLOW_RESOLVE_PER_TICK, NULL);
+		for (i = 0; i < n; i++) {
+			struct rte_ether_addr mac;
+			const struct slow_port *s;
+
+			if (q[i].port >= RTE_MAX_ETHPORTS || sp->tap_of[q[i].port] < 0)
+				continue;
+			s = &sp->p[sp->tap_of[q[i].port]];
+			/* Learned while the request waited: nothing to ask. */
+			if (sg_dp_neigh_lookup(&gw->ctx->port[q[i].port], q[i].ip_be, &mac) == 0 ||
+					!resolve_due(sp, &q[i], rte_rdtsc()))
+				continue;
+			ret = resolve_send(sp, s->ifindex, q[i].ip_be);
+			if (ret == 0) {
+				sp->stats.neigh_resolve++;
+				continue;
+			}
+			sp->stats.neigh_resolve_fail++;
+			if (!sp->warned_resolve) {
+				char a[INET_ADDRSTRLEN];
+
+				inet_ntop(AF_INET, &q[i].ip_be, a, sizeof(a));
+				SG_LOG(WARNING, "%s: the kernel will not resolve %s: %s (counted as"
+						" neigh_resolve_fail from now on)", s->prm.iface, a,
+						strerror(-ret));
+				sp->warned_resolve = 1;
+			}
+		}
 	}
 }
 

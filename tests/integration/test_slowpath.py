@@ -35,6 +35,10 @@ Cases, bad input next to good:
 - a UDP flood from the gateway's kernel out of the tap: every frame the tap
   gave up is sent (punt_tx <= rate * t + burst) or counted as punt_tx_rate;
   ping still answered after it;
+- active resolution: a peer that never ARPs (static entry for the gateway)
+  gets the site's ESP once the gateway's kernel, asked by shardgate, has
+  ARPed for it; the first packets are no_route; a next hop nobody answers
+  for is asked for at most once a second (neigh_resolve);
 - with a neigh line for port 0 the line wins over the learned MAC; with
   'via' the kernel's MAC for that next hop serves an off-link tunnel end;
 - punt lines with errors (IPv6 ones too) exit 2 with file:line before any
@@ -69,6 +73,8 @@ SITE_MAC = "02:00:00:00:00:11"
 RATE, BURST = 200, 50
 GW6 = ["2001:db8:1::2", "2001:db8:2::2"]   # the tap's IPv6 'addr' words
 PEER6 = ["2001:db8:1::1", "2001:db8:2::1"]
+SILENT = "172.16.0.99"  # an on-link tunnel end nobody answers ARP for
+KEY_SILENT = bytes(range(0x70, 0x80)) + bytes.fromhex("e0e1e2e3")
 
 
 def sh(*cmd, check=True):
@@ -179,6 +185,20 @@ class Wire:
 
     def drain(self):
         return self.recv(0.0)
+
+    def both(self, timeout):
+        """(outgoing, frame) for every frame seen within @timeout s, both ways."""
+        out, end = [], time.time() + timeout
+        while True:
+            try:
+                data, addr = self.s.recvfrom(65536)
+                out.append((addr[2] == socket.PACKET_OUTGOING, data))
+                continue
+            except BlockingIOError:
+                pass
+            if time.time() >= end:
+                return out
+            time.sleep(0.002)
 
     def recv(self, timeout, until=None):
         """Frames received (not sent) within @timeout s, or until until(frames)."""
@@ -356,7 +376,7 @@ def esp_after_ping(p0, p1):
 
 def body(s):
     p0, p1 = Wire(P_IF[0]), Wire(P_IF[1])
-    s.runs += 3
+    s.runs += 4
     gw = Gateway(s.exe, rules(), 1).start()
     echo = []
     try:
@@ -402,6 +422,7 @@ def body(s):
     finally:
         check_exit(s, "gateway with via", gw)
 
+    resolution(s, p1)
     config_errors(s)
 
 
@@ -664,6 +685,89 @@ def flood(s, gw, p0, p1):
             d["drop_punt_rate"] >= n_flood - bound, repr(d))
     s.eq("flood: punt_drop = punt_bad + punt_rate + punt_full + punt_tx_rate", d["punt_drop"],
          d["drop_punt_bad"] + d["drop_punt_rate"] + d["drop_punt_full"] + d["drop_punt_tx_rate"])
+
+
+def arp_of(f):
+    return ARP(f[14:]) if len(f) >= 42 and f[12:14] == b"\x08\x06" else None
+
+
+def resolution(s, p1):
+    """A peer that never ARPs first (a static entry for the gateway) still
+    gets traffic: shardgate asks its kernel to resolve the next hop."""
+    s.section("active resolution: the gateway's kernel ARPs for a next hop nobody announced")
+    sh("ip", "neigh", "flush", "dev", P_IF[0])
+    sh("ip", "neigh", "replace", GW, "lladdr", GW_MAC[0], "dev", P_IF[0], "nud", "permanent")
+    silent = f"""sa out 3003 aead_algo aes-128-gcm aead_key {hexkey(KEY_SILENT)} mode ipv4-tunnel src {GW} dst {SILENT}
+sp ipv4 out esp protect 3003 pri 10 dst 10.3.0.0/24 {FULL}
+rt ipv4 dst {SILENT}/32 port 0"""
+    gw = Gateway(s.exe, rules(extra=silent), 4).start()
+    w0 = Wire(P_IF[0])
+    try:
+        r = gw.ctl("list neigh")
+        s.eq("fresh gateway: no neighbour learned yet", r.get("neigh"), [])
+        st0 = gw.stats()
+        seen, esp, sent = [], [], 0
+        plain = IP(src="10.2.0.5", dst="10.1.0.5") / UDP(sport=1, dport=2) / Raw(b"resolve" * 4)
+        end = time.time() + 5
+        while time.time() < end and not esp:
+            p1.send([bytes(Ether(dst=GW_MAC[1], src=SITE_MAC) / plain)])
+            sent += 1
+            seen += w0.both(0.05)
+            esp = [f for o, f in seen if not o and len(f) > 23 and f[12:14] == b"\x08\x00" and
+                   f[23] == 50]
+        st = gw.wait(lambda d: d.get("tx", 0) + d.get("drop_no_route", 0) -
+                     st0.get("tx", 0) - st0.get("drop_no_route", 0) >= sent)
+        d = {k: st.get(k, 0) - st0.get(k, 0) for k in
+             ("tx", "drop_no_route", "neigh_resolve", "neigh_resolve_fail")}
+        print("#   resolution: %d sent; deltas %s" % (sent, d))
+        asked = [a for o, f in seen if not o for a in [arp_of(f)] if a is not None and
+                 a.op == 1 and a.psrc == GW and a.pdst == PEER and a.hwsrc == GW_MAC[0]]
+        s.check("the gateway's kernel sent ARP for 172.16.0.1 out of port 0", len(asked) >= 1,
+                [f[:42].hex() for o, f in seen][:6])
+        s.check("the peer sent no ARP request of its own",
+                not any(o and a is not None and a.op == 1
+                        for o, f in seen for a in [arp_of(f)]), "")
+        ok = False
+        if esp and esp[0][:6] == mac(PEER_MAC):
+            sa = SecurityAssociation(ESP, spi=SPI_OUT_256, crypt_algo="AES-GCM",
+                                     crypt_key=KEY_OUT_256, tunnel_header=IP(src=GW, dst=PEER))
+            ok = bytes(sa.decrypt(IP(esp[0][14:]))[Raw]) == bytes(plain[Raw])
+        s.check("then the site's packet reached the peer's MAC as ESP (Scapy decrypts)", ok,
+                [e[:14].hex() for e in esp])
+        s.check("the first packet(s) before it were no_route", d["drop_no_route"] >= 1, repr(d))
+        s.eq("each packet sent as ESP or counted no_route", d["tx"] + d["drop_no_route"], sent)
+        s.check("neigh_resolve counts the request, none failed",
+                d["neigh_resolve"] >= 1 and d["neigh_resolve_fail"] == 0, repr(d))
+        r = gw.ctl("list neigh")
+        s.check("list neigh: 172.16.0.1 learned and routed",
+                any(e.get("addr") == PEER and e.get("mac") == PEER_MAC and e.get("routed")
+                    for e in r.get("neigh", [])), repr(r))
+
+        # Nobody answers for SILENT: at most one request a second, however
+        # many packets wait for it.
+        st1 = gw.stats()
+        n, t1 = 100, time.monotonic()
+        w0.drain()
+        frame = bytes(Ether(dst=GW_MAC[1], src=SITE_MAC) / IP(src="10.2.0.5", dst="10.3.0.5") /
+                      UDP(sport=1, dport=2) / Raw(b"x" * 20))
+        seen = []
+        for i in range(n):
+            p1.send([frame])
+            seen += w0.both(0.025)
+        st = gw.wait(lambda d: d.get("drop_no_route", 0) - st1.get("drop_no_route", 0) >= n)
+        t = time.monotonic() - t1
+        d = {k: st.get(k, 0) - st1.get(k, 0) for k in ("drop_no_route", "neigh_resolve", "tx")}
+        print("#   silent next hop: %d packets in %.2f s; deltas %s" % (n, t, d))
+        s.eq("silent next hop: every packet no_route, none sent", (d["drop_no_route"], d["tx"]),
+             (n, 0))
+        s.check("silent next hop: asked %d times in %.1f s (at most once a second)" %
+                (d["neigh_resolve"], t), 2 <= d["neigh_resolve"] <= int(t) + 1, repr(d))
+        s.check("silent next hop: the gateway's kernel ARPed for it",
+                any(a is not None and a.op == 1 and a.pdst == SILENT
+                    for o, f in seen if not o for a in [arp_of(f)]), "")
+    finally:
+        check_exit(s, "gateway resolving its next hop", gw)
+        sh("ip", "neigh", "del", GW, "dev", P_IF[0], check=False)
 
 
 def config_errors(s):
