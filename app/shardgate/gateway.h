@@ -136,15 +136,19 @@ void gateway_seq_ask(struct gateway *gw, uint16_t w, const struct sg_shard_event
 void gateway_seq_flush(struct gateway *gw);
 /* Workers stopped: release every outbound SA at its exact count; close. */
 void gateway_seq_close(struct gateway *gw);
-/* The slow path to the kernel (slowpath.c): punt lines checked against -p/-u
- * (0, or -1 with err set); taps, addresses, rings; moving frames between
- * rings and taps and learning neighbours, once per control tick. */
+/* The slow path to the kernel (slowpath.c, slowpath_nl.c): punt lines checked
+ * against -p/-u (0, or -1 with err set); taps, addresses, rings; moving frames
+ * between rings and taps within the punt rate, learning neighbours and asking
+ * the kernel to resolve the workers' missing ones, once per control tick. */
 #define SLOWPATH_RING 512
 int slowpath_check_conf(const struct gateway *gw, char *err, size_t errlen);
 int slowpath_setup(struct gateway *gw);
 void slowpath_poll(struct gateway *gw);
 int slowpath_active(const struct gateway *gw);
 void slowpath_fini(struct gateway *gw);
+struct reply;
+/* list neigh: what the kernel resolved on each tap, IPv4 and IPv6. */
+void slowpath_list_neigh(struct gateway *gw, struct reply *r);
 
 /* The control socket (control.c). */
 int control_open(struct gateway *gw);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The control requests that only read: list sa [PAGE], list sp, list
- * sessions, events [SINCE_ID] (requests.c dispatches them).
+ * sessions, events [SINCE_ID] (requests.c dispatches them; list neigh is
+ * slowpath_nl.c's).
  */
 #include <inttypes.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
  *   del sa in 5000 | del sp <the sp rule as added>
  *   rekey in OLD NEW aead_algo ALG aead_key KEY [grace_ms N]
  *   rekey out OLD NEW aead_algo ALG aead_key KEY
- *   list sa [PAGE] | list sp | list sessions | events [SINCE_ID] | help
+ *   list sa [PAGE] | list sp | list sessions | list neigh | events [SINCE_ID] | help
  *   spi alloc [MIN MAX] | spi free SPI | query sa in|out SPI   (keymgr.c)
  *   client NAME          what this connection adds is NAME's (list sa/sp)
  *   flush origin NAME    remove every SA and policy NAME's clients added
@@ -921,6 +921,8 @@ control_request(struct gateway *gw, char *line, struct reply *r, uint8_t *origin
 		control_list_sp(gw, r);
 	} else if (strcmp(cmd, "list") == 0 && strcmp(rest, "sessions") == 0) {
 		control_list_sessions(gw, r);
+	} else if (strcmp(cmd, "list") == 0 && strcmp(rest, "neigh") == 0) {
+		slowpath_list_neigh(gw, r);
 	} else if (strcmp(cmd, "events") == 0 &&
 			(rest[0] == '\0' || number(rest, UINT64_MAX, &page) == 0)) {
 		control_list_events(gw, page, r);
@@ -933,7 +935,7 @@ control_request(struct gateway *gw, char *line, struct reply *r, uint8_t *origin
 	} else if (strcmp(cmd, "help") == 0) {
 		reply_printf(r, "{\"ok\":true,\"commands\":[\"add sa|sp RULE\",\"del sa in|out SPI\","
 				"\"del sp RULE\",\"rekey in|out OLD NEW aead_algo ALG aead_key KEY"
-				" [grace_ms N]\",\"list sa [PAGE]\",\"list sp\",\"list sessions\","
+				" [grace_ms N]\",\"list sa [PAGE]\",\"list sp\",\"list sessions\",\"list neigh\","
 				"\"events [SINCE_ID]\",\"spi alloc [MIN MAX]\",\"spi free SPI\","
 				"\"query sa in|out SPI\",\"client NAME\",\"flush origin NAME\"]}");
 	} else {

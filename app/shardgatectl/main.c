@@ -31,7 +31,7 @@ usage(void)
 	       "  del sa in|out SPI          del sp <the same rule as added>\n"
 	       "  rekey in OLD NEW aead_algo ALG aead_key KEY [grace_ms N]\n"
 	       "  rekey out OLD NEW aead_algo ALG aead_key KEY\n"
-	       "  list sa [PAGE] | list sp | list sessions | help\n"
+	       "  list sa [PAGE] | list sp | list sessions | list neigh | help\n"
 	       "  events [SINCE_ID]          soft/hard lifetime and idle events\n"
 	       "  spi alloc [MIN MAX] | spi free SPI | query sa in|out SPI   (key managers)\n"
 	       "  client NAME                what this connection adds is NAME's ('-' mode)\n"

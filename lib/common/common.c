@@ -77,6 +77,7 @@ static const char *const drop_names[SG_DROP_MAX] = {
 	[SG_DROP_PUNT_FULL] = "punt_full",
 	[SG_DROP_NATT_KEEPALIVE] = "natt_keepalive",
 	[SG_DROP_ENCAP] = "encap_mismatch",
+	[SG_DROP_PUNT_TX_RATE] = "punt_tx_rate",
 };
 
 const char *

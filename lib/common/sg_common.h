@@ -87,6 +87,7 @@ enum sg_drop {
 	SG_DROP_NATT_KEEPALIVE, /**< a NAT keepalive (RFC 3948 §2.3): counted, not an error */
 	SG_DROP_ENCAP,          /**< ESP in UDP for a plain SA, plain ESP for a UDP one, or
 	                         *   the wrong local UDP port */
+	SG_DROP_PUNT_TX_RATE,   /**< sent by the kernel interface, over the port's punt rate */
 	SG_DROP_MAX
 };
 

@@ -3,8 +3,10 @@
  * "punt" lines, shardgate's own, in the rule grammar: a slow path to the
  * kernel for one unprotected port.
  *
- *   punt port P addr A.B.C.D/N [addr ...] [iface NAME] [rate PPS] [burst N] [via A.B.C.D]
+ *   punt port P addr A.B.C.D/N|X:X::X/N [addr ...] [iface NAME] [rate PPS] [burst N]
+ *        [via A.B.C.D]
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,67 @@ parse_host_prefix(struct parse *p, const struct tok *v, uint32_t *addr, uint8_t 
 		return conf_err(p, v->line, "punt: addr '%s' %s", v->s, why);
 	*depth = (uint8_t)d;
 	return 0;
+}
+
+/* IPv6 prefix lengths run 0..128. */
+#define IPV6_BITS 128
+
+/* X:X::X/N with the host part kept: a unicast address of the gateway's own. */
+static int
+parse_host_prefix6(struct parse *p, const struct tok *v, uint8_t *addr, uint8_t *depth)
+{
+	static const uint8_t loopback[SG_PUNT_IPV6_LEN] = {[SG_PUNT_IPV6_LEN - 1] = 1};
+	static const uint8_t unspec[SG_PUNT_IPV6_LEN];
+	char buf[INET6_ADDRSTRLEN];
+	const char *slash = strchr(v->s, '/'), *why = NULL;
+	uint64_t d;
+
+	if (slash == NULL || (size_t)(slash - v->s) >= sizeof(buf))
+		return conf_err(p, v->line, "punt: addr '%s': expected X:X::X/N", v->s);
+	memcpy(buf, v->s, (size_t)(slash - v->s));
+	buf[slash - v->s] = '\0';
+	if (inet_pton(AF_INET6, buf, addr) != 1)
+		why = "is not an IPv6 address (X:X::X/N)";
+	else if (conf_scan_u64(slash + 1, IPV6_BITS, &d) != NULL || d == 0)
+		why = "has a bad prefix length (expected /1../128)";
+	/* RFC 4291 §2.5.2, §2.5.3, §2.7: none of these names one interface. */
+	else if (memcmp(addr, unspec, sizeof(unspec)) == 0 ||
+			memcmp(addr, loopback, sizeof(loopback)) == 0 || addr[0] == 0xff)
+		why = "is not a unicast host address";
+	if (why != NULL)
+		return conf_err(p, v->line, "punt: addr '%s' %s", v->s, why);
+	*depth = (uint8_t)d;
+	return 0;
+}
+
+/* One addr word: IPv4 or IPv6, each family up to its own limit, no repeats. */
+static int
+parse_addr(struct parse *p, const struct tok *kw, const struct tok *v, struct sg_punt_prm *prm)
+{
+	uint8_t i;
+	int rc;
+
+	if (strchr(v->s, ':') == NULL) {
+		if (prm->nb_addr == SG_DP_ADDRS_MAX)
+			return conf_err(p, kw->line, "punt: more than %d IPv4 addresses",
+				SG_DP_ADDRS_MAX);
+		rc = parse_host_prefix(p, v, &prm->addr[prm->nb_addr], &prm->depth[prm->nb_addr]);
+		for (i = 0; rc == 0 && i < prm->nb_addr; i++)
+			if (prm->addr[i] == prm->addr[prm->nb_addr])
+				return conf_err(p, v->line, "punt: addr '%s' given twice", v->s);
+		if (rc == 0)
+			prm->nb_addr++;
+		return rc;
+	}
+	if (prm->nb_addr6 == SG_PUNT_ADDRS6_MAX)
+		return conf_err(p, kw->line, "punt: more than %d IPv6 addresses", SG_PUNT_ADDRS6_MAX);
+	rc = parse_host_prefix6(p, v, prm->addr6[prm->nb_addr6], &prm->depth6[prm->nb_addr6]);
+	for (i = 0; rc == 0 && i < prm->nb_addr6; i++)
+		if (memcmp(prm->addr6[i], prm->addr6[prm->nb_addr6], SG_PUNT_IPV6_LEN) == 0)
+			return conf_err(p, v->line, "punt: addr '%s' given twice", v->s);
+	if (rc == 0)
+		prm->nb_addr6++;
+	return rc;
 }
 
 static int
@@ -122,12 +185,7 @@ conf_parse_punt(struct parse *p, const struct tok *t, uint32_t n)
 		if (v == NULL)
 			return -EINVAL;
 		if (strcmp(kw->s, "addr") == 0) {
-			if (pu.prm.nb_addr == SG_DP_ADDRS_MAX)
-				return conf_err(p, kw->line, "punt: more than %d addresses",
-					SG_DP_ADDRS_MAX);
-			rc = parse_host_prefix(p, v, &pu.prm.addr[pu.prm.nb_addr],
-				&pu.prm.depth[pu.prm.nb_addr]);
-			pu.prm.nb_addr++;
+			rc = parse_addr(p, kw, v, &pu.prm);
 		} else if (strcmp(kw->s, "iface") == 0) {
 			rc = parse_iface(p, v, pu.prm.iface);
 		} else if (strcmp(kw->s, "via") == 0) {
@@ -147,8 +205,8 @@ conf_parse_punt(struct parse *p, const struct tok *t, uint32_t n)
 	}
 	if (rc != 0)
 		return rc;
-	if (pu.prm.nb_addr == 0)
-		return conf_err(p, t[0].line, "punt port %u: needs at least one 'addr A.B.C.D/N'",
-			pu.prm.port);
+	if (pu.prm.nb_addr + pu.prm.nb_addr6 == 0)
+		return conf_err(p, t[0].line, "punt port %u: needs at least one 'addr A.B.C.D/N'"
+			" or 'addr X:X::X/N'", pu.prm.port);
 	return add_punt(p, &pu);
 }

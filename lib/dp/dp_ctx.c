@@ -49,6 +49,7 @@ sg_dp_ctx_free(struct sg_dp_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	dp_punt_free(ctx);
+	dp_resolve_free(ctx);
 	for (s = 0; s < SG_DP_WORKERS_MAX; s++) {
 		for (d = 0; d < SG_DP_WORKERS_MAX; d++) {
 			struct rte_ring *r = ctx->handoff[s][d];

@@ -195,4 +195,12 @@ void dp_punt(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n);
 uint16_t dp_punt_tx(struct sg_dp_lcore *lc);
 void dp_punt_free(struct sg_dp_ctx *ctx);
 
+/*
+ * Active resolution (dp_resolve.c). dp_resolve_ask(): the next hop @p ip_be
+ * on punt port @p port has no neighbour; tell the control core (at most once
+ * per SG_DP_RESOLVE_ASK_MS per hop; never blocks). dp_resolve_free(): the rings.
+ */
+void dp_resolve_ask(struct sg_dp_lcore *lc, uint16_t port, uint32_t ip_be);
+void dp_resolve_free(struct sg_dp_ctx *ctx);
+
 #endif /* DP_PRIV_H */

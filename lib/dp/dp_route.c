@@ -53,6 +53,7 @@ dp_route_tx(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n)
 		struct rte_ether_hdr *eth = NULL;
 		const struct rte_ether_addr *dmac = NULL;
 		struct rte_ether_addr learned;
+		uint32_t nh_be;
 		uint16_t port = (uint16_t)(hop[i] & 0xffff);
 		enum sg_drop why = SG_DROP_MAX;
 
@@ -62,9 +63,13 @@ dp_route_tx(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n)
 			why = SG_DROP_NO_ROUTE;
 		else if (likely(p->has_neigh))
 			dmac = &p->dst_mac; /* a neigh line wins over what the kernel learned */
-		else if (sg_dp_neigh_lookup(p, p->via_be != 0 ? p->via_be : rte_cpu_to_be_32(dst[i]),
-				&learned) == 0)
-			dmac = &learned;
+		else {
+			nh_be = p->via_be != 0 ? p->via_be : rte_cpu_to_be_32(dst[i]);
+			if (sg_dp_neigh_lookup(p, nh_be, &learned) == 0)
+				dmac = &learned;
+			else if (p->punt)
+				dp_resolve_ask(lc, port, nh_be); /* no_route now; the kernel will ARP */
+		}
 		if (unlikely(dmac == NULL))
 			why = SG_DROP_NO_ROUTE;
 		else if (unlikely(m->pkt_len > p->mtu))

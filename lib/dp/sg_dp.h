@@ -72,16 +72,30 @@ struct sg_neigh_prm {
 #define SG_PUNT_IFNAME_LEN 16
 /** Neighbours learned from the kernel per port. */
 #define SG_DP_NEIGH_MAX 32
+/** Own IPv6 addresses per port the kernel interface carries. */
+#define SG_PUNT_ADDRS6_MAX 8
+/** Bytes of an IPv6 address. */
+#define SG_PUNT_IPV6_LEN 16
+/** Entries of a worker's table of next hops it asked the control core to resolve. */
+#define SG_DP_RESOLVE_SLOTS 16
+/** A worker asks again for one next hop at most this often (the control core
+ * asks the kernel at most once a second, SG_PUNT_RESOLVE_MS). */
+#define SG_DP_RESOLVE_ASK_MS 100
+/** The control core asks the kernel to resolve one address at most this often. */
+#define SG_PUNT_RESOLVE_MS 1000
 
 /** One port's slow path ("punt port P addr A.B.C.D/N ..."). Host byte order. */
 struct sg_punt_prm {
 	uint16_t port;
 	uint8_t nb_addr;
+	uint8_t nb_addr6;
 	uint32_t addr[SG_DP_ADDRS_MAX];
 	uint8_t depth[SG_DP_ADDRS_MAX];
+	uint8_t addr6[SG_PUNT_ADDRS6_MAX][SG_PUNT_IPV6_LEN]; /**< network byte order */
+	uint8_t depth6[SG_PUNT_ADDRS6_MAX];
 	char iface[SG_PUNT_IFNAME_LEN]; /**< kernel interface name; "" picks one */
-	uint32_t rate;  /**< packets per second to the kernel */
-	uint32_t burst; /**< bucket depth */
+	uint32_t rate;  /**< packets per second to the kernel, and from it to the port */
+	uint32_t burst; /**< bucket depth (each direction) */
 	uint32_t via;   /**< next hop whose MAC the kernel learns; 0: each packet's destination */
 };
 
@@ -96,6 +110,16 @@ struct sg_dp_neigh {
 	uint32_t ip_be;
 };
 #define SG_DP_NEIGH_VALID (UINT64_C(1) << 48)
+
+/**
+ * A worker's request to the control core (ring ctx->resolve[w]): the next
+ * hop @c ip_be on @c port has no neighbour; ask the kernel to resolve it.
+ */
+struct sg_dp_resolve_req {
+	uint32_t ip_be;
+	uint16_t port;
+	uint16_t pad;
+};
 
 /** Per-port facts the data path needs: role, addresses, MTU. */
 struct sg_dp_port {
@@ -162,6 +186,8 @@ struct sg_dp_ctx {
 	struct rte_ring *punt[SG_DP_WORKERS_MAX];
 	/** Frames the kernel sent, for worker 0 to send on their port (m->port). */
 	struct rte_ring *punt_out;
+	/** resolve[w]: worker w's sg_dp_resolve_req ring to the control core. */
+	struct rte_ring *resolve[SG_DP_WORKERS_MAX];
 	/** Slow-path counters of the control core (punt_rx/tx/drop, drops). */
 	struct sg_dp_stats *ctl_stats;
 	/** Local (address, UDP port) pairs ESP in UDP arrives at (RFC 3948),
@@ -227,9 +253,11 @@ struct sg_dp_stats {
 	uint64_t events_lost; /**< events the control core's ring had no room for */
 	uint64_t punt_rx;   /**< frames for the host queued to the control core */
 	uint64_t punt_tx;   /**< frames from the kernel interface sent on their port */
-	uint64_t punt_drop; /**< slow-path frames dropped: drop_punt_bad + _rate + _full */
+	uint64_t punt_drop; /**< slow-path frames dropped: drop_punt_bad, _rate, _full, _tx_rate */
 	uint64_t natt_rx;    /**< ESP in UDP taken (RFC 3948), before its SA checks */
 	uint64_t natt_float; /**< a peer's NAT mapping changed under an authentic packet */
+	uint64_t neigh_resolve;      /**< next hops the control core asked the kernel to resolve */
+	uint64_t neigh_resolve_fail; /**< such requests the kernel refused */
 	/** Cycles by stage on sampled bursts: scale by 2^stage_sample_shift. */
 	uint64_t stage_cycles[SG_STAGE_MAX];
 	uint64_t drops[SG_DROP_MAX];
@@ -256,6 +284,12 @@ struct sg_dp_lcore {
 	struct sg_dp_stats stats __rte_cache_aligned;
 	/** Punt rate of each unprotected port, this worker's share. */
 	struct sg_dp_tb punt_tb[RTE_MAX_ETHPORTS];
+	/** Next hops asked for (dp_resolve_ask), direct-mapped by address. */
+	struct {
+		uint64_t tsc;
+		uint32_t ip_be;
+		uint16_t port;
+	} asked[SG_DP_RESOLVE_SLOTS];
 
 	/* SPI -> SA index in front of the shard's rte_hash; written by this
 	 * worker only, checked against the SA it names, so never stale. */
@@ -318,6 +352,13 @@ unsigned int sg_dp_apply_commands(struct sg_dp_lcore *lc);
  */
 int sg_dp_punt_create(struct sg_dp_ctx *ctx, struct sg_dp_lcore *const workers[], uint16_t n,
 		const struct sg_punt_prm *prm, uint16_t nb_prm, unsigned int ring_size);
+
+/**
+ * Create each of the @p n workers' rings of sg_dp_resolve_req to the control
+ * core (@p ring_size entries). Call before launch; freed with the context.
+ * @return 0 or -errno.
+ */
+int sg_dp_resolve_create(struct sg_dp_ctx *ctx, uint16_t n, unsigned int ring_size);
 
 /**
  * Set (or, with @p mac NULL, forget) the learned neighbour @p ip_be of

@@ -76,6 +76,8 @@ add_counters(struct rte_tel_data *d, const struct sg_dp_stats *s)
 	rte_tel_data_add_dict_u64(d, "punt_drop", s->punt_drop);
 	rte_tel_data_add_dict_u64(d, "natt_rx", s->natt_rx);
 	rte_tel_data_add_dict_u64(d, "natt_float", s->natt_float);
+	rte_tel_data_add_dict_u64(d, "neigh_resolve", s->neigh_resolve);
+	rte_tel_data_add_dict_u64(d, "neigh_resolve_fail", s->neigh_resolve_fail);
 	add_drops(d, s);
 }
 

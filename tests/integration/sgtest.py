@@ -228,7 +228,7 @@ class Suite:
             print("ok     %s" % case)
         else:
             self.failed += 1
-            print("FAIL   %s%s" % (case, (": " + detail) if detail else ""))
+            print("FAIL   %s%s" % (case, (": " + str(detail)) if detail else ""))
         sys.stdout.flush()
         return bool(ok)
 

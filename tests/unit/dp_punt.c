@@ -3,7 +3,8 @@
  * The slow path's data-path half: a numbered table of frames through the
  * classifier (each truncated at every length too), a numbered token-bucket
  * table in clock ticks, dp_punt() against its rate and a full ring (counted
- * by reason, nothing leaked), and the learned-neighbour table.
+ * by reason, nothing leaked), the learned-neighbour table, and the requests
+ * to resolve a next hop that routing a packet with no neighbour makes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_udp.h>
+
+#include <rte_cycles.h>
+#include <rte_ring_elem.h>
 
 #include "sg_dp.h"
 #include "sg_pkt.h"
@@ -397,6 +401,125 @@ test_neigh_table(void)
 	rte_free(p);
 }
 
+/* An mbuf holding a bare IPv4 header to @p dst (data at L3, as dp_route_tx takes it). */
+static struct rte_mbuf *
+ipv4_mbuf(uint32_t dst)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	struct rte_ipv4_hdr ip = {
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.total_length = rte_cpu_to_be_16(sizeof(ip)),
+		.dst_addr = rte_cpu_to_be_32(dst),
+	};
+	char *p;
+
+	CU_ASSERT_FATAL(m != NULL);
+	p = rte_pktmbuf_append(m, sizeof(ip));
+	CU_ASSERT_FATAL(p != NULL);
+	memcpy(p, &ip, sizeof(ip));
+	return m;
+}
+
+/* Route @p n packets to @p dst; @return how many requests the ring gained. */
+static unsigned int
+route_count_asks(struct sg_dp_lcore *lc, uint32_t dst, uint16_t n, struct sg_dp_resolve_req *last)
+{
+	struct rte_mbuf *mb[8];
+	struct sg_dp_resolve_req q;
+	unsigned int asks = 0;
+	uint16_t i;
+
+	for (i = 0; i < n; i++)
+		mb[i] = ipv4_mbuf(dst);
+	dp_route_tx(lc, mb, n);
+	while (rte_ring_dequeue_elem(lc->ctx->resolve[lc->idx], &q, sizeof(q)) == 0) {
+		asks++;
+		if (last != NULL)
+			*last = q;
+	}
+	return asks;
+}
+
+/*
+ * A packet routed to a punt port's next hop with no neighbour is no_route
+ * and asks the control core to resolve the hop (or 'via'): once per hop
+ * per SG_DP_RESOLVE_ASK_MS, not once a packet; a port without a slow path
+ * or with a neigh line never asks; a full ring is retried, not lost.
+ */
+static void
+test_resolve_ask(void)
+{
+	struct sg_dp_ctx *ctx = sg_dp_ctx_create(0, 16);
+	struct sg_dp_lcore *lc = rte_zmalloc(NULL, sizeof(*lc), RTE_CACHE_LINE_SIZE);
+	struct sg_route_prm rt = {.dst = RTE_IPV4(10, 9, 0, 0), .depth = 16, .port = 0};
+	struct sg_dp_resolve_req q = {0};
+	uint64_t no_route = 0;
+	unsigned int i;
+
+	CU_ASSERT_FATAL(ctx != NULL && lc != NULL);
+	lc->ctx = ctx;
+	ctx->port[0].enabled = 1;
+	ctx->port[0].mtu = 1500;
+	CU_ASSERT_EQUAL_FATAL(sg_dp_route_add(ctx, &rt), 0);
+	/* No rings yet (no slow path): no_route, nothing asked, nothing breaks. */
+	ctx->port[0].punt = 1;
+	dp_resolve_ask(lc, 0, rte_cpu_to_be_32(OTHER));
+	CU_ASSERT_EQUAL_FATAL(sg_dp_resolve_create(ctx, 1, 8), 0); /* 7 usable */
+	ctx->port[0].punt = 0;
+	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 5), 2, NULL), 0);
+	no_route += 2;
+	ctx->port[0].punt = 1;
+	/* 1: a burst of four to one hop asks once, for that hop. */
+	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 5), 4, &q), 1);
+	no_route += 4;
+	CU_ASSERT_EQUAL(q.ip_be, rte_cpu_to_be_32(RTE_IPV4(10, 9, 0, 5)));
+	CU_ASSERT_EQUAL(q.port, 0);
+	/* 2: at once again: within SG_DP_RESOLVE_ASK_MS, not asked again. */
+	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 5), 1, NULL), 0);
+	no_route++;
+	/* 3: another hop asks for itself. */
+	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 6), 1, &q), 1);
+	no_route++;
+	CU_ASSERT_EQUAL(q.ip_be, rte_cpu_to_be_32(RTE_IPV4(10, 9, 0, 6)));
+	/* 4: later than SG_DP_RESOLVE_ASK_MS: the first hop asks again. */
+	for (i = 0; i < SG_DP_RESOLVE_SLOTS; i++)
+		lc->asked[i].tsc -= rte_get_tsc_hz() / 1000 * SG_DP_RESOLVE_ASK_MS;
+	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 5), 1, &q), 1);
+	no_route++;
+	CU_ASSERT_EQUAL(q.ip_be, rte_cpu_to_be_32(RTE_IPV4(10, 9, 0, 5)));
+	/* 5: with 'via' the hop is the via address, whatever the destination. */
+	ctx->port[0].via_be = rte_cpu_to_be_32(PEER_ADDR);
+	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 7), 2, &q), 1);
+	no_route += 2;
+	CU_ASSERT_EQUAL(q.ip_be, rte_cpu_to_be_32(PEER_ADDR));
+	ctx->port[0].via_be = 0;
+	/* 6: a neigh line, 7: a learned neighbour: routed, never asked (an MTU of
+	 * 10 stops them there, as this test has no device to send on). */
+	ctx->port[0].mtu = 10;
+	ctx->port[0].has_neigh = 1;
+	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 8), 1, NULL), 0);
+	ctx->port[0].has_neigh = 0;
+	CU_ASSERT_EQUAL(sg_dp_neigh_learn(&ctx->port[0], rte_cpu_to_be_32(RTE_IPV4(10, 9, 0, 9)),
+			&(struct rte_ether_addr){{2, 0, 0, 0, 0, 9}}), 0);
+	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 9), 1, NULL), 0);
+	CU_ASSERT_EQUAL(lc->stats.drops[SG_DROP_MTU], 2);
+	ctx->port[0].mtu = 1500;
+	CU_ASSERT_EQUAL(lc->stats.drops[SG_DROP_NO_ROUTE], no_route);
+	/* 8: a full ring: the hop it refused is not marked asked, so it asks next time. */
+	for (i = 0; i < 8; i++)
+		dp_resolve_ask(lc, 0, rte_cpu_to_be_32(RTE_IPV4(10, 9, 1, i)));
+	CU_ASSERT_EQUAL(rte_ring_count(ctx->resolve[0]), 7);
+	CU_ASSERT_EQUAL(rte_ring_dequeue_elem(ctx->resolve[0], &q, sizeof(q)), 0);
+	dp_resolve_ask(lc, 0, rte_cpu_to_be_32(RTE_IPV4(10, 9, 1, 7)));
+	CU_ASSERT_EQUAL(rte_ring_count(ctx->resolve[0]), 7);
+	while (rte_ring_dequeue_elem(ctx->resolve[0], &q, sizeof(q)) == 0)
+		;
+	CU_ASSERT_EQUAL(q.ip_be, rte_cpu_to_be_32(RTE_IPV4(10, 9, 1, 7)));
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(pool), 0);
+	sg_dp_ctx_free(ctx); /* frees the rings too */
+	rte_free(lc);
+}
+
 static int
 punt_init(void)
 {
@@ -428,7 +551,9 @@ test_dp_punt_add(void)
 			CU_add_test(s, "dp_punt: rate and full ring counted, no leak",
 				test_punt_rate_and_ring) == NULL ||
 			CU_add_test(s, "dp_punt: two workers share the rate", test_punt_shares) == NULL ||
-			CU_add_test(s, "learned neighbours", test_neigh_table) == NULL)
+			CU_add_test(s, "learned neighbours", test_neigh_table) == NULL ||
+			CU_add_test(s, "no neighbour: resolution asked, once per hop",
+				test_resolve_ask) == NULL)
 		return -1;
 	return 0;
 }

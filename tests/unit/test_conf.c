@@ -228,11 +228,14 @@ test_punt_fields(void)
 		"punt port 0 addr 172.16.0.2/24\n"
 		"# comment\n"
 		"punt port 2 addr 192.0.2.1/32 addr 198.51.100.7/25 iface wan-k0 rate 500 \\\n"
-		"    burst 16 via 192.0.2.254\n";
+		"    burst 16 via 192.0.2.254\n"
+		"punt port 3 addr 2001:db8::2/64 addr 192.0.2.9/24 addr fe80::1:2/64\n";
+	static const uint8_t v6a[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+	static const uint8_t v6b[16] = {0xfe, 0x80, [13] = 1, [15] = 2};
 	struct sg_conf c;
 
 	CU_ASSERT_EQUAL_FATAL(parse(text, &c), 0);
-	CU_ASSERT_EQUAL_FATAL(c.nb_punt, 2);
+	CU_ASSERT_EQUAL_FATAL(c.nb_punt, 3);
 	CU_ASSERT_EQUAL(c.punt[0].line, 1);
 	CU_ASSERT_EQUAL(c.punt[0].prm.port, 0);
 	CU_ASSERT_EQUAL(c.punt[0].prm.nb_addr, 1);
@@ -251,6 +254,22 @@ test_punt_fields(void)
 	CU_ASSERT_EQUAL(c.punt[1].prm.rate, 500);
 	CU_ASSERT_EQUAL(c.punt[1].prm.burst, 16);
 	CU_ASSERT_EQUAL(c.punt[1].prm.via, 0xc00002feu);
+	CU_ASSERT_EQUAL(c.punt[1].prm.nb_addr6, 0);
+	/* IPv6 and IPv4 words mixed: each family in its own list, in order. */
+	CU_ASSERT_EQUAL(c.punt[2].line, 5);
+	CU_ASSERT_EQUAL(c.punt[2].prm.nb_addr, 1);
+	CU_ASSERT_EQUAL(c.punt[2].prm.addr[0], 0xc0000209u);
+	CU_ASSERT_EQUAL_FATAL(c.punt[2].prm.nb_addr6, 2);
+	CU_ASSERT(memcmp(c.punt[2].prm.addr6[0], v6a, 16) == 0); /* host part kept */
+	CU_ASSERT_EQUAL(c.punt[2].prm.depth6[0], 64);
+	CU_ASSERT(memcmp(c.punt[2].prm.addr6[1], v6b, 16) == 0);
+	CU_ASSERT_EQUAL(c.punt[2].prm.depth6[1], 64);
+	sg_conf_free(&c);
+	/* An IPv6 address alone is enough. */
+	CU_ASSERT_EQUAL_FATAL(parse("punt port 1 addr 2001:db8::7/128\n", &c), 0);
+	CU_ASSERT_EQUAL(c.punt[0].prm.nb_addr, 0);
+	CU_ASSERT_EQUAL(c.punt[0].prm.nb_addr6, 1);
+	CU_ASSERT_EQUAL(c.punt[0].prm.depth6[0], 128);
 	sg_conf_free(&c);
 }
 
@@ -775,7 +794,22 @@ static const struct bad bad[] = {
 		"punt: iface k already used at line 1"},
 	{"punt port 1 addr 1.0.0.1/8 addr 1.0.0.2/8 addr 1.0.0.3/8 addr 1.0.0.4/8 addr 1.0.0.5/8"
 		" addr 1.0.0.6/8 addr 1.0.0.7/8 addr 1.0.0.8/8 addr 1.0.0.9/8\n", 1,
-		"punt: more than 8 addresses"},
+		"punt: more than 8 IPv4 addresses"},
+	/* IPv6 addresses on the kernel interface, bad next to good (test_punt_fields) */
+	{"punt port 0 addr 2001:db8::1\n", 1, "punt: addr '2001:db8::1': expected X:X::X/N"},
+	{"punt port 0 addr 2001:db8::zz/64\n", 1,
+		"punt: addr '2001:db8::zz/64' is not an IPv6 address"},
+	{"punt port 0 addr 2001:db8::1/129\n", 1, "punt: addr '2001:db8::1/129' has a bad prefix"},
+	{"punt port 0 addr 2001:db8::1/0\n", 1, "punt: addr '2001:db8::1/0' has a bad prefix"},
+	{"punt port 0 addr ::/64\n", 1, "punt: addr '::/64' is not a unicast host address"},
+	{"punt port 0 addr ::1/128\n", 1, "punt: addr '::1/128' is not a unicast host address"},
+	{"punt port 0 addr ff02::1/64\n", 1, "punt: addr 'ff02::1/64' is not a unicast host"},
+	{"punt port 0 addr 10.0.0.1/24 \\\n addr 2001:db8::1/64 addr 2001:db8:0::1/48\n", 2,
+		"punt: addr '2001:db8:0::1/48' given twice"},
+	{"punt port 0 addr 10.0.0.1/24 addr 10.0.0.1/16\n", 1, "punt: addr '10.0.0.1/16' given"},
+	{"punt port 1 addr 1::1/64 addr 1::2/64 addr 1::3/64 addr 1::4/64 addr 1::5/64"
+		" addr 1::6/64 addr 1::7/64 addr 1::8/64 addr 1::9/64\n", 1,
+		"punt: more than 8 IPv6 addresses"},
 };
 
 static void
