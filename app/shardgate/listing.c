@@ -77,12 +77,25 @@ control_list_events(struct gateway *gw, uint64_t since, struct reply *r)
 	/* instance: this run's first id, so a client sees a restart */
 	reply_printf(r, "{\"ok\":true,\"instance\":%" PRIu64 ",\"events\":[",
 			gw->events.first_id);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		const struct sg_shard_event *ev = &rec[i].ev;
+
 		reply_printf(r, "%s{\"id\":%" PRIu64 ",\"unix_ms\":%" PRIu64 ",\"type\":\"%s\","
-				"\"dir\":\"%s\",\"spi\":%u,\"lcore\":%u}", i ? "," : "", rec[i].id,
-				rec[i].unix_ms, sg_shard_event_name(rec[i].ev.type),
-				dir_name(rec[i].ev.dir), rec[i].ev.spi,
-				gw->workers[rec[i].ev.shard]->lcore_id);
+				"\"dir\":\"%s\",\"spi\":%u,\"lcore\":%u", i ? "," : "", rec[i].id,
+				rec[i].unix_ms, sg_shard_event_name(ev->type), dir_name(ev->dir),
+				ev->spi, gw->workers[ev->shard]->lcore_id);
+		if (ev->type == SG_SHARD_EV_PEER_MOVED) {
+			/* where the peer went, and where it was (a NAT rebinding) */
+			char to[INET_ADDRSTRLEN], from[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &ev->peer_be, to, sizeof(to));
+			inet_ntop(AF_INET, &ev->old_peer_be, from, sizeof(from));
+			reply_printf(r, ",\"peer\":\"%s\",\"port\":%u,\"old_peer\":\"%s\","
+					"\"old_port\":%u", to, rte_be_to_cpu_16(ev->port_be), from,
+					rte_be_to_cpu_16(ev->old_port_be));
+		}
+		reply_printf(r, "}");
+	}
 	reply_printf(r, "]}");
 }
 

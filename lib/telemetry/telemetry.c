@@ -329,6 +329,13 @@ cmd_events(const char *cmd __rte_unused, const char *params, struct rte_tel_data
 		rte_tel_data_add_dict_string(c, "dir", rec[i].ev.dir == SG_SA_IN ? "in" : "out");
 		rte_tel_data_add_dict_u64(c, "spi", rec[i].ev.spi);
 		rte_tel_data_add_dict_u64(c, "unix_ms", rec[i].unix_ms);
+		if (rec[i].ev.type == SG_SHARD_EV_PEER_MOVED) {
+			char a[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &rec[i].ev.peer_be, a, sizeof(a));
+			rte_tel_data_add_dict_string(c, "peer", a);
+			rte_tel_data_add_dict_int(c, "port", rte_be_to_cpu_16(rec[i].ev.port_be));
+		}
 		snprintf(key, sizeof(key), "%" PRIu64, rec[i].id);
 		rte_tel_data_add_dict_container(d, key, c, 0);
 	}

@@ -21,7 +21,8 @@ SA 4096 (in) and SA 8193 (out) carry `udp_encap 4500 4500`; SA 4097 and
   nothing.
 """
 
-from sgtest import (suite_main, peer_sa, frame, base_rules, split_frame, has_event, gw_out_sa,
+from sgtest import (suite_main, peer_sa, frame, base_rules, split_frame, has_event, events_list,
+                    gw_out_sa,
                     IP, UDP, ICMP, Raw, IPSecIntegrityError, SecurityAssociation, ESP,
                     SPI_IN_128, SPI_IN_256, KEY_IN_128, KEY_IN_256, SPI_OUT_128, SPI_OUT_256,
                     KEY_OUT_128, KEY_OUT_256, PEER, GW, UNPROT, PROT)
@@ -103,9 +104,13 @@ def body(s):
     plain_out_esp = [bytes(IP(src="10.2.0.5", dst="10.1.0.20") / ICMP() / Raw(b"plain"))]
     frames_prot = [frame(p, PROT) for p in plain_out + plain_out_esp]
 
-    r = s.run(rules, {UNPROT: frames, PROT: frames_prot},
-              wait_for=lambda t: has_event(t.cmd("/shardgate/events") or {}, "peer_moved",
-                                           "in", SPI_IN_128))
+    seen = {}
+
+    def moved(t):
+        seen["events"] = t.cmd("/shardgate/events") or {}
+        return has_event(seen["events"], "peer_moved", "in", SPI_IN_128)
+
+    r = s.run(rules, {UNPROT: frames, PROT: frames_prot}, wait_for=moved)
     s.check_clean_exit("natt", r)
 
     s.section("inbound ESP in UDP")
@@ -130,6 +135,10 @@ def body(s):
     s.check("the control core logged the move and moved the outbound SA",
             "peer moved from %s:4500 to %s:%d" % (PEER, MOVED, MOVED_PORT) in r.stdout + r.stderr and
             "1 outbound SA(s) follow the peer" in r.stdout + r.stderr, r.stderr[-1200:])
+    ev = [e for e in events_list(seen.get("events") or {}) if e.get("type") == "peer_moved"]
+    s.eq("/shardgate/events: one peer_moved, naming where the peer went",
+         [(e.get("dir"), e.get("spi"), e.get("peer"), e.get("port")) for e in ev],
+         [("in", SPI_IN_128, MOVED, MOVED_PORT)])
     sa_out = r.sa_by_spi("out", SPI_OUT_128) or {}
     s.eq("SA 8193 now sends to the new mapping", (sa_out.get("tun_dst"), sa_out.get("udp_dport")),
          (MOVED, MOVED_PORT))
