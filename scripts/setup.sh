@@ -23,13 +23,14 @@ done
 
 # Build: compiler, meson. Libraries: DPDK (with its PMDs and telemetry client),
 # intel-ipsec-mb, hwloc, libnuma, CUnit. Tests: Scapy (an independent ESP
-# peer), tshark, iproute2, ping. Perf: matplotlib for plots.
+# peer), tshark, iproute2, ping, nftables and conntrack (the NAT that NAT-T
+# is tested through). Perf: matplotlib for plots.
 packages=(
 	gcc libc6-dev pkg-config meson ninja-build
 	dpdk dpdk-dev libdpdk-dev libipsec-mb-dev
 	libhwloc-dev hwloc libnuma-dev libcunit1-dev libpcap-dev
 	python3 python3-scapy python3-matplotlib tshark tcpdump
-	iproute2 iputils-ping procps ethtool
+	iproute2 iputils-ping procps ethtool nftables conntrack
 )
 
 missing=()

@@ -157,19 +157,24 @@ class Topology:
 
 
 class Shardgate:
-    def __init__(self, exe, ctl, side, tmp, cpu):
+    def __init__(self, exe, ctl, side, tmp, cpu, rules_text=None):
+        """rules_text: the rule file; by default this topology's (port 0
+        towards the other gateway, port 1 to the LAN host)."""
         self.side, self.ctl_exe = side, ctl
         self.prefix = "sgike_%s%s" % (side, TAG)
         self.rundir = "/var/run/dpdk/" + self.prefix
         peer = "b" if side == "a" else "a"
+        if rules_text is None:
+            rules_text = (
+                "rt ipv4 dst %s/32 port 0\n" % IKE_IP[peer] +
+                # the gateway's own address, and IKE to it, through the kernel
+                "punt port 0 addr %s/24\n" % IKE_IP[side] +
+                "rt ipv4 dst %s.0/24 port 1\n" % LAN[side] +
+                "neigh port 0 %s\n" % MAC[(peer, "esp")] +
+                "neigh port 1 %s\n" % MAC[(side, "host")])
         rules = os.path.join(tmp, "rules_%s.cfg" % side)
         with open(rules, "w") as f:
-            f.write("rt ipv4 dst %s/32 port 0\n" % IKE_IP[peer])
-            # the gateway's own address, and IKE to it, through the kernel
-            f.write("punt port 0 addr %s/24\n" % IKE_IP[side])
-            f.write("rt ipv4 dst %s.0/24 port 1\n" % LAN[side])
-            f.write("neigh port 0 %s\n" % MAC[(peer, "esp")])
-            f.write("neigh port 1 %s\n" % MAC[(side, "host")])
+            f.write(rules_text)
         self.log = os.path.join(tmp, "shardgate_%s.log" % side)
         self.argv = ["ip", "netns", "exec", NS[side], exe, "--no-pci", "--no-huge", "-m", "256",
                      "--file-prefix=" + self.prefix, "--lcores", "0@%d,1@%d" % (cpu, cpu),
@@ -309,7 +314,8 @@ class Charon:
         txt = self.swanctl("--list-sas").stdout
         out = {}
         for block in re.split(r"\n(?=\s{2}\S+: #\d+, reqid)", txt):
-            m = re.match(r"\s*(\S+): #(\d+), reqid (\d+), (\w+), (\w+), ([^\n]*)", block)
+            # mode: TUNNEL, or TUNNEL-in-UDP once NAT-T encapsulates
+            m = re.match(r"\s*(\S+): #(\d+), reqid (\d+), (\w+), ([\w-]+), ([^\n]*)", block)
             if not m:
                 continue
             c = {"name": m.group(1), "id": int(m.group(2)), "reqid": int(m.group(3)),
@@ -329,7 +335,9 @@ class Charon:
             self.out.close()
 
 
-def conns(side, children):
+def conns(side, children, local=None, remote=None):
+    """swanctl.conf for side; local/remote: its IKE addresses if not this
+    topology's."""
     me, peer = side, ("b" if side == "a" else "a")
     ch = ""
     for name, (bits, opts) in children.items():
@@ -370,7 +378,7 @@ secrets {
     secret = "sgike test only, not a secret"
   }
 }
-""" % (IKE_IP[me], IKE_IP[peer], me, peer, ch)
+""" % (local or IKE_IP[me], remote or IKE_IP[peer], me, peer, ch)
 
 
 def ping(src, dst, count=5, interval="0.2", size=56, timeout=30):
@@ -380,14 +388,15 @@ def ping(src, dst, count=5, interval="0.2", size=56, timeout=30):
     return (int(m.group(1)), int(m.group(2))) if m else (count, 0)
 
 
-def tcp_transfer(nbytes=1 << 20):
-    """nbytes of random data h1 -> h2 over TCP: (sha256 sent, sha256 received)."""
+def tcp_transfer(nbytes=1 << 20, client="h1", server_ns="h2", addr="10.2.0.1"):
+    """nbytes of random data from namespace client to addr (in server_ns)
+    over TCP: (sha256 sent, sha256 received)."""
     data = os.urandom(nbytes)
     server = subprocess.Popen(
-        ["ip", "netns", "exec", NS["h2"], "python3", "-c",
+        ["ip", "netns", "exec", NS[server_ns], "python3", "-c",
          "import socket,hashlib\n"
          "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-         "s.bind(('10.2.0.1', 5001)); s.listen(1); s.settimeout(60)\n"
+         "s.bind(('%s', 5001)); s.listen(1); s.settimeout(60)\n" % addr +
          "print('listening', flush=True)\n"
          "c,_=s.accept(); c.settimeout(60); h=hashlib.sha256()\n"
          "while True:\n"
@@ -398,9 +407,9 @@ def tcp_transfer(nbytes=1 << 20):
         stdout=subprocess.PIPE, text=True)
     try:
         server.stdout.readline()
-        nsx("h1", "python3", "-c",
+        nsx(client, "python3", "-c",
             "import socket,sys\n"
-            "s=socket.create_connection(('10.2.0.1', 5001), timeout=60)\n"
+            "s=socket.create_connection(('%s', 5001), timeout=60)\n" % addr +
             "s.sendall(sys.stdin.buffer.read()); s.close()\n",
             input=data.decode("latin-1"), timeout=120, encoding="latin-1")
         got = server.communicate(timeout=60)[0].strip()
@@ -429,6 +438,23 @@ def child_keys(log):
     return keys
 
 
+def install_plugin(s, plugin):
+    """Put this build's kernel-shardgate plugin where charon loads plugins
+    from (its plugin directory only). True when charon and the plugin are
+    both in place."""
+    have = s.check("Debian's charon and swanctl are installed (scripts/setup-strongswan.sh)",
+                   os.path.exists(CHARON) and os.path.exists(SWANCTL))
+    if not s.check("the kernel-shardgate plugin was built", os.path.exists(plugin), plugin):
+        return False
+    dest = os.path.join(PLUGIN_DIR, PLUGIN)
+    if not os.path.exists(dest) or open(dest, "rb").read() != open(plugin, "rb").read():
+        shutil.copyfile(plugin, dest + ".sgike")
+        os.rename(dest + ".sgike", dest)
+    same = s.check("this build's plugin is the one in %s" % PLUGIN_DIR,
+                   open(dest, "rb").read() == open(plugin, "rb").read())
+    return have and same
+
+
 def body(s):
     if os.getuid() != 0:
         s.check("runs as root (namespaces, charon, plugin install)", False, "uid %d" % os.getuid())
@@ -436,16 +462,8 @@ def body(s):
     exe = os.path.abspath(sys.argv[1])
     ctl = os.path.abspath(sys.argv[2])
     plugin = os.path.abspath(sys.argv[3])
-    s.check("Debian's charon and swanctl are installed (scripts/setup-strongswan.sh)",
-            os.path.exists(CHARON) and os.path.exists(SWANCTL))
-    s.check("the kernel-shardgate plugin was built", os.path.exists(plugin), plugin)
-    # charon loads plugins from its plugin directory only: put this build's there
-    dest = os.path.join(PLUGIN_DIR, PLUGIN)
-    if not os.path.exists(dest) or open(dest, "rb").read() != open(plugin, "rb").read():
-        shutil.copyfile(plugin, dest + ".sgike")
-        os.rename(dest + ".sgike", dest)
-    s.check("this build's plugin is the one in %s" % PLUGIN_DIR,
-            open(dest, "rb").read() == open(plugin, "rb").read())
+    if not install_plugin(s, plugin):
+        return
 
     tmp = tempfile.mkdtemp(prefix="sgike_")
     topo = Topology()
