@@ -4,7 +4,7 @@
  *
  *   spi alloc [MIN MAX]     reserve an inbound SPI nobody uses or holds
  *   spi free SPI            give a reservation back
- *   query sa in|out SPI     one SA's counters, without paging "list sa"
+ *   query sa in|out SPI     one SA's counters and tunnel ends, without paging "list sa"
  *
  * An IKE daemon picks its inbound SPI before the SA exists (RFC 7296
  * §1.3.1: it goes in the CREATE_CHILD_SA exchange), so the gateway holds
@@ -12,6 +12,7 @@
  * RESERVE_TTL_S passes (an exchange that never finished), as XFRM's
  * larval SAs do.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -123,8 +124,21 @@ query_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, struct reply *r)
 	 * each is one aligned 64-bit word, so never torn on x86-64. */
 	reply_printf(r, "{\"ok\":true,\"sa\":{\"dir\":\"%s\",\"spi\":%u,\"lcore\":%u,"
 			"\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"auth_fail\":%" PRIu64
-			",\"replay_drop\":%" PRIu64 "}}", dir == SG_SA_IN ? "in" : "out", spi,
+			",\"replay_drop\":%" PRIu64, dir == SG_SA_IN ? "in" : "out", spi,
 			sg_sa_table_owner(t), sa->packets, sa->bytes, sa->auth_fail, sa->replay_drop);
+	/* The tunnel's ends as they stand now: a NAT rebinding moves the peer's
+	 * (an IKE daemon checks its own view against this). */
+	if (sa->mode == SG_SA_TUNNEL4) {
+		char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &sa->tun_src_be, src, sizeof(src));
+		inet_ntop(AF_INET, &sa->tun_dst_be, dst, sizeof(dst));
+		reply_printf(r, ",\"src\":\"%s\",\"dst\":\"%s\"", src, dst);
+	}
+	if (sa->flags & SG_SA_F_UDP)
+		reply_printf(r, ",\"sport\":%u,\"dport\":%u", rte_be_to_cpu_16(sa->udp_sport_be),
+				rte_be_to_cpu_16(sa->udp_dport_be));
+	reply_printf(r, "}}");
 }
 
 /* Whole-word number in 0..UINT32_MAX; -1 if not. */

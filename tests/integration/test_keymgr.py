@@ -84,9 +84,20 @@ def body(s):
         t = g.sa("in", SPI_IN_128) or {}
         s.eq("query sa in: the 7 packets the pcap carried", q.get("packets"), 7)
         s.eq("query sa in: bytes as telemetry has them", q.get("bytes"), t.get("bytes"))
+        s.eq("query sa in: the tunnel's ends, peer to gateway", (q.get("src"), q.get("dst")),
+             (PEER, GW))
+        s.check("query sa in: a plain ESP SA has no UDP ports",
+                "sport" not in q and "dport" not in q, q)
         q = req("query sa out %d" % SPI_OUT_128).get("sa") or {}
         s.eq("query sa out: an idle SA has 0 packets", (q.get("dir"), q.get("packets")),
              ("out", 0))
+        r = req("add sa out 70001 aead_algo aes-128-gcm aead_key %s mode ipv4-tunnel "
+                "src %s dst %s udp_encap 4500 40001" % (key, GW, PEER))
+        s.eq("add sa out 70001 with udp_encap 4500 40001", r.get("ok"), True)
+        q = req("query sa out 70001").get("sa") or {}
+        s.eq("query sa out: a UDP SA's ends and ports",
+             (q.get("src"), q.get("dst"), q.get("sport"), q.get("dport")), (GW, PEER, 4500, 40001))
+        s.eq("del sa out 70001", req("del sa out 70001").get("ok"), True)
         for line, why in (("query sa in 1234", "no such SA"),
                           ("query sa out %d" % SPI_IN_128, "no such SA"),
                           ("query sa up 1", "usage"), ("query sa in", "usage"),
