@@ -12,7 +12,9 @@
  *   add_policy in      add sp ... protect SPI (fwd: nothing, see below)
  *   query_sa           query sa in|out SPI
  *   del_policy/del_sa  del sp / del sa, once nothing in shardgate names it
- *   expire             shardgate's events, read every events_ms
+ *   update_sa          only the peer's move of a NAT rebinding shardgate
+ *                      followed itself (kernel_shardgate_events.c)
+ *   expire, mapping    shardgate's events, read every events_ms (events.c)
  *
  * shardgate decides protect/bypass/discard for traffic it forwards with one
  * SPD per direction, and checks decrypted packets against its inbound SPD:
@@ -158,8 +160,11 @@ METHOD(kernel_ipsec_t, get_features, kernel_feature_t,
 	private_kernel_shardgate_ipsec_t *this)
 {
 	/* No KERNEL_POLICY_SPI: charon installs a rekeyed outbound SA right
-	 * before moving its policies, which is when "rekey out" swaps it. */
-	return 0;
+	 * before moving its policies, which is when "rekey out" swaps it.
+	 * KERNEL_NO_POLICY_UPDATES: shardgate's policies name their SA by SPI,
+	 * never the tunnel's ends, so an SA whose peer moved (update_sa) keeps
+	 * its policies as they are. */
+	return KERNEL_NO_POLICY_UPDATES;
 }
 
 METHOD(kernel_ipsec_t, get_spi, status_t,
@@ -440,11 +445,7 @@ METHOD(kernel_ipsec_t, update_sa, status_t,
 	private_kernel_shardgate_ipsec_t *this, kernel_ipsec_sa_id_t *id,
 	kernel_ipsec_update_sa_t *data)
 {
-	/* MOBIKE address changes: shardgate cannot move an SA's endpoints yet */
-	DBG1(DBG_KNL, "kernel-shardgate: cannot update SA 0x%.8x (new endpoints "
-		 "%H..%H): shardgate cannot change a live SA's tunnel addresses",
-		 ntohl(id->spi), data->new_src, data->new_dst);
-	return NOT_SUPPORTED;
+	return follow_peer(this, id, data);
 }
 
 /* Read one live SA's counters from shardgate into @p sa. */
@@ -724,86 +725,6 @@ METHOD(kernel_ipsec_t, enable_udp_decap, bool,
 	 * and port) and hands IKE behind the non-ESP marker to the slow path:
 	 * charon's socket needs no decapsulation of its own */
 	return TRUE;
-}
-
-typedef struct {
-	uint32_t spi;
-	host_t *dst;
-	bool hard;
-} expiry_t;
-
-/* Read shardgate's lifetime events since the last one and raise charon's
- * expires: soft starts a rekey, hard (or idle: shardgate has removed the
- * SA) a delete. */
-static job_requeue_t
-read_events(private_kernel_shardgate_ipsec_t *this)
-{
-	char req[48], *reply = NULL, *at, type[24], dir[8];
-	uint64_t id, spi, instance;
-	array_t *due = array_create(sizeof(expiry_t), 0);
-	expiry_t x;
-	sa_entry_t *sa;
-	enumerator_t *e;
-
-	snprintf(req, sizeof(req), "events %llu", (unsigned long long)this->last_event);
-	if (this->ev_ctl->request(this->ev_ctl, req, &reply))
-	{
-		this->mutex->lock(this->mutex);
-		if (shardgate_ctl_u64(reply, "instance", &instance) &&
-			instance != this->instance)
-		{
-			/* a new shardgate run: it has none of our SAs, and its events
-			 * are numbered above the last run's */
-			if (this->instance)
-			{
-				resync(this);
-			}
-			this->instance = instance;
-		}
-		for (at = strstr(reply, "{\"id\":"); at; at = strstr(at + 1, "{\"id\":"))
-		{
-			if (!shardgate_ctl_u64(at, "id", &id) ||
-				!shardgate_ctl_str(at, "type", type, sizeof(type)) ||
-				!shardgate_ctl_str(at, "dir", dir, sizeof(dir)) ||
-				!shardgate_ctl_u64(at, "spi", &spi))
-			{
-				continue;
-			}
-			this->last_event = max(this->last_event, id);
-			if (!streq(type, "soft_expired") && !streq(type, "hard_expired") &&
-				!streq(type, "idle"))
-			{	/* e.g. peer_moved: shardgate follows a NAT rebinding itself */
-				continue;
-			}
-			e = this->sas->create_enumerator(this->sas);
-			while (e->enumerate(e, NULL, &sa))
-			{
-				if (sa->spi == spi && sa->inbound == streq(dir, "in") &&
-					sa->state == SA_LIVE)
-				{
-					x.spi = sa->spi;
-					x.dst = sa->dst->clone(sa->dst);
-					x.hard = !streq(type, "soft_expired");
-					array_insert(due, ARRAY_TAIL, &x);
-					DBG1(DBG_KNL, "kernel-shardgate: SA %s 0x%.8x: %s in shardgate",
-						 dir, sa->spi, type);
-					break;
-				}
-			}
-			e->destroy(e);
-		}
-		this->mutex->unlock(this->mutex);
-	}
-	free(reply);
-	/* outside our lock: charon may call back into us */
-	while (array_remove(due, ARRAY_HEAD, &x))
-	{
-		charon->kernel->expire(charon->kernel, IPPROTO_ESP, htonl(x.spi), x.dst,
-							   x.hard);
-		x.dst->destroy(x.dst);
-	}
-	array_destroy(due);
-	return JOB_RESCHEDULE_MS(this->events_ms);
 }
 
 /* What an earlier charon left in shardgate (it was killed, so it deleted

@@ -329,6 +329,47 @@ def rebind(s, gw, A, B, topo):
     sent, got = ping_from("h1", LAN["b"] + ".1", count=5)
     s.check("ping h1 -> B after the rebinding (%d/%d)" % (got, sent), sent == got and got > 0)
     forged(s, gw, a, port)
+    ike_follows(s, gw, A, a, port)
+
+
+def ike_remote(c):
+    """Where charon c's IKE SA gw sends: (address, port), or None."""
+    m = re.search(r"remote\s+'[^']*' @ ([\d.]+)\[(\d+)\]", c.swanctl("--list-sas", "--ike",
+                                                                       "gw").stdout)
+    return (m.group(1), int(m.group(2))) if m else None
+
+
+def ike_follows(s, gw, A, a, port):
+    """B sent no IKE since the NAT rebound it: charon A can only know of the
+    move from shardgate (peer_moved, raised as charon's NAT mapping). The
+    CHILD_SA is updated in place, and what charon A starts reaches B."""
+    moved = wait(lambda: ike_remote(A) == (NAT_WAN, port), 10)
+    s.check("charon A's IKE SA follows B to %s[%s] on shardgate's peer_moved" % (NAT_WAN, port),
+            moved, "%r" % (ike_remote(A),))
+    s.check("charon A took the move as a NAT mapping change",
+            "NAT mappings of CHILD_SA" in A.logtext(),
+            "\n".join(l for l in A.logtext().splitlines() if "kernel-shardgate" in l)[-800:])
+    s.eq("the CHILD_SA kept its SPIs: updated in place, not rekeyed",
+         [(c["in"][0], c["out"][0]) for c in A.installed("net")], [(a["in"][0], a["out"][0])])
+    s.eq("shardgate A still holds exactly those two SAs", sa_set(gw),
+         {("in", a["in"][0]), ("out", a["out"][0])})
+    s.check("no policy update: none of charon A's requests was refused",
+            "shardgate refused" not in A.logtext() and "cannot update SA" not in A.logtext(),
+            "\n".join(l for l in A.logtext().splitlines() if "refused" in l or "cannot" in l))
+    # an exchange charon A starts now goes to B's new port
+    cp = A.swanctl("--rekey", "--child", "net")
+    s.check("swanctl --rekey --child net (from A, after the rebinding)", cp.returncode == 0,
+            cp.stdout + cp.stderr)
+    new = wait(lambda: [c for c in A.installed("net") if c["in"][0] != a["in"][0]], 20)
+    s.check("B answered: a new CHILD_SA net is INSTALLED", bool(new), A.children())
+    s.check("the old SAs leave shardgate A", wait(lambda: len(sa_set(gw)) == 2 and (
+        "in", a["in"][0]) not in sa_set(gw), 20), sa_set(gw))
+    if new:
+        e = tel_sa(gw, "out", new[0]["out"][0])
+        s.eq("the new outbound SA sends to B's new port", (e.get("tun_dst"), e.get("udp_dport")),
+             (NAT_WAN, port))
+    sent, got = ping_from("h1", LAN["b"] + ".1", count=3)
+    s.check("ping h1 -> B on the new SAs (%d/%d)" % (got, sent), sent == got and got > 0)
 
 
 def forged(s, gw, a, port):

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * What shardgate tells charon, read from its "events" every events_ms on
+ * the plugin's second connection:
+ *
+ *   soft_expired         charon's expire, soft: it rekeys the CHILD_SA
+ *   hard_expired, idle   charon's expire, hard: shardgate removed the SA
+ *   peer_moved           a NAT rebinding shardgate followed on an authentic
+ *                        packet: charon's mapping, as kernel-netlink raises
+ *                        for XFRM_MSG_MAPPING, so the IKE SA moves along
+ *   a new "instance"     shardgate restarted: resync() (resync.c)
+ *
+ * charon answers a mapping with update_sa for both SAs of the CHILD_SA,
+ * which follow_peer() accepts once shardgate shows the SA at the new
+ * address and port: nothing needs to change there, and the policies stay
+ * (KERNEL_NO_POLICY_UPDATES, get_features()).
+ */
+#include "kernel_shardgate_priv.h"
+
+/* Whether shardgate's SA @p sa already has its peer at @p remote (address
+ * and UDP port): the move a NAT rebinding made in shardgate (events.c). */
+static bool
+peer_is(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa, host_t *remote)
+{
+	char req[64], addr[INET_ADDRSTRLEN], *reply = NULL;
+	uint64_t port;
+	host_t *now = NULL;
+	bool ok;
+
+	snprintf(req, sizeof(req), "query sa %s %u", sa->inbound ? "in" : "out",
+			 sa->spi);
+	ok = this->ctl->request(this->ctl, req, &reply) &&
+		 shardgate_ctl_str(reply, sa->inbound ? "src" : "dst", addr, sizeof(addr)) &&
+		 shardgate_ctl_u64(reply, sa->inbound ? "sport" : "dport", &port) &&
+		 port <= UINT16_MAX && (now = host_create_from_string(addr, port)) != NULL &&
+		 now->equals(now, remote);
+	DESTROY_IF(now);
+	free(reply);
+	return ok;
+}
+
+status_t
+follow_peer(private_kernel_shardgate_ipsec_t *this, kernel_ipsec_sa_id_t *id,
+			kernel_ipsec_update_sa_t *data)
+{
+	sa_entry_t *sa;
+	host_t *remote, *local, *local_now;
+	status_t status = NOT_SUPPORTED;
+
+	this->mutex->lock(this->mutex);
+	sa = sa_find(this, ntohl(id->spi), id->dst);
+	if (!sa || sa->state != SA_LIVE)
+	{
+		this->mutex->unlock(this->mutex);
+		return NOT_FOUND;
+	}
+	local = sa->inbound ? id->dst : id->src;
+	local_now = sa->inbound ? data->new_dst : data->new_src;
+	remote = sa->inbound ? data->new_src : data->new_dst;
+	/* A NAT rebinding of a UDP SA's peer, which shardgate followed on an
+	 * authentic packet and reported as peer_moved (read_events raised
+	 * charon's mapping for it): take shardgate's word for it. Anything else
+	 * (MOBIKE, a local address change, encapsulation switched) would move
+	 * a live SA's ends, which shardgate does not do: charon rekeys. */
+	if (sa->encap && data->new_encap && local_now->equals(local_now, local) &&
+		peer_is(this, sa, remote))
+	{
+		if (sa->inbound)
+		{
+			sa->src->destroy(sa->src);
+			sa->src = remote->clone(remote);
+			sa->sport = remote->get_port(remote);
+		}
+		else
+		{	/* dst is half the table's key */
+			this->sas->remove(this->sas, sa);
+			sa->dst->destroy(sa->dst);
+			sa->dst = remote->clone(remote);
+			sa->dport = remote->get_port(remote);
+			this->sas->put(this->sas, sa, sa);
+		}
+		DBG1(DBG_KNL, "kernel-shardgate: SA %s 0x%.8x: peer at %#H, as in "
+			 "shardgate", sa->inbound ? "in" : "out", sa->spi, remote);
+		status = SUCCESS;
+	}
+	else
+	{
+		DBG1(DBG_KNL, "kernel-shardgate: cannot update SA 0x%.8x (new endpoints "
+			 "%#H..%#H): shardgate moves a live SA's peer only on a NAT "
+			 "rebinding it saw", ntohl(id->spi), data->new_src, data->new_dst);
+	}
+	this->mutex->unlock(this->mutex);
+	return status;
+}
+
+typedef struct {
+	uint32_t spi;
+	host_t *dst;
+	bool hard;
+	/** a mapping (the peer's new address and port), or NULL: an expiry */
+	host_t *remote;
+} expiry_t;
+
+/* Read shardgate's events since the last one and raise charon's expires:
+ * soft starts a rekey, hard (or idle: shardgate has removed the SA) a
+ * delete; and its mappings: a NAT rebinding shardgate followed (peer_moved)
+ * moves the IKE SA along, as XFRM's mapping event does under kernel-netlink
+ * (charon then calls update_sa, which finds shardgate already there). */
+job_requeue_t
+read_events(private_kernel_shardgate_ipsec_t *this)
+{
+	char req[48], *reply = NULL, *at, type[24], dir[8], peer[INET_ADDRSTRLEN];
+	uint64_t id, spi, instance, port;
+	array_t *due = array_create(sizeof(expiry_t), 0);
+	expiry_t x;
+	host_t *remote;
+	sa_entry_t *sa;
+	enumerator_t *e;
+
+	snprintf(req, sizeof(req), "events %llu", (unsigned long long)this->last_event);
+	if (this->ev_ctl->request(this->ev_ctl, req, &reply))
+	{
+		this->mutex->lock(this->mutex);
+		if (shardgate_ctl_u64(reply, "instance", &instance) &&
+			instance != this->instance)
+		{
+			/* a new shardgate run: it has none of our SAs, and its events
+			 * are numbered above the last run's */
+			if (this->instance)
+			{
+				resync(this);
+			}
+			this->instance = instance;
+		}
+		for (at = strstr(reply, "{\"id\":"); at; at = strstr(at + 1, "{\"id\":"))
+		{
+			if (!shardgate_ctl_u64(at, "id", &id) ||
+				!shardgate_ctl_str(at, "type", type, sizeof(type)) ||
+				!shardgate_ctl_str(at, "dir", dir, sizeof(dir)) ||
+				!shardgate_ctl_u64(at, "spi", &spi))
+			{
+				continue;
+			}
+			this->last_event = max(this->last_event, id);
+			remote = NULL;
+			if (streq(type, "peer_moved"))
+			{
+				if (!streq(dir, "in") ||
+					!shardgate_ctl_str(at, "peer", peer, sizeof(peer)) ||
+					!shardgate_ctl_u64(at, "port", &port) || port > UINT16_MAX ||
+					!(remote = host_create_from_string(peer, port)))
+				{
+					continue;
+				}
+			}
+			else if (!streq(type, "soft_expired") && !streq(type, "hard_expired") &&
+					 !streq(type, "idle"))
+			{
+				continue;
+			}
+			e = this->sas->create_enumerator(this->sas);
+			while (e->enumerate(e, NULL, &sa))
+			{
+				if (sa->spi == spi && sa->inbound == streq(dir, "in") &&
+					sa->state == SA_LIVE)
+				{
+					x.spi = sa->spi;
+					x.dst = sa->dst->clone(sa->dst);
+					x.hard = !streq(type, "soft_expired");
+					x.remote = remote;
+					remote = NULL;
+					array_insert(due, ARRAY_TAIL, &x);
+					DBG1(DBG_KNL, "kernel-shardgate: SA %s 0x%.8x: %s in shardgate",
+						 dir, sa->spi, type);
+					break;
+				}
+			}
+			e->destroy(e);
+			DESTROY_IF(remote);
+		}
+		this->mutex->unlock(this->mutex);
+	}
+	free(reply);
+	/* outside our lock: charon may call back into us */
+	while (array_remove(due, ARRAY_HEAD, &x))
+	{
+		if (x.remote)
+		{
+			charon->kernel->mapping(charon->kernel, IPPROTO_ESP, htonl(x.spi),
+									x.dst, x.remote);
+			x.remote->destroy(x.remote);
+		}
+		else
+		{
+			charon->kernel->expire(charon->kernel, IPPROTO_ESP, htonl(x.spi),
+								   x.dst, x.hard);
+		}
+		x.dst->destroy(x.dst);
+	}
+	array_destroy(due);
+	return JOB_RESCHEDULE_MS(this->events_ms);
+}
