@@ -92,7 +92,7 @@ static const struct {
 
 /* ipsec-secgw AEAD names shardgate does not have yet (sa.c aead_algos[]). */
 static const char *const aead_later[] = {
-	"aes-192-gcm", "aes-128-ccm", "aes-192-ccm", "aes-256-ccm", "chacha20-poly1305",
+	"aes-128-ccm", "aes-192-ccm", "aes-256-ccm",
 };
 
 /* Offload types: all mean software crypto here; the others need hardware. */
@@ -115,7 +115,7 @@ in_list(const char *s, const char *const *list, size_t n)
 	return false;
 }
 
-/* "aes-128-gcm, aes-256-gcm": the AEADs lib/crypto implements. */
+/* "aes-128-gcm, aes-256-gcm, ...": the AEADs lib/crypto implements. */
 static const char *
 aead_names(char *buf, size_t len)
 {

@@ -10,14 +10,27 @@
 
 _Static_assert(SG_CRYPTO_TAG_LEN == 16, "sg_ct_neq16() compares a 16-byte ICV");
 
+/* How a burst is grouped: ops of one group share a job layout (and, for
+ * GCM, the AAD length ipsec-mb branches on), so a burst of one group takes
+ * no per-op branch at all. */
+enum group {
+	GRP_GCM8,   /* AES-GCM, 8-byte AAD */
+	GRP_GCM12,  /* AES-GCM, 12-byte (ESN) AAD */
+	GRP_CHACHA, /* ChaCha20-Poly1305, either AAD */
+	GRP_MAX
+};
+
 struct aead_desc {
 	const char *name;
 	unsigned int key_len;
+	uint8_t chacha;
 };
 
 static const struct aead_desc aeads[SG_AEAD_MAX] = {
-	[SG_AEAD_AES128_GCM] = {"aes-128-gcm", IMB_KEY_128_BYTES},
-	[SG_AEAD_AES256_GCM] = {"aes-256-gcm", IMB_KEY_256_BYTES},
+	[SG_AEAD_AES128_GCM] = {"aes-128-gcm", IMB_KEY_128_BYTES, 0},
+	[SG_AEAD_AES256_GCM] = {"aes-256-gcm", IMB_KEY_256_BYTES, 0},
+	[SG_AEAD_AES192_GCM] = {"aes-192-gcm", IMB_KEY_192_BYTES, 0},
+	[SG_AEAD_CHACHA20_POLY1305] = {"chacha20-poly1305", 32, 1},
 };
 
 unsigned int
@@ -91,10 +104,20 @@ sg_crypto_key_init(struct sg_crypto_key *k, IMB_MGR *mgr, enum sg_aead aead,
 
 	memset(k, 0, sizeof(*k));
 	/* Control path: the checked pre-compute entry points are fine here. */
-	if (aead == SG_AEAD_AES128_GCM)
+	switch (aead) {
+	case SG_AEAD_AES128_GCM:
 		IMB_AES128_GCM_PRE(mgr, key, &k->gcm);
-	else
+		break;
+	case SG_AEAD_AES192_GCM:
+		IMB_AES192_GCM_PRE(mgr, key, &k->gcm);
+		break;
+	case SG_AEAD_AES256_GCM:
 		IMB_AES256_GCM_PRE(mgr, key, &k->gcm);
+		break;
+	default: /* ChaCha20 has no key schedule: ipsec-mb reads the key */
+		memcpy(k->raw, key, key_len);
+		break;
+	}
 	if (imb_get_errno(mgr) != 0) {
 		sg_crypto_key_wipe(k);
 		return -EINVAL;
@@ -112,20 +135,15 @@ sg_crypto_key_wipe(struct sg_crypto_key *k)
 		sg_wipe(k, sizeof(*k));
 }
 
-/* Fill one GCM job; everything the manager reads is set, since burst jobs
- * come back from IMB_GET_NEXT_BURST with whatever the last user left. */
+/* Fill one job of @p op's group; everything the manager reads is set,
+ * since burst jobs come back from IMB_GET_NEXT_BURST with whatever the last
+ * user left. */
 static inline void
-fill_job(IMB_JOB *job, struct sg_crypto_op *op, int enc)
+fill_common(IMB_JOB *job, struct sg_crypto_op *op, int enc)
 {
-	const struct sg_crypto_key *k = op->key;
-
-	job->cipher_mode = IMB_CIPHER_GCM;
-	job->hash_alg = IMB_AUTH_AES_GMAC;
 	job->cipher_direction = enc ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
 	job->chain_order = enc ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
-	job->enc_keys = &k->gcm;
-	job->dec_keys = &k->gcm;
-	job->key_len_in_bytes = k->key_len;
+	job->key_len_in_bytes = op->key->key_len;
 	job->src = op->data;
 	job->dst = op->data;
 	job->cipher_start_src_offset_in_bytes = 0;
@@ -134,18 +152,69 @@ fill_job(IMB_JOB *job, struct sg_crypto_op *op, int enc)
 	job->msg_len_to_hash_in_bytes = op->len;
 	job->iv = op->nonce;
 	job->iv_len_in_bytes = SG_CRYPTO_NONCE_LEN;
-	job->u.GCM.aad = op->aad;
-	job->u.GCM.aad_len_in_bytes = op->aad_len;
 	job->auth_tag_output = enc ? op->icv : op->tag;
 	job->auth_tag_output_len_in_bytes = SG_CRYPTO_TAG_LEN;
 	job->user_data = op;
+}
+
+static inline void
+fill_gcm(IMB_JOB *job, struct sg_crypto_op *op, int enc)
+{
+	fill_common(job, op, enc);
+	job->cipher_mode = IMB_CIPHER_GCM;
+	job->hash_alg = IMB_AUTH_AES_GMAC;
+	job->enc_keys = &op->key->gcm;
+	job->dec_keys = &op->key->gcm;
+	job->u.GCM.aad = op->aad;
+	job->u.GCM.aad_len_in_bytes = op->aad_len;
+}
+
+static inline void
+fill_chacha(IMB_JOB *job, struct sg_crypto_op *op, int enc)
+{
+	fill_common(job, op, enc);
+	job->cipher_mode = IMB_CIPHER_CHACHA20_POLY1305;
+	job->hash_alg = IMB_AUTH_CHACHA20_POLY1305;
+	job->enc_keys = op->key->raw;
+	job->dec_keys = op->key->raw;
+	job->u.CHACHA20_POLY1305.aad = op->aad;
+	job->u.CHACHA20_POLY1305.aad_len_in_bytes = op->aad_len;
+	job->u.CHACHA20_POLY1305.ctx = NULL;
+}
+
+static inline unsigned int
+group_of(const struct sg_crypto_op *op)
+{
+	if (aeads[op->key->aead].chacha)
+		return GRP_CHACHA;
+	return op->aad_len == 8 ? GRP_GCM8 : GRP_GCM12;
+}
+
+/* Fill jobs[at..] with the ops of group @p g, in order; returns the new at. */
+static inline uint32_t
+fill_group(IMB_JOB **jobs, uint32_t at, struct sg_crypto_op *ops, const uint8_t *grp,
+		uint16_t n, unsigned int g, int enc)
+{
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		if (grp[i] != g)
+			continue;
+		if (g == GRP_CHACHA)
+			fill_chacha(jobs[at++], &ops[i], enc);
+		else
+			fill_gcm(jobs[at++], &ops[i], enc);
+	}
+	return at;
 }
 
 static inline uint16_t
 aead_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 {
 	IMB_JOB *jobs[SG_CRYPTO_BURST_MAX];
+	uint8_t grp[SG_CRYPTO_BURST_MAX];
 	uint32_t got, done, i, j;
+	unsigned int g;
 	uint16_t ok = 0;
 	uint8_t mixed = 0;
 
@@ -155,7 +224,8 @@ aead_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 		n = SG_CRYPTO_BURST_MAX;
 	for (i = 0; i < n; i++) {
 		ops[i].status = SG_CRYPTO_ERROR;
-		mixed |= ops[i].aad_len ^ ops[0].aad_len;
+		grp[i] = (uint8_t)group_of(&ops[i]);
+		mixed |= grp[i] ^ grp[0];
 	}
 
 	got = IMB_GET_NEXT_BURST(mgr, n, jobs);
@@ -168,20 +238,21 @@ aead_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 			return 0;
 	}
 	if (likely(!mixed)) {
-		for (i = 0; i < n; i++)
-			fill_job(jobs[i], &ops[i], enc);
+		/* One group: one branch per burst, none per op. */
+		if (grp[0] == GRP_CHACHA)
+			for (i = 0; i < n; i++)
+				fill_chacha(jobs[i], &ops[i], enc);
+		else
+			for (i = 0; i < n; i++)
+				fill_gcm(jobs[i], &ops[i], enc);
 	} else {
-		/* ipsec-mb's GCM takes one path for an 8-byte AAD and another
-		 * for the 12-byte ESN one: jobs that alternate mispredict it on
-		 * most ops (measured: ~8 cycles per 128 B op with ESN on half
-		 * the SAs, sg_bench_dp --esn-mix). Submit the first op's AAD
-		 * length first, then the rest; each op keeps its own status. */
-		for (i = 0, j = 0; i < n; i++)
-			if (ops[i].aad_len == ops[0].aad_len)
-				fill_job(jobs[j++], &ops[i], enc);
-		for (i = 0; i < n; i++)
-			if (ops[i].aad_len != ops[0].aad_len)
-				fill_job(jobs[j++], &ops[i], enc);
+		/* ipsec-mb takes one path per algorithm and, for GCM, one for an
+		 * 8-byte AAD and another for the 12-byte ESN one: jobs that
+		 * alternate mispredict it on most ops (measured: ~8 cycles per
+		 * 128 B op with ESN on half the SAs, sg_bench_dp --esn-mix).
+		 * Submit group by group; each op keeps its own status. */
+		for (g = 0, j = 0; g < GRP_MAX; g++)
+			j = fill_group(jobs, j, ops, grp, n, g, enc);
 	}
 
 	done = IMB_SUBMIT_BURST_NOCHECK(mgr, n, jobs);

@@ -18,10 +18,17 @@
 #include <intel-ipsec-mb.h>
 #include <rte_common.h>
 
-/** AEAD transforms. The roadmap adds ChaCha20-Poly1305 (RFC 7634). */
+/**
+ * AEAD transforms. All four take ESP's layout of RFC 4106: keying material
+ * is the key then a 4-byte salt, the nonce is salt || 8-byte IV, the ICV is
+ * 16 bytes, the AAD is SPI || (ESN high) || sequence number. New values go
+ * at the end: the number is part of a --seq-state key fingerprint.
+ */
 enum sg_aead {
 	SG_AEAD_AES128_GCM,
 	SG_AEAD_AES256_GCM,
+	SG_AEAD_AES192_GCM,        /**< RFC 4106 with a 24-byte key */
+	SG_AEAD_CHACHA20_POLY1305, /**< RFC 7634 */
 	SG_AEAD_MAX
 };
 
@@ -45,7 +52,10 @@ const char *sg_crypto_aead_name(enum sg_aead aead);
  * sg_crypto_key_wipe() before freeing.
  */
 struct sg_crypto_key {
-	struct gcm_key_data gcm;
+	union {
+		struct gcm_key_data gcm; /**< AES-GCM: round keys, GHASH powers */
+		uint8_t raw[SG_CRYPTO_KEY_MAX]; /**< ChaCha20-Poly1305: the key */
+	};
 	uint8_t salt[SG_CRYPTO_SALT_LEN];
 	uint8_t aead; /**< enum sg_aead */
 	uint8_t key_len;

@@ -41,6 +41,35 @@ parse(const char *text, struct sg_conf *c)
 	return sg_conf_parse_string(NAME, text, c, err, sizeof(err));
 }
 
+/* aes-192-gcm (RFC 4106) and chacha20-poly1305 (RFC 7634), as
+ * ipsec-secgw spells them: key, then the 4-byte salt. */
+static void
+test_more_aeads(void)
+{
+	static const uint8_t k192[24] = {0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa,
+		0xab, 0xac, 0xad, 0xae, 0xaf, 0xb0, 0xc1, 0xc2, 0xc3, 0xc4, 0xd1, 0xd2, 0xd3, 0xd4};
+	static const uint8_t s192[4] = {0xd5, 0xd6, 0xd7, 0xd8};
+	static const uint8_t s_cc[4] = {0xf1, 0xf2, 0xf3, 0xf4};
+	const char *text =
+		"sa in 10 aead_algo aes-192-gcm aead_key " K20 ":d1:d2:d3:d4:d5:d6:d7:d8" TUN "\n"
+		"sa out 11 aead_algo chacha20-poly1305 aead_key " K36 TUN " esn\n";
+	struct sg_conf c;
+
+	CU_ASSERT_EQUAL_FATAL(parse(text, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(c.nb_sa, 2);
+	CU_ASSERT_EQUAL(c.sa[0].prm.aead, SG_AEAD_AES192_GCM);
+	CU_ASSERT_EQUAL(c.sa[0].prm.key_len, 24);
+	CU_ASSERT(memcmp(c.sa[0].prm.key, k192, sizeof(k192)) == 0);
+	CU_ASSERT(memcmp(c.sa[0].prm.salt, s192, sizeof(s192)) == 0);
+	CU_ASSERT_EQUAL(c.sa[1].prm.aead, SG_AEAD_CHACHA20_POLY1305);
+	CU_ASSERT_EQUAL(c.sa[1].prm.key_len, 32);
+	CU_ASSERT_EQUAL(c.sa[1].prm.key[0], 0xd1);
+	CU_ASSERT_EQUAL(c.sa[1].prm.key[31], 0xf0);
+	CU_ASSERT(memcmp(c.sa[1].prm.salt, s_cc, sizeof(s_cc)) == 0);
+	CU_ASSERT(c.sa[1].prm.esn);
+	sg_conf_free(&c);
+}
+
 static int
 conf_is_zero(const struct sg_conf *c)
 {
@@ -612,18 +641,19 @@ static const struct bad bad[] = {
 		"sa: missing value after 'dst'"},
 	{"sa in 5 " GCM128 " mode ipv4-tunnel src 10.0.0.1\n", 1, "needs both src and dst"},
 	{"sa in 5 mode ipv4-tunnel src 10.0.0.1 dst 10.0.0.2\n", 1,
-		"sa in 5: missing aead_algo (supported: aes-128-gcm, aes-256-gcm)"},
+		"sa in 5: missing aead_algo (supported: aes-128-gcm, aes-256-gcm, aes-192-gcm, "
+		"chacha20-poly1305)"},
 	{"sa out 6 " GCM128 " src 10.0.0.1 dst 10.0.0.2\n", 1, "sa out 6: missing 'mode"},
 	/* bad[13]: what ipsec-secgw has and shardgate has not yet */
 	{"sa out 5 cipher_algo aes-128-cbc cipher_key 0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0 "
 		"auth_algo sha1-hmac auth_key 0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0" TUN "\n",
 		1, "sa: cipher_algo aes-128-cbc is not supported yet (only aead_algo aes-128-gcm, "
-		"aes-256-gcm)"},
+		"aes-256-gcm, aes-192-gcm, chacha20-poly1305)"},
 	{SA("out", "5") " auth_algo null\n", 1, "sa: auth_algo null is not supported yet"},
 	{"sa in 5 aead_algo aes-192-gcm aead_key " K20 TUN "\n", 1,
-		"sa: aead_algo aes-192-gcm is not supported yet"},
-	{"sa in 5 aead_algo chacha20-poly1305 aead_key " K36 TUN "\n", 1,
-		"sa: aead_algo chacha20-poly1305 is not supported yet"},
+		"aead_key for aes-192-gcm must be 28 bytes (24-byte key + 4-byte salt), got 20"},
+	{"sa in 5 aead_algo chacha20-poly1305 aead_key " K20 TUN "\n", 1,
+		"aead_key for chacha20-poly1305 must be 36 bytes (32-byte key + 4-byte salt), got 20"},
 	{"sa in 5 aead_algo aes-128-ccm aead_key " K20 TUN "\n", 1,
 		"aead_algo aes-128-ccm is not supported yet"},
 	{"sa in 5 aead_algo aes-999-gcm aead_key " K20 TUN "\n", 1,
@@ -850,6 +880,7 @@ main(void)
 			CU_add_test(s, "rt and neigh fields", test_rt_neigh_fields) == NULL ||
 			CU_add_test(s, "punt fields", test_punt_fields) == NULL ||
 			CU_add_test(s, "ipsec-secgw GCM config", test_secgw_gcm_config) == NULL ||
+			CU_add_test(s, "aes-192-gcm and chacha20-poly1305", test_more_aeads) == NULL ||
 			CU_add_test(s, "file on disk", test_file) == NULL ||
 			CU_add_test(s, "ipsec-secgw ep0.cfg", test_secgw_sample) == NULL ||
 			CU_add_test(s, "empty input and arguments", test_empty_and_args) == NULL ||

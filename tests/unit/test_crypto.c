@@ -277,6 +277,63 @@ static const struct kat kats[] = {
 			"4cd3d78ca4ae68a32b42458fb57dbe821dcc63b9",
 		.tag = "d0937ba2945f669368661a329fb4c053",
 	},
+	/* McGrew & Viega, Appendix B, test cases 7-9: AES-192 (RFC 4106 allows
+	 * a 24-byte key; ESP's "aes-192-gcm"). */
+	{
+		.name = "gcm-spec-tc7",
+		.aead = SG_AEAD_AES192_GCM,
+		.key = "000000000000000000000000000000000000000000000000",
+		.iv = "000000000000000000000000",
+		.aad = "",
+		.pt = "",
+		.ct = "",
+		.tag = "cd33b28ac773f74ba00ed1f312572435",
+	},
+	{
+		.name = "gcm-spec-tc8",
+		.aead = SG_AEAD_AES192_GCM,
+		.key = "000000000000000000000000000000000000000000000000",
+		.iv = "000000000000000000000000",
+		.aad = "",
+		.pt = "00000000000000000000000000000000",
+		.ct = "98e7247c07f0fe411c267e4384b0f600",
+		.tag = "2ff58d80033927ab8ef4d4587514f0fb",
+	},
+	{
+		.name = "gcm-spec-tc9",
+		.aead = SG_AEAD_AES192_GCM,
+		.key = "feffe9928665731c6d6a8f9467308308feffe9928665731c",
+		.iv = "cafebabefacedbaddecaf888",
+		.aad = "",
+		.pt =
+			"d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+			"1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255",
+		.ct =
+			"3980ca0b3c00e841eb06fac4872a2757859e1ceaa6efd984628593b40ca1e19c"
+			"7d773d00c144c525ac619d18c84a3f4718e2448b2fe324d9ccda2710acade256",
+		.tag = "9924a7c8587336bfb118024db8674a14",
+	},
+	/* RFC 8439 §2.8.2, the ChaCha20-Poly1305 AEAD example: a 12-byte AAD,
+	 * as ESP's with ESN, and a 114-byte plaintext (RFC 7634 uses this AEAD
+	 * as is, nonce = salt || IV). */
+	{
+		.name = "rfc8439-2.8.2",
+		.aead = SG_AEAD_CHACHA20_POLY1305,
+		.key = "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f",
+		.iv = "070000004041424344454647",
+		.aad = "50515253c0c1c2c3c4c5c6c7",
+		.pt =
+			"4c616469657320616e642047656e746c656d656e206f662074686520636c6173"
+			"73206f66202739393a204966204920636f756c64206f6666657220796f75206f"
+			"6e6c79206f6e652074697020666f7220746865206675747572652c2073756e73"
+			"637265656e20776f756c642062652069742e",
+		.ct =
+			"d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
+			"3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
+			"92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
+			"3ff4def08e4b7a9de576d26586cec64b6116",
+		.tag = "1ae10b594f09e26a7e902ecbd0600691",
+	},
 };
 
 /*
@@ -324,6 +381,30 @@ static const struct gen gens[] = {
 		"546df8bc9ec248cd7bd3bc837b7a23d9",
 		"1320763026a53d22963df58fad9a12c8",
 		"49d25498e6c8b5c9ea7f2caddc1e4d6e"},
+	{SG_AEAD_AES192_GCM, 1, 8,
+		"94",
+		"94",
+		"660c5b7f7dd0aea18dfc27b2aa1c95da"},
+	{SG_AEAD_AES192_GCM, 1500, 12,
+		"94f259e8f950596010fc3b78d89b5a68",
+		"2258a36ea44cb930db4f696a502876a3",
+		"df4f22db883f576282a023d55b7a85fa"},
+	{SG_AEAD_CHACHA20_POLY1305, 0, 8,
+		"",
+		"",
+		"2ce3890450e17153382f9276db302ff3"},
+	{SG_AEAD_CHACHA20_POLY1305, 1, 12,
+		"74",
+		"74",
+		"78c228f1dc7672bd7a3e039c16293822"},
+	{SG_AEAD_CHACHA20_POLY1305, 17, 8,
+		"74899b861bdc8fedb283821c3faf05cf",
+		"899b861bdc8fedb283821c3faf05cf88",
+		"10d637c0543f41704a3726a948a0895f"},
+	{SG_AEAD_CHACHA20_POLY1305, 1500, 12,
+		"74899b861bdc8fedb283821c3faf05cf",
+		"9b5968562f09e8fb793b58daf30c21cc",
+		"5a4509e5c8cee7109b13788d33ac0e1b"},
 };
 
 /* One key per vector, so a whole table fits in one burst. */
@@ -643,15 +724,18 @@ mixed_op(unsigned int i, uint32_t *seed)
 			iv8);
 }
 
-/* Keys 0..3: AES-128, AES-256, AES-128, AES-256, all different. */
+/* Keys 0..3: AES-128, AES-256, ChaCha20-Poly1305, AES-192, all different:
+ * a burst of them takes every group of crypto.c's. */
 static void
 mixed_keys(uint32_t *seed)
 {
+	static const enum sg_aead algs[4] = {SG_AEAD_AES128_GCM, SG_AEAD_AES256_GCM,
+		SG_AEAD_CHACHA20_POLY1305, SG_AEAD_AES192_GCM};
 	uint8_t key[SG_CRYPTO_KEY_MAX], salt[SG_CRYPTO_SALT_LEN];
 	unsigned int i, j;
 
 	for (i = 0; i < 4; i++) {
-		enum sg_aead a = i % 2 ? SG_AEAD_AES256_GCM : SG_AEAD_AES128_GCM;
+		enum sg_aead a = algs[i];
 
 		for (j = 0; j < sizeof(key); j++)
 			key[j] = (uint8_t)rnd(seed);
@@ -772,9 +856,17 @@ test_key_init_rejects(void)
 	CU_ASSERT_EQUAL(sg_crypto_key_init(k, NULL, SG_AEAD_AES128_GCM, key, 16, salt), -EINVAL);
 	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_AEAD_AES128_GCM, NULL, 16, salt), -EINVAL);
 	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_AEAD_AES128_GCM, key, 16, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_AEAD_AES192_GCM, key, 16, salt), -EINVAL);
+	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_AEAD_AES192_GCM, key, 32, salt), -EINVAL);
+	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_AEAD_CHACHA20_POLY1305, key, 16, salt),
+			-EINVAL);
+	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_AEAD_CHACHA20_POLY1305, key, 24, salt),
+			-EINVAL);
 	/* The right lengths are accepted. */
 	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_AEAD_AES128_GCM, key, 16, salt), 0);
 	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_AEAD_AES256_GCM, key, 32, salt), 0);
+	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_AEAD_AES192_GCM, key, 24, salt), 0);
+	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_AEAD_CHACHA20_POLY1305, key, 32, salt), 0);
 }
 
 static void
@@ -789,6 +881,11 @@ test_key_wipe(void)
 	CU_ASSERT(memcmp(k->salt, salt, sizeof(salt)) == 0);
 	CU_ASSERT_EQUAL(k->key_len, 32);
 	CU_ASSERT_EQUAL(k->aead, SG_AEAD_AES256_GCM);
+	sg_crypto_key_wipe(k);
+	CU_ASSERT(sg_all_zero(k, sizeof(*k)));
+	/* ChaCha20's key is kept as is: gone after the wipe too */
+	CU_ASSERT_FATAL(sg_crypto_key_init(k, mgr, SG_AEAD_CHACHA20_POLY1305, key, 32, salt) == 0);
+	CU_ASSERT(memcmp(k->raw, key, 32) == 0);
 	sg_crypto_key_wipe(k);
 	CU_ASSERT(sg_all_zero(k, sizeof(*k)));
 	sg_crypto_key_wipe(NULL);
@@ -810,6 +907,11 @@ test_names(void)
 	CU_ASSERT_EQUAL(sg_crypto_key_len(SG_AEAD_MAX), 0);
 	CU_ASSERT_STRING_EQUAL(sg_crypto_aead_name(SG_AEAD_AES128_GCM), "aes-128-gcm");
 	CU_ASSERT_STRING_EQUAL(sg_crypto_aead_name(SG_AEAD_AES256_GCM), "aes-256-gcm");
+	CU_ASSERT_EQUAL(sg_crypto_key_len(SG_AEAD_AES192_GCM), 24);
+	CU_ASSERT_EQUAL(sg_crypto_key_len(SG_AEAD_CHACHA20_POLY1305), 32);
+	/* ipsec-secgw's spellings */
+	CU_ASSERT_STRING_EQUAL(sg_crypto_aead_name(SG_AEAD_AES192_GCM), "aes-192-gcm");
+	CU_ASSERT_STRING_EQUAL(sg_crypto_aead_name(SG_AEAD_CHACHA20_POLY1305), "chacha20-poly1305");
 	CU_ASSERT_PTR_NULL(sg_crypto_aead_name(SG_AEAD_MAX));
 	sg_crypto_mgr_free(NULL);
 }
