@@ -148,6 +148,8 @@ run_components(enum dir d, const struct frames *f, const struct opts *o, uint8_t
  * The crypto-only bound: the same AEAD lengths in the same order, the same
  * burst size and AAD length, through ipsec-mb's burst job API with NOCHECK
  * submission (as lib/crypto does), on one key and one burst of hot buffers.
+ * The key's AEAD picks GCM or ChaCha20-Poly1305 jobs (one branch, the same
+ * for every job of the run).
  */
 double
 run_bound(enum dir d, const struct frames *f, const struct opts *o, IMB_MGR *mgr,
@@ -159,7 +161,7 @@ run_bound(enum dir d, const struct frames *f, const struct opts *o, IMB_MGR *mgr
 	uint8_t tags[SG_CRYPTO_BURST_MAX][SG_CRYPTO_TAG_LEN];
 	uint64_t t0, cyc = 0, ops = 0;
 	uint32_t b, k = 0, i, got, done;
-	int enc = d == DIR_OUT;
+	int enc = d == DIR_OUT, cc = key->aead == SG_AEAD_CHACHA20_POLY1305;
 
 	for (b = 0; b < o->bursts; b++) {
 		t0 = rte_rdtsc();
@@ -175,13 +177,25 @@ run_bound(enum dir d, const struct frames *f, const struct opts *o, IMB_MGR *mgr
 			uint8_t *data = buf + (size_t)i * SLOT + o->bound_offset;
 			uint32_t len = f->crypto_len[(k + i) % f->n];
 
-			job->cipher_mode = IMB_CIPHER_GCM;
-			job->hash_alg = IMB_AUTH_AES_GMAC;
+			if (cc) {
+				job->cipher_mode = IMB_CIPHER_CHACHA20_POLY1305;
+				job->hash_alg = IMB_AUTH_CHACHA20_POLY1305;
+				job->enc_keys = key->raw;
+				job->dec_keys = key->raw;
+				job->u.CHACHA20_POLY1305.aad = aad;
+				job->u.CHACHA20_POLY1305.aad_len_in_bytes = SG_ESP_AAD_LEN;
+				job->u.CHACHA20_POLY1305.ctx = NULL;
+			} else {
+				job->cipher_mode = IMB_CIPHER_GCM;
+				job->hash_alg = IMB_AUTH_AES_GMAC;
+				job->enc_keys = &key->gcm;
+				job->dec_keys = &key->gcm;
+				job->u.GCM.aad = aad;
+				job->u.GCM.aad_len_in_bytes = SG_ESP_AAD_LEN;
+			}
 			job->cipher_direction = enc ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
 			job->chain_order = enc ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
-			job->enc_keys = &key->gcm;
-			job->dec_keys = &key->gcm;
-			job->key_len_in_bytes = IMB_KEY_128_BYTES;
+			job->key_len_in_bytes = key->key_len;
 			job->src = data;
 			job->dst = data;
 			job->cipher_start_src_offset_in_bytes = 0;
@@ -190,8 +204,6 @@ run_bound(enum dir d, const struct frames *f, const struct opts *o, IMB_MGR *mgr
 			job->msg_len_to_hash_in_bytes = len;
 			job->iv = nonce;
 			job->iv_len_in_bytes = SG_CRYPTO_NONCE_LEN;
-			job->u.GCM.aad = aad;
-			job->u.GCM.aad_len_in_bytes = SG_ESP_AAD_LEN;
 			job->auth_tag_output = enc ? data + len : tags[i];
 			job->auth_tag_output_len_in_bytes = SG_CRYPTO_TAG_LEN;
 		}

@@ -237,9 +237,10 @@ add_route(uint32_t dst, uint8_t depth, uint16_t port)
 }
 
 static int
-add_sa(struct sg_shard *s, IMB_MGR *mgr, enum sg_sa_dir dir, uint32_t spi, const uint8_t *key,
-		uint32_t src, uint32_t dst, bool esn)
+add_sa(struct sg_shard *s, IMB_MGR *mgr, enum sg_aead aead, enum sg_sa_dir dir, uint32_t spi,
+		const uint8_t *key, uint32_t src, uint32_t dst, bool esn)
 {
+	unsigned int kl = sg_crypto_key_len(aead);
 	struct sg_sa_prm p;
 	int idx;
 
@@ -247,10 +248,10 @@ add_sa(struct sg_shard *s, IMB_MGR *mgr, enum sg_sa_dir dir, uint32_t spi, const
 	p.spi = spi;
 	p.dir = dir;
 	p.mode = SG_SA_TUNNEL4;
-	p.aead = SG_AEAD_AES128_GCM;
-	p.key_len = 16;
-	memcpy(p.key, key, 16);
-	memcpy(p.salt, key + 16, 4);
+	p.aead = aead;
+	p.key_len = (uint8_t)kl;
+	memcpy(p.key, key, kl);
+	memcpy(p.salt, key + kl, SG_CRYPTO_SALT_LEN);
 	p.tun_src = src;
 	p.tun_dst = dst;
 	p.replay_win = 0; /* the same ESP frames are decrypted again and again (-w 0) */
@@ -306,7 +307,8 @@ setup(const struct opts *o)
 	add_route(SITE_A, 16, PORT_PROT);
 
 	for (i = 0; i < o->sessions; i++) {
-		uint8_t kab[20], kba[20];
+		uint8_t kab[SG_CRYPTO_KEY_MAX + SG_CRYPTO_SALT_LEN];
+		uint8_t kba[SG_CRYPTO_KEY_MAX + SG_CRYPTO_SALT_LEN];
 		struct sg_sa *sa;
 		unsigned int b;
 		int idx;
@@ -318,18 +320,19 @@ setup(const struct opts *o)
 		/* --esn-mix: ESN on a scattered half of the outbound SAs, so that the
 		 * SAs of one burst differ (inbound ESN needs a replay window, which
 		 * the looping frames would trip). */
-		idx = add_sa(shard, lc->mgr, SG_SA_OUT, SPI_AB + i, kab, GW_A, PEER(i),
+		idx = add_sa(shard, lc->mgr, o->aead, SG_SA_OUT, SPI_AB + i, kab, GW_A, PEER(i),
 				o->esn_mix && (i * UINT32_C(2654435761)) >> 31);
 		out_gidx[i] = sg_shard_gidx(0, (uint32_t)idx);
-		idx = add_sa(shard, lc->mgr, SG_SA_IN, SPI_BA + i, kba, PEER(i), GW_A, false);
+		idx = add_sa(shard, lc->mgr, o->aead, SG_SA_IN, SPI_BA + i, kba, PEER(i), GW_A,
+				false);
 		in_idx[i] = (uint32_t)idx;
 		sa = sg_sa_table_get(shard->sat, (uint32_t)idx);
 		sa->pol_tag = i + 1;
 		if (sg_shard_dir_add(sdir, SPI_BA + i, 0) != 0)
 			rte_exit(EXIT_FAILURE, "directory add failed\n");
 		/* The peer's outbound twin of our inbound SA: same SPI, key and tunnel. */
-		idx = add_sa(peer_shard, peer_lc->mgr, SG_SA_OUT, SPI_BA + i, kba, PEER(i), GW_A,
-				false);
+		idx = add_sa(peer_shard, peer_lc->mgr, o->aead, SG_SA_OUT, SPI_BA + i, kba, PEER(i),
+				GW_A, false);
 		peer_gidx[i] = sg_shard_gidx(1, (uint32_t)idx);
 		memset(kab, 0, sizeof(kab));
 		memset(kba, 0, sizeof(kba));
