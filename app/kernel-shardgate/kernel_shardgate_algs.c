@@ -3,12 +3,15 @@
 
 /*
  * charon hands an AEAD key as key || salt (RFC 4106 §8.1), the same order
- * as shardgate's aead_key, so the bytes go across unchanged. More rows
- * (ChaCha20-Poly1305, CBC + HMAC) come as shardgate learns them.
+ * as shardgate's aead_key, so the bytes go across unchanged; RFC 7634 keys
+ * ChaCha20-Poly1305 the same way (32-byte key, 4-byte salt). CBC + HMAC
+ * rows come as shardgate learns them.
  */
 static const shardgate_alg_t algs[] = {
 	{ ENCR_AES_GCM_ICV16, 128, 4, AUTH_UNDEFINED, "aes-128-gcm" },
+	{ ENCR_AES_GCM_ICV16, 192, 4, AUTH_UNDEFINED, "aes-192-gcm" },
 	{ ENCR_AES_GCM_ICV16, 256, 4, AUTH_UNDEFINED, "aes-256-gcm" },
+	{ ENCR_CHACHA20_POLY1305, 256, 4, AUTH_UNDEFINED, "chacha20-poly1305" },
 };
 
 const shardgate_alg_t *

@@ -22,9 +22,12 @@ carries only UDP 4500 (no protocol 50, nothing in clear); charon B's NAT
 keepalives are dropped and counted (natt_keepalive); swanctl --rekey moves
 to new SPIs with the ports kept; the NAT forgets B's mapping (conntrack
 flush, new port range) and shardgate A follows B to its new port on its
-first authentic packet (natt_float, peer_moved); a forged ESP-in-UDP from
-yet another port moves nothing; swanctl --terminate empties shardgate A
-and unregisters the UDP endpoint (IKE on 4500 still reaches charon A).
+first authentic packet (natt_float, peer_moved) and charon A's IKE SA
+follows it (the plugin's NAT mapping; the CHILD_SA is updated in place and
+an A-initiated rekey reaches B); a forged ESP-in-UDP from yet another port
+moves nothing; swanctl --terminate empties shardgate A and unregisters the
+UDP endpoint (IKE on 4500 still reaches charon A). Last, the tunnel is
+negotiated again with ESP chacha20poly1305 and with aes192gcm16 alone.
 """
 
 import os
@@ -176,6 +179,9 @@ def body(s):
         s.guard("swanctl --rekey keeps the UDP ports", rekey, s, gw, A, B, topo)
         s.guard("the NAT rebinds B: shardgate follows", rebind, s, gw, A, B, topo)
         s.guard("terminate", terminate, s, gw, A, B)
+        for prop, name in (("chacha20poly1305", "chacha20-poly1305"),
+                           ("aes192gcm16", "aes-192-gcm")):
+            s.guard("ESP %s, negotiated by IKE" % prop, other_aead, s, gw, A, B, prop, name)
     finally:
         for c in charons.values():
             c.stop()
@@ -403,6 +409,42 @@ def terminate(s, gw, A, B):
     s.check("B can initiate again", cp.returncode == 0, cp.stdout[-600:])
     s.check("and the new CHILD_SA is in shardgate A", wait(lambda: len(sa_set(gw)) == 2, 15),
             sa_set(gw))
+
+
+def other_aead(s, gw, A, B, prop, name):
+    """Both charons now propose only ESP @prop: the CHILD_SA shardgate gets
+    carries shardgate's @name, and libipsec and shardgate agree on it."""
+    cp = B.swanctl("--terminate", "--ike", "gw", "--timeout", "20", timeout=40)
+    s.check("%s: the previous tunnel is closed" % prop,
+            cp.returncode == 0 and wait(lambda: not gw.sas(), 15), sa_set(gw))
+    child = {"net": (24, "esp_proposals = %s\n        rekey_time = 0" % prop)}
+    for side, c, local, remote in (("a", A, A_IP, NAT_WAN), ("b", B, B_IP, A_IP)):
+        cp = c.load(conns(side, child, local, remote))
+        s.check("%s: charon %s loads it" % (prop, side), cp.returncode == 0,
+                cp.stdout + cp.stderr)
+    cp = B.swanctl("--initiate", "--child", "net", "--timeout", "20", timeout=40)
+    s.check("%s: B initiates" % prop, cp.returncode == 0, cp.stdout[-800:])
+    a = A.installed("net")
+    if not s.check("%s: CHILD_SA net INSTALLED on A" % prop, len(a) == 1, A.children()):
+        return
+    a = a[0]
+    s.check("%s: charon A negotiated it (%s)" % (prop, a["proto"]),
+            a["proto"].startswith({"chacha20-poly1305": "ESP:CHACHA20_POLY1305",
+                                   "aes-192-gcm": "ESP:AES_GCM_16-192"}[name]), a["proto"])
+    for d in ("in", "out"):
+        s.eq("%s: shardgate A's SA %s is %s" % (prop, d, name), tel_sa(gw, d, a[d][0]).get(
+            "aead"), name)
+    before = {r: drop(gw, r) for r in ("auth", "malformed", "esp_short", "replay")}
+    sent, got = ping_from("h1", LAN["b"] + ".1", count=5)
+    s.check("%s: ping h1 -> B's site (%d/%d)" % (prop, got, sent), sent == got and got > 0)
+    sent, got = ping_from("b", LAN["a"] + ".1", src=LAN["b"] + ".1", count=5)
+    s.check("%s: ping B's site -> h1 (%d/%d)" % (prop, got, sent), sent == got and got > 0)
+    for client, server, addr, what in (("h1", "b", LAN["b"] + ".1", "h1 -> B"),
+                                       ("b", "h1", LAN["a"] + ".1", "B -> h1")):
+        want, got = ike.tcp_transfer(1 << 20, client=client, server_ns=server, addr=addr)
+        s.eq("%s: 1 MiB over TCP %s: SHA-256 matches" % (prop, what), got, want)
+    for r in ("auth", "malformed", "esp_short", "replay"):
+        s.eq("%s: shardgate A dropped nothing as %s" % (prop, r), drop(gw, r) - before[r], 0)
 
 
 if __name__ == "__main__":
