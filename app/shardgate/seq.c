@@ -139,6 +139,19 @@ gateway_seq_claim(struct gateway *gw, struct sg_sa_prm *p, char *why, size_t why
 				strerror(-ret));
 		return ret;
 	}
+	/* "esn N": start at N, unless the key already went past it. The
+	 * reservation moves above N first, so what is on disk still covers
+	 * every number this run may send. */
+	if (ret == 0 && p->esn_start > start) {
+		ret = sg_seqstore_extend(gw->seq, slot, p->esn_start, gw->args.seq_reserve, &limit);
+		if (ret != 0) {
+			sg_seqstore_release(gw->seq, slot, start);
+			snprintf(why, whylen, "sa out %u: %s: %s", p->spi, gw->seq_path,
+					strerror(-ret));
+			return ret;
+		}
+		start = p->esn_start;
+	}
 	p->seq_start = start;
 	p->seq_limit = limit;
 	p->seq_ask = start + (limit - start) / 2;

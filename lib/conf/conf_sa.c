@@ -291,11 +291,14 @@ parse_esn(struct parse *p, const struct tok *t, uint32_t n, uint32_t *i, struct 
 		return 0;
 	}
 	v = conf_value(p, "sa", t, n, i);
-	rc = conf_num(p, "sa", "esn", v, 0, UINT64_MAX, &start);
+	/* the last number is never sent: an SA must have one left to send */
+	rc = conf_num(p, "sa", "esn", v, 0, UINT64_MAX - 1, &start);
 	if (rc != 0 || start == 0)
 		return rc;
-	return conf_err(p, v->line, "sa: esn %s: a starting ESN value is not supported yet "
-		"(write 'esn' alone to enable ESN)", v->s);
+	sa->prm.esn = true;
+	sa->esn_set = true;
+	sa->prm.esn_start = start;
+	return 0;
 }
 
 static int

@@ -150,6 +150,10 @@ prm_check(const struct sg_sa_prm *prm)
 	/* ESN high bits are inferred from the window (RFC 4303 §2.2.1, A2.2). */
 	if (prm->esn && prm->dir == SG_SA_IN && prm->replay_win == 0)
 		return -EINVAL;
+	/* A start value is an ESN's; outbound, the reservation is above it. */
+	if (prm->esn_start != 0 && (!prm->esn || (prm->dir == SG_SA_OUT &&
+			(prm->seq_start < prm->esn_start || prm->esn_start == UINT64_MAX))))
+		return -EINVAL;
 	/* A reservation covers at least the number after its start. */
 	if (prm->seq_limit != 0 && (prm->dir != SG_SA_OUT || prm->seq_limit <= prm->seq_start))
 		return -EINVAL;
@@ -218,6 +222,7 @@ sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR *mgr
 			goto free_key;
 		}
 		sg_replay_init(rw, prm->replay_win);
+		rw->top = prm->esn_start;
 	}
 
 	idx = t->free_idx[t->n_free - 1];

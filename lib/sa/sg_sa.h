@@ -66,6 +66,11 @@ struct sg_sa_prm {
 	uint16_t udp_dport;
 	uint32_t replay_win; /**< packets; 0 disables the replay check */
 	bool esn;            /**< 64-bit extended sequence numbers (RFC 4303 §2.2.1) */
+	/** ESN only (ipsec-secgw's "esn N"): the sequence number the SA starts
+	 * at. Outbound, the first packet carries esn_start + 1 (or more, if the
+	 * key was used before); inbound, the replay window's top starts there,
+	 * so the high half is inferred from it. 0: from the beginning. */
+	uint64_t esn_start;
 	struct sg_sa_lifetime life;
 	/** Outbound: sequence numbers the control core has reserved in the
 	 * state file (struct sg_seqstore). The first packet carries

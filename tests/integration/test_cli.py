@@ -34,9 +34,9 @@ RULE_ERRORS = [
     ("aes-256-gcm with a 20-byte key",
      ["sa in 79 aead_algo aes-256-gcm aead_key %s mode ipv4-tunnel src %s dst %s"
       % (hexkey(KEY16), PEER, GW)], ["key"]),
-    ("aes-192-gcm (not implemented)",
+    ("aes-192-gcm with a 16-byte key",
      ["sa in 80 aead_algo aes-192-gcm aead_key %s mode ipv4-tunnel src %s dst %s"
-      % (hexkey(bytes(24) + b"\x01\x02\x03\x04"), PEER, GW)], ["aes-192-gcm"]),
+      % (hexkey(bytes(16) + b"\x01\x02\x03\x04"), PEER, GW)], ["aes-192-gcm", "28 bytes"]),
     ("transport mode (not implemented)",
      ["sa in 81 aead_algo aes-128-gcm aead_key %s mode transport" % hexkey(KEY16)],
      ["transport"]),
@@ -55,7 +55,8 @@ RULE_ERRORS = [
     ("rt to port 3, outside -p 0x3", ["rt ipv4 dst 10.4.0.0/16 port 3"], ["port 3"]),
     ("neigh with a malformed MAC", ["neigh port 0 02:00:zz:00:00:01"], ["02:00:zz:00:00:01"]),
     ("unknown rule type", ["route ipv4 dst 10.4.0.0/16 port 0"], ["route"]),
-    ("esn with a starting value (not implemented)", [GOOD_SA + " esn 100"], ["esn"]),
+    ("esn with a starting value past 2^64 - 2", [GOOD_SA + " esn 18446744073709551615"],
+     ["esn", "18446744073709551615"]),
     ("a file that ends inside a continued line", [GOOD_SA + " \\"], []),
 ]
 

@@ -130,6 +130,53 @@ def body(s):
          (1, 0))
     s.check_clean_exit("esn keyword run", r)
 
+    s.section("esn N: SAs that start at a given sequence number (ipsec-secgw's esn N)")
+    esn_start_run(s)
+
+
+def esn_start_run(s):
+    """SA in 4096 starts at N_IN = 2^32 - 6, SA out 8193 at N_OUT = 2^33 - 2.
+    Inbound, the window's top starts at N_IN: a packet numbered 5 in the
+    high half 0 (new to an SA starting at 0) is taken for high half 1 and
+    fails the ICV, while high half 1, low 5 passes, and so does a late one
+    just below N_IN. Outbound, the first packet carries N_OUT + 1."""
+    n_in, n_out = (1 << 32) - 6, (1 << 33) - 2
+    a = peer_sa(SPI_IN_128, KEY_IN_128, esn=True)
+    plan = [(0, (n_in + 1) & 0xFFFFFFFF, True, "N + 1, the first after the start"),
+            (0, 5, False, "high half 0, low 5: behind the start, read as high half 1"),
+            (1, 5, True, "high half 1, low 5: across the wrap"),
+            (0, (n_in - 10) & 0xFFFFFFFF, True, "late, just below the start, in the window")]
+    fr, expect = [], []
+    for hi, lo, ok, note in plan:
+        p = inner(hi, lo, "10.2.0.%d" % (10 + lo % 50))
+        fr.append(frame(bytes(a.encrypt(IP(p), seq_num=lo, esn_en=True, esn=hi)), UNPROT))
+        if ok:
+            expect.append((note, p))
+    pts = [bytes(IP(src="10.2.0.5", dst="10.1.0.130") / UDP(sport=i, dport=9) /
+                 Raw(b"esn-start-%d" % i)) for i in range(2)]
+    r = s.run(base_rules(sa_opts={SPI_IN_128: "esn %d" % n_in, SPI_OUT_128: "esn %d" % n_out}),
+              {UNPROT: fr, PROT: [frame(p, PROT) for p in pts]})
+    check_outputs(s, "esn N inbound", [split_frame(f)[3] for f in r.out[PROT]], expect)
+    s.eq("esn N inbound: the one behind the start fails the ICV", r.drop("auth"), 1)
+    s.eq("esn N: telemetry: SA in 4096 seq is 2^32 + 5", (r.sa_by_spi("in", SPI_IN_128) or {}).get(
+        "seq"), (1 << 32) + 5)
+    esp = [split_frame(f)[3] for f in r.out[UNPROT]]
+    s.eq("esn N outbound: packets", len(esp), len(pts))
+    o = gw_out_sa(SPI_OUT_128, KEY_OUT_128, esn=True)
+    for i, (e, p) in enumerate(zip(esp, pts)):
+        seq = n_out + 1 + i
+        s.eq("esn N outbound #%d: the low half on the wire is that of N + %d" % (i, i + 1),
+             struct.unpack("!I", e[24:28])[0], seq & 0xFFFFFFFF)
+        try:
+            dec = bytes(o.decrypt(IP(e), esn_en=True, esn=seq >> 32))
+        except IPSecIntegrityError as x:
+            dec = ("ICV: %s" % x).encode()
+        s.check("esn N outbound #%d: Scapy decrypts it with high half %d" % (i, seq >> 32),
+                dec == p, diff_bytes(dec, p))
+    s.eq("esn N: telemetry: SA out 8193 seq", (r.sa_by_spi("out", SPI_OUT_128) or {}).get("seq"),
+         n_out + 2)
+    s.check_clean_exit("esn N run", r)
+
 
 if __name__ == "__main__":
     suite_main("esn", body)

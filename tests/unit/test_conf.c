@@ -67,6 +67,28 @@ test_more_aeads(void)
 	CU_ASSERT_EQUAL(c.sa[1].prm.key[31], 0xf0);
 	CU_ASSERT(memcmp(c.sa[1].prm.salt, s_cc, sizeof(s_cc)) == 0);
 	CU_ASSERT(c.sa[1].prm.esn);
+	CU_ASSERT_EQUAL(c.sa[1].prm.esn_start, 0);
+	sg_conf_free(&c);
+}
+
+/* ipsec-secgw's "esn N": ESN on, starting at N; "esn 0" leaves it off. */
+static void
+test_esn_start(void)
+{
+	const char *text =
+		SA("out", "20") " esn 4294967296\n"
+		SA("in", "21") " esn 18446744073709551614 replay_win 64\n"
+		SA("in", "22") " esn 0\n";
+	struct sg_conf c;
+
+	CU_ASSERT_EQUAL_FATAL(parse(text, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(c.nb_sa, 3);
+	CU_ASSERT(c.sa[0].prm.esn && c.sa[0].esn_set);
+	CU_ASSERT_EQUAL(c.sa[0].prm.esn_start, UINT64_C(1) << 32);
+	CU_ASSERT(c.sa[1].prm.esn);
+	CU_ASSERT_EQUAL(c.sa[1].prm.esn_start, UINT64_MAX - 1);
+	CU_ASSERT(!c.sa[2].prm.esn && !c.sa[2].esn_set);
+	CU_ASSERT_EQUAL(c.sa[2].prm.esn_start, 0);
 	sg_conf_free(&c);
 }
 
@@ -679,7 +701,8 @@ static const struct bad bad[] = {
 	{SA("in", "5") " reassembly_en\n", 1, "sa: reassembly_en (inline IP reassembly"},
 	{SA("out", "5") " mss 1400\n", 1, "sa: mss (TSO segment size) is not supported yet"},
 	{SA("out", "5") " telemetry\n", 1, "sa: telemetry (per-SA telemetry switch)"},
-	{SA("out", "5") " esn 5\n", 1, "sa: esn 5: a starting ESN value is not supported yet"},
+	{SA("out", "5") " esn 18446744073709551615\n", 1, "esn"},
+	{SA("in", "5") " esn 4294967296 replay_win 0\n", 1, "esn needs a replay window"},
 	{"sp ipv6 out esp protect 5 pri 1 dst 0000:0000:0000:0000:5555:5555:0000:0000/96\n", 1,
 		"sp: ipv6 policies are not supported yet"},
 	{"rt ipv6 dst 2222:2222:2222:2222:2222:2222:2222:5555/116 port 0\n", 1,
@@ -881,6 +904,7 @@ main(void)
 			CU_add_test(s, "punt fields", test_punt_fields) == NULL ||
 			CU_add_test(s, "ipsec-secgw GCM config", test_secgw_gcm_config) == NULL ||
 			CU_add_test(s, "aes-192-gcm and chacha20-poly1305", test_more_aeads) == NULL ||
+			CU_add_test(s, "esn N", test_esn_start) == NULL ||
 			CU_add_test(s, "file on disk", test_file) == NULL ||
 			CU_add_test(s, "ipsec-secgw ep0.cfg", test_secgw_sample) == NULL ||
 			CU_add_test(s, "empty input and arguments", test_empty_and_args) == NULL ||

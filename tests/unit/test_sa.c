@@ -502,6 +502,43 @@ suite_init(void)
 	return mgr == NULL ? -1 : 0;
 }
 
+/* "esn N": inbound, the window's top starts at N; outbound, the start has
+ * to lie within the reservation; without ESN there is no start. */
+static void
+test_table_esn_start(void)
+{
+	struct sg_sa_table *t = sg_sa_table_create("sa_esn_start", 16, sock);
+	struct sg_sa_prm p;
+	struct sg_sa *sa;
+	int idx;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	prm_fill(&p, 0x10, SG_SA_IN, SG_AEAD_AES128_GCM, 64, true);
+	p.esn_start = (UINT64_C(1) << 32) - 6;
+	idx = sg_sa_table_add(t, &p, mgr, 0, sock);
+	CU_ASSERT_FATAL(idx >= 0);
+	sa = sg_sa_table_get(t, (uint32_t)idx);
+	CU_ASSERT_EQUAL(sa->replay->top, (UINT64_C(1) << 32) - 6);
+	/* the high half of low 5 is 1 now, of a low half just below N still 0 */
+	CU_ASSERT_EQUAL(sg_replay_esn_infer(sa->replay, 5), (UINT64_C(1) << 32) + 5);
+	CU_ASSERT_EQUAL(sg_replay_esn_infer(sa->replay, 0xfffffff0u), 0xfffffff0u);
+	/* no ESN, no start */
+	prm_fill(&p, 0x11, SG_SA_IN, SG_AEAD_AES128_GCM, 64, false);
+	p.esn_start = 100;
+	CU_ASSERT_EQUAL(sg_sa_table_add(t, &p, mgr, 0, sock), -EINVAL);
+	/* outbound: the reservation must start at or above it */
+	prm_fill(&p, 0x12, SG_SA_OUT, SG_AEAD_AES128_GCM, 0, true);
+	p.esn_start = 1000;
+	p.seq_start = 999;
+	CU_ASSERT_EQUAL(sg_sa_table_add(t, &p, mgr, 0, sock), -EINVAL);
+	p.seq_start = 1000;
+	idx = sg_sa_table_add(t, &p, mgr, 0, sock);
+	CU_ASSERT_FATAL(idx >= 0);
+	CU_ASSERT_EQUAL(sg_sa_table_get(t, (uint32_t)idx)->seq, 1000);
+	sg_sa_prm_wipe(&p);
+	sg_sa_table_free(t);
+}
+
 static int
 suite_fini(void)
 {
@@ -526,6 +563,7 @@ static const struct {
 	{"bulk lookup, free", test_table_bulk},
 	{"del, rekey", test_table_del},
 	{"100k churn", test_table_churn},
+	{"esn N start", test_table_esn_start},
 }, seqstore_tests[] = {
 	{"missing file", test_seqstore_missing},
 	{"resume above the mark, exact release", test_seqstore_resume},
