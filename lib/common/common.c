@@ -78,6 +78,7 @@ static const char *const drop_names[SG_DROP_MAX] = {
 	[SG_DROP_NATT_KEEPALIVE] = "natt_keepalive",
 	[SG_DROP_ENCAP] = "encap_mismatch",
 	[SG_DROP_PUNT_TX_RATE] = "punt_tx_rate",
+	[SG_DROP_TFC_DUMMY] = "tfc_dummy",
 };
 
 const char *

@@ -88,6 +88,8 @@ enum sg_drop {
 	SG_DROP_ENCAP,          /**< ESP in UDP for a plain SA, plain ESP for a UDP one, or
 	                         *   the wrong local UDP port */
 	SG_DROP_PUNT_TX_RATE,   /**< sent by the kernel interface, over the port's punt rate */
+	SG_DROP_TFC_DUMMY,      /**< an authentic dummy packet, next header 59 (RFC 4303
+	                         *   §2.6): counted, not an error */
 	SG_DROP_MAX
 };
 

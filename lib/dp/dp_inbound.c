@@ -214,17 +214,23 @@ in_post(struct sg_dp_lcore *lc, struct rte_mbuf *m, const struct in_meta *meta,
 		return SG_DROP_BAD_PAD;
 	}
 	if (unlikely(tail->next_proto != SG_IPPROTO_IPIP)) {
+		/* A dummy packet (traffic flow confidentiality) carries nothing:
+		 * it has moved the window, and is dropped as the sender meant. */
+		if (tail->next_proto == SG_IPPROTO_NONE)
+			return SG_DROP_TFC_DUMMY;
 		sa->other_drop++;
 		return SG_DROP_BAD_NEXT_HDR;
 	}
 	inner_len = op->len - SG_ESP_TRAILER_LEN - tail->pad_len;
 	inner = (struct rte_ipv4_hdr *)op->data;
+	/* The inner header's total length may be shorter than what was sent:
+	 * the rest is TFC padding (RFC 4303 §2.7), removed with the trailer. */
 	ihl = sg_pkt_ipv4_check(inner, inner_len);
-	if (unlikely((ihl < 0 && ihl != SG_PKT_FRAGMENT) ||
-			rte_be_to_cpu_16(inner->total_length) != inner_len)) {
+	if (unlikely(ihl < 0 && ihl != SG_PKT_FRAGMENT)) {
 		sa->other_drop++;
 		return SG_DROP_BAD_INNER;
 	}
+	inner_len = rte_be_to_cpu_16(inner->total_length);
 	/* Only the newest packet may move the peer: an older one, replayed
 	 * from elsewhere, would otherwise steer the tunnel away. */
 	if (unlikely(meta->moved) && (sa->replay == NULL || meta->seq == sa->replay->top))

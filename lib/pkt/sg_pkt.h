@@ -25,6 +25,7 @@ enum sg_ipproto {
 	SG_IPPROTO_UDP = 17,
 	SG_IPPROTO_IPV6 = 41, /**< next header of an IPv6 inner packet */
 	SG_IPPROTO_ESP = 50,
+	SG_IPPROTO_NONE = 59, /**< no next header: an ESP dummy packet (RFC 4303 §2.6) */
 };
 
 /** ESP sizes for AES-GCM (RFC 4106 §3, §6). */

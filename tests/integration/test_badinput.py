@@ -23,7 +23,7 @@ REASONS = ["malformed", "not_ipv4", "fragment", "not_for_us", "esp_short", "unkn
            "bad_tunnel", "replay", "auth", "bad_pad", "bad_next_header", "bad_inner", "policy",
            "sp_discard", "no_policy", "seq_overflow", "seq_reserve", "sa_expired", "no_route", "mtu",
            "no_room", "crypto", "handoff_full", "tx_full", "punt_bad", "punt_rate", "punt_full",
-           "natt_keepalive", "encap_mismatch", "punt_tx_rate"]
+           "natt_keepalive", "encap_mismatch", "punt_tx_rate", "tfc_dummy"]
 
 
 class Feed:
@@ -115,6 +115,17 @@ def build():
     u.bad("next header 41 (IPv6) over an IPv4 inner packet, valid ICV",
           frame(esp_custom(a, inner(20, tag=9), 9, nh=41), UNPROT), "bad_next_header")
     g(a, 10)
+    # RFC 4303 §2.6, §2.7: a dummy packet (next header 59) is authentic and
+    # dropped as meant; TFC padding after the inner packet is removed
+    u.bad("dummy packet: next header 59, valid ICV",
+          frame(esp_custom(a, bytes(range(37)), 74, nh=59), UNPROT), "tfc_dummy")
+    tfc = inner(20, tag=72)
+    u.good("TFC padding: 300 zero bytes after a 48-byte inner packet, trimmed",
+           frame(esp_custom(a, tfc + bytes(300), 75), UNPROT), tfc)
+    u.bad("TFC padding cannot make up for an inner length past the payload",
+          frame(esp_custom(a, bytes(IP(bytes(IP(src="10.1.0.9", dst="10.2.0.10", len=90) /
+                                           UDP() / Raw(b"t" * 20)))) + bytes(10), 76),
+                UNPROT), "bad_inner")
     pad7 = inner(3, tag=70)
     u.good("7 bytes of padding 1..7 (more than needed) are valid (RFC 4303 §2.4)",
            frame(esp_custom(a, pad7, 70, padding=bytes(range(1, 8))), UNPROT), pad7)
