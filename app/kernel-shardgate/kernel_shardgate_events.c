@@ -11,32 +11,54 @@
  *   a new "instance"     shardgate restarted: resync() (resync.c)
  *
  * charon answers a mapping with update_sa for both SAs of the CHILD_SA,
- * which follow_peer() accepts once shardgate shows the SA at the new
- * address and port: nothing needs to change there, and the policies stay
+ * as it does when it hears of a move over IKE (a NAT rebinding without
+ * MOBIKE, or MOBIKE's UPDATE_SA_ADDRESSES): follow_peer() sends "move sa"
+ * (a no-op for what shardgate followed itself), and the policies stay
  * (KERNEL_NO_POLICY_UPDATES, get_features()).
  */
 #include "kernel_shardgate_priv.h"
 
-/* Whether shardgate's SA @p sa already has its peer at @p remote (address
- * and UDP port): the move a NAT rebinding made in shardgate (events.c). */
+/* "move sa": shardgate's SA @p sa has its peer at @p remote from now on
+ * (address, and the UDP port for a UDP SA). Nothing changes in shardgate
+ * if it is there already (a NAT rebinding it followed itself). */
 static bool
-peer_is(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa, host_t *remote)
+move_peer(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa, host_t *remote)
 {
-	char req[64], addr[INET_ADDRSTRLEN], *reply = NULL;
-	uint64_t port;
-	host_t *now = NULL;
-	bool ok;
+	char req[96], addr[INET_ADDRSTRLEN], port[16] = "", what[48];
 
-	snprintf(req, sizeof(req), "query sa %s %u", sa->inbound ? "in" : "out",
+	if (!ipv4_text(remote, addr, sizeof(addr)))
+	{
+		return FALSE;
+	}
+	if (sa->encap)
+	{
+		snprintf(port, sizeof(port), " port %u", remote->get_port(remote));
+	}
+	snprintf(req, sizeof(req), "move sa %s %u peer %s%s", sa->inbound ? "in" : "out",
+			 sa->spi, addr, port);
+	snprintf(what, sizeof(what), "moving SA %s 0x%.8x", sa->inbound ? "in" : "out",
 			 sa->spi);
-	ok = this->ctl->request(this->ctl, req, &reply) &&
-		 shardgate_ctl_str(reply, sa->inbound ? "src" : "dst", addr, sizeof(addr)) &&
-		 shardgate_ctl_u64(reply, sa->inbound ? "sport" : "dport", &port) &&
-		 port <= UINT16_MAX && (now = host_create_from_string(addr, port)) != NULL &&
-		 now->equals(now, remote);
-	DESTROY_IF(now);
-	free(reply);
-	return ok;
+	return ask(this, what, req, NULL);
+}
+
+/* Take @p remote as @p sa's peer in our own records. */
+static void
+set_peer(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa, host_t *remote)
+{
+	if (sa->inbound)
+	{
+		sa->src->destroy(sa->src);
+		sa->src = remote->clone(remote);
+		sa->sport = remote->get_port(remote);
+	}
+	else
+	{	/* dst is half the table's key */
+		this->sas->remove(this->sas, sa);
+		sa->dst->destroy(sa->dst);
+		sa->dst = remote->clone(remote);
+		sa->dport = remote->get_port(remote);
+		this->sas->put(this->sas, sa, sa);
+	}
 }
 
 status_t
@@ -49,7 +71,7 @@ follow_peer(private_kernel_shardgate_ipsec_t *this, kernel_ipsec_sa_id_t *id,
 
 	this->mutex->lock(this->mutex);
 	sa = sa_find(this, ntohl(id->spi), id->dst);
-	if (!sa || sa->state != SA_LIVE)
+	if (!sa || sa->state == SA_REPLACED)
 	{
 		this->mutex->unlock(this->mutex);
 		return NOT_FOUND;
@@ -57,37 +79,23 @@ follow_peer(private_kernel_shardgate_ipsec_t *this, kernel_ipsec_sa_id_t *id,
 	local = sa->inbound ? id->dst : id->src;
 	local_now = sa->inbound ? data->new_dst : data->new_src;
 	remote = sa->inbound ? data->new_src : data->new_dst;
-	/* A NAT rebinding of a UDP SA's peer, which shardgate followed on an
-	 * authentic packet and reported as peer_moved (read_events raised
-	 * charon's mapping for it): take shardgate's word for it. Anything else
-	 * (MOBIKE, a local address change, encapsulation switched) would move
-	 * a live SA's ends, which shardgate does not do: charon rekeys. */
-	if (sa->encap && data->new_encap && local_now->equals(local_now, local) &&
-		peer_is(this, sa, remote))
+	/* The peer moved: a NAT rebinding (heard from shardgate's peer_moved,
+	 * or over IKE first) or MOBIKE. shardgate moves the SA's far end; our
+	 * own end, and whether ESP goes in UDP, stay: for those charon rekeys. */
+	if (sa->encap == data->new_encap && local_now->ip_equals(local_now, local) &&
+		(!sa->encap || local_now->get_port(local_now) == local->get_port(local)) &&
+		(sa->state == SA_PENDING || move_peer(this, sa, remote)))
 	{
-		if (sa->inbound)
-		{
-			sa->src->destroy(sa->src);
-			sa->src = remote->clone(remote);
-			sa->sport = remote->get_port(remote);
-		}
-		else
-		{	/* dst is half the table's key */
-			this->sas->remove(this->sas, sa);
-			sa->dst->destroy(sa->dst);
-			sa->dst = remote->clone(remote);
-			sa->dport = remote->get_port(remote);
-			this->sas->put(this->sas, sa, sa);
-		}
-		DBG1(DBG_KNL, "kernel-shardgate: SA %s 0x%.8x: peer at %#H, as in "
-			 "shardgate", sa->inbound ? "in" : "out", sa->spi, remote);
+		set_peer(this, sa, remote);
+		DBG1(DBG_KNL, "kernel-shardgate: SA %s 0x%.8x: peer now at %#H",
+			 sa->inbound ? "in" : "out", sa->spi, remote);
 		status = SUCCESS;
 	}
 	else
 	{
 		DBG1(DBG_KNL, "kernel-shardgate: cannot update SA 0x%.8x (new endpoints "
-			 "%#H..%#H): shardgate moves a live SA's peer only on a NAT "
-			 "rebinding it saw", ntohl(id->spi), data->new_src, data->new_dst);
+			 "%#H..%#H): shardgate moves only the far end of a live SA",
+			 ntohl(id->spi), data->new_src, data->new_dst);
 	}
 	this->mutex->unlock(this->mutex);
 	return status;

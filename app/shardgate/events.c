@@ -81,6 +81,8 @@ peer_moved(struct gateway *gw, const struct sg_shard_event *ev)
 			if (c == NULL)
 				break;
 			c->idx = i;
+			c->prm.dir = SG_SA_OUT;
+			c->prm.spi = sg_sa_spi(sa);
 			c->prm.tun_dst = now;
 			c->prm.udp_dport = rte_be_to_cpu_16(ev->port_be);
 			ret = sg_shard_call(gw->shards[w], c, GATEWAY_CALL_TIMEOUT_US);

@@ -5,6 +5,10 @@
  *   spi alloc [MIN MAX]     reserve an inbound SPI nobody uses or holds
  *   spi free SPI            give a reservation back
  *   query sa in|out SPI     one SA's counters and tunnel ends, without paging "list sa"
+ *   move sa in|out SPI peer ADDR [port PORT]
+ *                           the SA's peer is now at ADDR (and UDP PORT): an IKE
+ *                           daemon's update_sa (MOBIKE, a NAT mapping it heard
+ *                           over IKE first)
  *
  * An IKE daemon picks its inbound SPI before the SA exists (RFC 7296
  * §1.3.1: it goes in the CREATE_CHILD_SA exchange), so the gateway holds
@@ -141,6 +145,81 @@ query_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, struct reply *r)
 	reply_printf(r, "}}");
 }
 
+static int u32(const char *s, uint32_t *v);
+
+/*
+ * "move sa DIR SPI peer ADDR [port PORT]". Checked whole before the worker
+ * is asked, so a bad request changes nothing; the session (local, peer)
+ * moves with the SA, as a NAT rebinding moves it (events.c).
+ */
+static void
+move_sa(struct gateway *gw, enum sg_sa_dir dir, uint32_t spi, const char *addr,
+		const char *port, struct reply *r)
+{
+	const char *d = dir == SG_SA_IN ? "in" : "out";
+	uint32_t g = gateway_find_sa(gw, dir, spi), local, old, now, p = 0;
+	const struct sg_sa *sa;
+	struct sg_shard_cmd *c;
+	struct in_addr a;
+	int udp, ret;
+
+	if (g == SG_SA_NONE) {
+		keymgr_fail(r, "move sa %s %u: no such SA", d, spi);
+		return;
+	}
+	sa = sg_sa_table_get(gw->shards[sg_shard_of(g)]->sat, sg_shard_local(g));
+	udp = (sa->flags & SG_SA_F_UDP) != 0;
+	now = inet_pton(AF_INET, addr, &a) == 1 ? rte_be_to_cpu_32(a.s_addr) : 0;
+	if (now == 0 || now == UINT32_MAX || (now >> 28) == 0xe || (now >> 24) == 0x7f) {
+		keymgr_fail(r, "move sa %s %u: peer %.40s is not a unicast IPv4 address", d, spi,
+				addr);
+		return;
+	}
+	if (port != NULL && (!udp || u32(port, &p) != 0 || p == 0 || p > UINT16_MAX)) {
+		keymgr_fail(r, udp ? "move sa %s %u: port must be 1..65535" :
+				"move sa %s %u: port for an SA without udp_encap", d, spi);
+		return;
+	}
+	local = rte_be_to_cpu_32(dir == SG_SA_IN ? sa->tun_dst_be : sa->tun_src_be);
+	old = rte_be_to_cpu_32(dir == SG_SA_IN ? sa->tun_src_be : sa->tun_dst_be);
+	if (port == NULL)
+		p = rte_be_to_cpu_16(dir == SG_SA_IN ? sa->udp_sport_be : sa->udp_dport_be);
+	c = sg_shard_cmd_alloc(SG_SHARD_SA_PEER);
+	if (c == NULL) {
+		keymgr_fail(r, "move sa %s %u: out of memory", d, spi);
+		return;
+	}
+	c->idx = sg_shard_local(g);
+	c->prm.dir = dir;
+	c->prm.spi = spi;
+	c->prm.tun_src = now;
+	c->prm.tun_dst = now;
+	c->prm.udp_sport = (uint16_t)p;
+	c->prm.udp_dport = (uint16_t)p;
+	ret = sg_shard_call(gw->shards[sg_shard_of(g)], c, GATEWAY_CALL_TIMEOUT_US);
+	if (ret == -ETIMEDOUT) {
+		/* the worker still owns the command; it frees nothing of ours */
+		keymgr_fail(r, "move sa %s %u: the worker did not answer", d, spi);
+		return;
+	}
+	if (ret != 0 || c->result != 0) {
+		keymgr_fail(r, "move sa %s %u: %s", d, spi, strerror(-(ret != 0 ? ret : c->result)));
+		sg_shard_cmd_free(c);
+		return;
+	}
+	sg_shard_cmd_free(c);
+	if (old != now) {
+		gateway_session_unbind(gw, local, old);
+		gateway_session_bind(gw, local, now, sg_shard_of(g));
+	}
+	SG_LOG(INFO, "sa %s %u: peer moved to %s:%u (move sa)", d, spi, addr, p);
+	reply_printf(r, "{\"ok\":true,\"dir\":\"%s\",\"spi\":%u,\"peer\":\"%s\"", d, spi,
+			addr);
+	if (udp)
+		reply_printf(r, ",\"port\":%u", p);
+	reply_printf(r, "}");
+}
+
 /* Whole-word number in 0..UINT32_MAX; -1 if not. */
 static int
 u32(const char *s, uint32_t *v)
@@ -164,6 +243,8 @@ keymgr_request(struct gateway *gw, const char *cmd, char *rest, struct reply *r)
 	char *save = NULL, *a = strtok_r(rest, " \t", &save);
 	char *b = strtok_r(NULL, " \t", &save), *c = strtok_r(NULL, " \t", &save);
 	char *extra = strtok_r(NULL, " \t", &save);
+	char *e2 = strtok_r(NULL, " \t", &save), *e3 = strtok_r(NULL, " \t", &save);
+	char *e4 = strtok_r(NULL, " \t", &save), *e5 = strtok_r(NULL, " \t", &save);
 	uint32_t x, y;
 
 	if (strcmp(cmd, "spi") == 0 && a != NULL && strcmp(a, "alloc") == 0) {
@@ -191,6 +272,14 @@ keymgr_request(struct gateway *gw, const char *cmd, char *rest, struct reply *r)
 			b != NULL && (strcmp(b, "in") == 0 || strcmp(b, "out") == 0) &&
 			u32(c, &x) == 0 && extra == NULL) {
 		query_sa(gw, b[0] == 'i' ? SG_SA_IN : SG_SA_OUT, x, r);
+	} else if (strcmp(cmd, "move") == 0 && a != NULL && strcmp(a, "sa") == 0 &&
+			b != NULL && (strcmp(b, "in") == 0 || strcmp(b, "out") == 0) &&
+			u32(c, &x) == 0 && extra != NULL && strcmp(extra, "peer") == 0 && e2 != NULL &&
+			((e3 == NULL && e4 == NULL) || (e3 != NULL && strcmp(e3, "port") == 0 &&
+			e4 != NULL && e5 == NULL))) {
+		move_sa(gw, b[0] == 'i' ? SG_SA_IN : SG_SA_OUT, x, e2, e4, r);
+	} else if (strcmp(cmd, "move") == 0) {
+		keymgr_fail(r, "usage: move sa in|out SPI peer ADDR [port PORT]");
 	} else if (strcmp(cmd, "spi") == 0) {
 		keymgr_fail(r, "usage: spi alloc [MIN MAX] | spi free SPI");
 	} else {

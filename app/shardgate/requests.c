@@ -10,6 +10,7 @@
  *   rekey out OLD NEW aead_algo ALG aead_key KEY
  *   list sa [PAGE] | list sp | list sessions | list neigh | events [SINCE_ID] | help
  *   spi alloc [MIN MAX] | spi free SPI | query sa in|out SPI   (keymgr.c)
+ *   move sa in|out SPI peer ADDR [port PORT]                   (keymgr.c)
  *   client NAME          what this connection adds is NAME's (list sa/sp)
  *   flush origin NAME    remove every SA and policy NAME's clients added
  *
@@ -926,7 +927,8 @@ control_request(struct gateway *gw, char *line, struct reply *r, uint8_t *origin
 	} else if (strcmp(cmd, "events") == 0 &&
 			(rest[0] == '\0' || number(rest, UINT64_MAX, &page) == 0)) {
 		control_list_events(gw, page, r);
-	} else if (strcmp(cmd, "spi") == 0 || strcmp(cmd, "query") == 0) {
+	} else if (strcmp(cmd, "spi") == 0 || strcmp(cmd, "query") == 0 ||
+			strcmp(cmd, "move") == 0) {
 		keymgr_request(gw, cmd, rest, r);
 	} else if (strcmp(cmd, "client") == 0) {
 		client(gw, rest, r, origin);
@@ -937,7 +939,8 @@ control_request(struct gateway *gw, char *line, struct reply *r, uint8_t *origin
 				"\"del sp RULE\",\"rekey in|out OLD NEW aead_algo ALG aead_key KEY"
 				" [grace_ms N]\",\"list sa [PAGE]\",\"list sp\",\"list sessions\",\"list neigh\","
 				"\"events [SINCE_ID]\",\"spi alloc [MIN MAX]\",\"spi free SPI\","
-				"\"query sa in|out SPI\",\"client NAME\",\"flush origin NAME\"]}");
+				"\"query sa in|out SPI\",\"move sa in|out SPI peer ADDR [port PORT]\","
+				"\"client NAME\",\"flush origin NAME\"]}");
 	} else {
 		fail(r, "unknown request '%.32s' (try help)", cmd);
 	}

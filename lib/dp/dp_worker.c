@@ -120,12 +120,20 @@ apply_one(struct sg_dp_lcore *lc, struct sg_shard_cmd *c)
 		break;
 	case SG_SHARD_SA_PEER:
 		sa = sg_sa_table_get(sat, c->idx);
-		if (sa == NULL || !(sa->flags & SG_SA_F_UDP)) {
+		/* the SA the control core named, not one that took its slot since */
+		if (sa == NULL || sa->dir != c->prm.dir || sg_sa_spi(sa) != c->prm.spi) {
 			c->result = -ENOENT;
 			break;
 		}
-		sa->tun_dst_be = rte_cpu_to_be_32(c->prm.tun_dst);
-		sa->udp_dport_be = rte_cpu_to_be_16(c->prm.udp_dport);
+		if (sa->dir == SG_SA_OUT) {
+			sa->tun_dst_be = rte_cpu_to_be_32(c->prm.tun_dst);
+			if (sa->flags & SG_SA_F_UDP)
+				sa->udp_dport_be = rte_cpu_to_be_16(c->prm.udp_dport);
+		} else {
+			sa->tun_src_be = rte_cpu_to_be_32(c->prm.tun_src);
+			if (sa->flags & SG_SA_F_UDP)
+				sa->udp_sport_be = rte_cpu_to_be_16(c->prm.udp_sport);
+		}
 		c->result = 0;
 		break;
 	case SG_SHARD_SPD_SET:

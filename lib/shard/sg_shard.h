@@ -63,8 +63,10 @@ enum sg_shard_op {
 	SG_SHARD_SPD_SET,   /**< use spd_in/spd_out from the next burst on */
 	SG_SHARD_SA_SEQ,    /**< outbound SA idx takes prm's seq_limit/seq_ask, if its
 	                         state-file slot is still prm.seq_slot */
-	SG_SHARD_SA_PEER,   /**< UDP SA idx sends to prm.tun_dst, port prm.udp_dport
-	                         from now on (its peer's NAT mapping moved) */
+	SG_SHARD_SA_PEER,   /**< SA idx (prm.dir, prm.spi) has its peer at prm.tun_dst
+	                         and prm.udp_dport (out) or prm.tun_src, prm.udp_sport
+	                         (in) from now on, the ports only for a UDP SA (a NAT
+	                         rebinding, or the IKE daemon's move sa) */
 };
 
 /**

@@ -335,9 +335,9 @@ class Charon:
             self.out.close()
 
 
-def conns(side, children, local=None, remote=None):
+def conns(side, children, local=None, remote=None, ike_opts=""):
     """swanctl.conf for side; local/remote: its IKE addresses if not this
-    topology's."""
+    topology's; ike_opts: more lines for the IKE connection."""
     me, peer = side, ("b" if side == "a" else "a")
     ch = ""
     for name, (bits, opts) in children.items():
@@ -359,7 +359,7 @@ def conns(side, children, local=None, remote=None):
     remote_addrs = %s
     proposals = aes128gcm16-prfsha256-ecp256
     rekey_time = 0
-    local {
+%s    local {
       auth = psk
       id = gw-%s
     }
@@ -378,7 +378,8 @@ secrets {
     secret = "sgike test only, not a secret"
   }
 }
-""" % (local or IKE_IP[me], remote or IKE_IP[peer], me, peer, ch)
+""" % (local or IKE_IP[me], remote or IKE_IP[peer], "".join(
+        "    %s\n" % l for l in ike_opts.splitlines()), me, peer, ch)
 
 
 def ping(src, dst, count=5, interval="0.2", size=56, timeout=30):

@@ -47,7 +47,7 @@ A_IP, NAT_WAN, NAT_LAN, B_IP = "172.16.0.2", "172.16.0.1", "192.168.0.1", "192.1
 MAC = {"a_wan": "02:00:00:0a:00:00", "nat_wan": "02:00:00:0c:00:00",
        "a_lan": "02:00:00:0a:00:01", "h1": "02:00:00:0a:00:11"}
 CHILD = {"net": (24, "esp_proposals = %s\n        rekey_time = 0" % ike.ESP_PROPOSAL)}
-PORTS1, PORTS2 = (40000, 40999), (41000, 41999)
+PORTS1, PORTS2, PORTS3 = (40000, 40999), (41000, 41999), (42000, 42999)
 
 
 class NatTopology(ike.Topology):
@@ -182,6 +182,8 @@ def body(s):
         for prop, name in (("chacha20poly1305", "chacha20-poly1305"),
                            ("aes192gcm16", "aes-192-gcm")):
             s.guard("ESP %s, negotiated by IKE" % prop, other_aead, s, gw, A, B, prop, name)
+        s.guard("without MOBIKE, IKE hears of the rebinding first", ike_first, s, gw, A, B,
+                topo)
     finally:
         for c in charons.values():
             c.stop()
@@ -445,6 +447,56 @@ def other_aead(s, gw, A, B, prop, name):
         s.eq("%s: 1 MiB over TCP %s: SHA-256 matches" % (prop, what), got, want)
     for r in ("auth", "malformed", "esp_short", "replay"):
         s.eq("%s: shardgate A dropped nothing as %s" % (prop, r), drop(gw, r) - before[r], 0)
+
+
+def ike_first(s, gw, A, B, topo):
+    """mobike = no: charon A takes a new address or port from any IKE
+    request. The NAT rebinds B, and B's first packet since is IKE (an IKE
+    rekey), not ESP: charon A moves its IKE SA and calls update_sa, and the
+    plugin moves shardgate's SAs ("move sa") before any ESP came from there;
+    so the first ESP shardgate sends already goes to B's new port."""
+    cp = B.swanctl("--terminate", "--ike", "gw", "--timeout", "20", timeout=40)
+    s.check("the previous tunnel is closed", cp.returncode == 0 and
+            wait(lambda: not gw.sas(), 15), sa_set(gw))
+    for side, c, local, remote in (("a", A, A_IP, NAT_WAN), ("b", B, B_IP, A_IP)):
+        cp = c.load(conns(side, CHILD, local, remote, ike_opts="mobike = no"))
+        s.check("charon %s loads gw with mobike = no" % side, cp.returncode == 0,
+                cp.stdout + cp.stderr)
+    cp = B.swanctl("--initiate", "--child", "net", "--timeout", "20", timeout=40)
+    a = A.installed("net")
+    if not s.check("B initiates; CHILD_SA net INSTALLED on A", cp.returncode == 0 and
+                   len(a) == 1, cp.stdout[-600:]):
+        return
+    a = a[0]
+    log0 = len(A.logtext())
+    floats0 = gw.stats().get("natt_float", 0)
+    topo.nat_ports(PORTS3)
+    nsx("nat", "conntrack", "-F", check=False)
+    cp = B.swanctl("--rekey", "--ike", "gw")
+    s.check("swanctl --rekey --ike gw (from B, through the new mapping)", cp.returncode == 0,
+            cp.stdout + cp.stderr)
+    mapped = wait(lambda: (lambda m: m if len(m) == 1 and all(
+        PORTS3[0] <= p <= PORTS3[1] for p in m) else None)(topo.mapping()), 10)
+    s.check("the NAT maps B's 4500 into %d-%d (%r)" % (PORTS3 + (mapped,)), bool(mapped))
+    port = min(mapped) if mapped else None
+    moved = wait(lambda: tel_sa(gw, "out", a["out"][0]).get("udp_dport") == port, 15)
+    s.check("shardgate A's outbound SA sends to B's new port %s before any ESP from there" %
+            port, moved, tel_sa(gw, "out", a["out"][0]))
+    s.eq("its inbound SA takes from there", tel_sa(gw, "in", a["in"][0]).get("udp_sport"), port)
+    s.eq("shardgate did not have to follow on its own (natt_float)",
+         gw.stats().get("natt_float", 0) - floats0, 0)
+    log = A.logtext()[log0:]
+    s.check("charon A's update_sa went to shardgate as move sa",
+            "peer now at 172.16.0.1[%s]" % port in log and "cannot update SA" not in log and
+            "shardgate refused" not in log,
+            "\n".join(l for l in log.splitlines() if "kernel-shardgate" in l)[-800:])
+    s.eq("the CHILD_SA kept its SPIs: updated in place, not rekeyed",
+         [(c["in"][0], c["out"][0]) for c in A.installed("net")], [(a["in"][0], a["out"][0])])
+    sent, got = ping_from("h1", LAN["b"] + ".1", count=5)
+    s.check("ping h1 -> B: the first echo already reaches B (%d/%d)" % (got, sent),
+            sent == got and got > 0)
+    sent, got = ping_from("b", LAN["a"] + ".1", src=LAN["b"] + ".1", count=5)
+    s.check("ping B's site -> h1 (%d/%d)" % (got, sent), sent == got and got > 0)
 
 
 if __name__ == "__main__":

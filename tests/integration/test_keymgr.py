@@ -98,6 +98,54 @@ def body(s):
         s.eq("query sa out: a UDP SA's ends and ports",
              (q.get("src"), q.get("dst"), q.get("sport"), q.get("dport")), (GW, PEER, 4500, 40001))
         s.eq("del sa out 70001", req("del sa out 70001").get("ok"), True)
+
+        s.section("move sa")
+        r = req("add sa out 70002 aead_algo aes-128-gcm aead_key %s mode ipv4-tunnel "
+                "src %s dst %s udp_encap 4500 40002" % (key, GW, PEER))
+        s.eq("add sa out 70002 with udp_encap 4500 40002", r.get("ok"), True)
+
+        def ends(d, spi):
+            q = req("query sa %s %d" % (d, spi)).get("sa") or {}
+            return q.get("src"), q.get("dst"), q.get("sport"), q.get("dport")
+
+        r = req("move sa out 70002 peer 172.16.0.9 port 41000")
+        s.eq("move sa out 70002 peer 172.16.0.9 port 41000",
+             (r.get("ok"), r.get("peer"), r.get("port")), (True, "172.16.0.9", 41000))
+        s.eq("query sa out 70002: it sends there now", ends("out", 70002),
+             (GW, "172.16.0.9", 4500, 41000))
+        r = req("move sa out 70002 peer 172.16.0.10")
+        s.eq("without a port the port stays", ends("out", 70002),
+             (GW, "172.16.0.10", 4500, 41000))
+        s.eq("move sa in %d peer 172.16.0.7 (a plain ESP SA)" % SPI_IN_128,
+             req("move sa in %d peer 172.16.0.7" % SPI_IN_128).get("ok"), True)
+        s.eq("query sa in: it takes from 172.16.0.7", ends("in", SPI_IN_128)[:2],
+             ("172.16.0.7", GW))
+        s.eq("and back to %s" % PEER, req("move sa in %d peer %s" % (SPI_IN_128, PEER)).get(
+            "ok"), True)
+        for line, why in (("move sa in 1234 peer 172.16.0.1", "no such SA"),
+                          ("move sa out %d peer 172.16.0.1" % SPI_IN_128, "no such SA"),
+                          ("move sa in %d peer 172.16.0.1 port 4500" % SPI_IN_128,
+                           "without udp_encap"),
+                          ("move sa out 70002 peer 224.0.0.1", "not a unicast"),
+                          ("move sa out 70002 peer 0.0.0.0", "not a unicast"),
+                          ("move sa out 70002 peer 255.255.255.255", "not a unicast"),
+                          ("move sa out 70002 peer 300.1.1.1", "not a unicast"),
+                          ("move sa out 70002 peer 172.16.0.1 port 0", "1..65535"),
+                          ("move sa out 70002 peer 172.16.0.1 port 65536", "1..65535"),
+                          ("move sa out 70002 peer 172.16.0.1 port x", "1..65535"),
+                          ("move sa out 70002 peer", "usage"),
+                          ("move sa out 70002 172.16.0.1", "usage"),
+                          ("move sa up 70002 peer 172.16.0.1", "usage"),
+                          ("move sa out 70002 peer 172.16.0.1 port 5 more", "usage"),
+                          ("move sa out 70002 peer 172.16.0.1 sport 5", "usage"),
+                          ("move", "usage")):
+            refused(line, why)
+        # list sa has no tunnel ends: ask for them
+        s.eq("the refused moves moved nothing (out 70002)", ends("out", 70002),
+             (GW, "172.16.0.10", 4500, 41000))
+        s.eq("the refused moves moved nothing (in %d)" % SPI_IN_128, ends("in", SPI_IN_128)[:2],
+             (PEER, GW))
+        s.eq("del sa out 70002", req("del sa out 70002").get("ok"), True)
         for line, why in (("query sa in 1234", "no such SA"),
                           ("query sa out %d" % SPI_IN_128, "no such SA"),
                           ("query sa up 1", "usage"), ("query sa in", "usage"),
