@@ -113,7 +113,7 @@ typedef struct {
  * soft starts a rekey, hard (or idle: shardgate has removed the SA) a
  * delete; and its mappings: a NAT rebinding shardgate followed (peer_moved)
  * moves the IKE SA along, as XFRM's mapping event does under kernel-netlink
- * (charon then calls update_sa, which finds shardgate already there). */
+ * (charon then calls update_sa, whose move sa finds shardgate already there). */
 job_requeue_t
 read_events(private_kernel_shardgate_ipsec_t *this)
 {

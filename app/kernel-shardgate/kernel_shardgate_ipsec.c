@@ -12,8 +12,8 @@
  *   add_policy in      add sp ... protect SPI (fwd: nothing, see below)
  *   query_sa           query sa in|out SPI
  *   del_policy/del_sa  del sp / del sa, once nothing in shardgate names it
- *   update_sa          only the peer's move of a NAT rebinding shardgate
- *                      followed itself (kernel_shardgate_events.c)
+ *   update_sa          move sa in|out SPI peer ADDR [port PORT], for a move
+ *                      of the far end only (kernel_shardgate_events.c)
  *   expire, mapping    shardgate's events, read every events_ms (events.c)
  *
  * shardgate decides protect/bypass/discard for traffic it forwards with one

@@ -145,8 +145,9 @@ bool refresh(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa);
 void rename_policies(private_kernel_shardgate_ipsec_t *this, bool out, uint32_t from, uint32_t to);
 sa_entry_t *sa_find(private_kernel_shardgate_ipsec_t *this, uint32_t spi, host_t *dst);
 void policy_destroy(policy_entry_t *p);
-/** charon's update_sa: accepted for the NAT rebinding shardgate followed
- * (kernel_shardgate_events.c), NOT_SUPPORTED for any other move. */
+/** charon's update_sa: "move sa" when only the far end moved (a NAT
+ * rebinding, MOBIKE's new peer address), NOT_SUPPORTED when our own end or
+ * the encapsulation changes (kernel_shardgate_events.c). */
 status_t follow_peer(private_kernel_shardgate_ipsec_t *this, kernel_ipsec_sa_id_t *id,
 					 kernel_ipsec_update_sa_t *data);
 /** The event reader's job: expiries, mappings, restarts (events.c). */

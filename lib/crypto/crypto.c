@@ -23,14 +23,13 @@ enum group {
 struct aead_desc {
 	const char *name;
 	unsigned int key_len;
-	uint8_t chacha;
 };
 
 static const struct aead_desc aeads[SG_AEAD_MAX] = {
-	[SG_AEAD_AES128_GCM] = {"aes-128-gcm", IMB_KEY_128_BYTES, 0},
-	[SG_AEAD_AES256_GCM] = {"aes-256-gcm", IMB_KEY_256_BYTES, 0},
-	[SG_AEAD_AES192_GCM] = {"aes-192-gcm", IMB_KEY_192_BYTES, 0},
-	[SG_AEAD_CHACHA20_POLY1305] = {"chacha20-poly1305", 32, 1},
+	[SG_AEAD_AES128_GCM] = {"aes-128-gcm", IMB_KEY_128_BYTES},
+	[SG_AEAD_AES256_GCM] = {"aes-256-gcm", IMB_KEY_256_BYTES},
+	[SG_AEAD_AES192_GCM] = {"aes-192-gcm", IMB_KEY_192_BYTES},
+	[SG_AEAD_CHACHA20_POLY1305] = {"chacha20-poly1305", 32},
 };
 
 unsigned int
@@ -185,7 +184,7 @@ fill_chacha(IMB_JOB *job, struct sg_crypto_op *op, int enc)
 static inline unsigned int
 group_of(const struct sg_crypto_op *op)
 {
-	if (aeads[op->key->aead].chacha)
+	if (op->key->aead == SG_AEAD_CHACHA20_POLY1305)
 		return GRP_CHACHA;
 	return op->aad_len == 8 ? GRP_GCM8 : GRP_GCM12;
 }
