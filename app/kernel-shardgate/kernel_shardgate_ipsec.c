@@ -163,8 +163,10 @@ METHOD(kernel_ipsec_t, get_features, kernel_feature_t,
 	 * before moving its policies, which is when "rekey out" swaps it.
 	 * KERNEL_NO_POLICY_UPDATES: shardgate's policies name their SA by SPI,
 	 * never the tunnel's ends, so an SA whose peer moved (update_sa) keeps
-	 * its policies as they are. */
-	return KERNEL_NO_POLICY_UPDATES;
+	 * its policies as they are. KERNEL_ESP_V3_TFC: shardgate removes TFC
+	 * padding it receives and pads what it sends (tfc_pad), so charon
+	 * does not tell the peer ESP_TFC_PADDING_NOT_SUPPORTED. */
+	return KERNEL_NO_POLICY_UPDATES | KERNEL_ESP_V3_TFC;
 }
 
 METHOD(kernel_ipsec_t, get_spi, status_t,
@@ -201,6 +203,9 @@ METHOD(kernel_ipsec_t, get_cpi, status_t,
 	return NOT_SUPPORTED;
 }
 
+/* shardgate's largest TFC size is 65534 bytes; charon's "mtu" is UINT32_MAX. */
+#define TFC_MTU 65535
+
 /* Why shardgate cannot carry this SA, or NULL. */
 static const char *
 sa_unsupported(kernel_ipsec_sa_id_t *id, kernel_ipsec_add_sa_t *data)
@@ -221,10 +226,6 @@ sa_unsupported(kernel_ipsec_sa_id_t *id, kernel_ipsec_add_sa_t *data)
 	if (data->ipcomp != IPCOMP_NONE)
 	{
 		return "IPComp is not supported";
-	}
-	if (data->tfc)
-	{
-		return "TFC padding is not supported";
 	}
 	if (id->mark.value || data->mark.value || id->if_id)
 	{
@@ -284,7 +285,7 @@ has_live_out(private_kernel_shardgate_ipsec_t *this, sa_entry_t *new)
 		if (!sa->inbound && sa->state == SA_LIVE && !sa->dying &&
 			sa->reqid == new->reqid && sa->dst->ip_equals(sa->dst, new->dst) &&
 			sa->encap == new->encap && sa->sport == new->sport &&
-			sa->dport == new->dport)
+			sa->dport == new->dport && sa->tfc == new->tfc)
 		{
 			found = TRUE;
 			break;
@@ -298,13 +299,21 @@ bool
 install_sa(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa)
 {
 	char req[REQ_MAX], hex[3 * 64], src[16], dst[16], what[64], win[24], life[200];
-	char udp[32] = "";
+	char udp[32] = "", tfc[24] = "";
 	bool ok;
 
 	life_left(sa, life, sizeof(life));
 	if (sa->encap)
 	{	/* the ports as on this SA's packets, as shardgate's grammar has them */
 		snprintf(udp, sizeof(udp), " udp_encap %u %u", sa->sport, sa->dport);
+	}
+	if (sa->tfc >= TFC_MTU)
+	{	/* "tfc_padding = mtu", or more than any packet's size */
+		snprintf(tfc, sizeof(tfc), " tfc_pad mtu");
+	}
+	else if (sa->tfc)
+	{
+		snprintf(tfc, sizeof(tfc), " tfc_pad %u", sa->tfc);
 	}
 	ipv4_text(sa->src, src, sizeof(src));
 	ipv4_text(sa->dst, dst, sizeof(dst));
@@ -316,9 +325,9 @@ install_sa(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa)
 		snprintf(win, sizeof(win), " replay_win %u", sa->replay);
 	}
 	snprintf(req, sizeof(req), "add sa %s %u aead_algo %s aead_key %s "
-			 "mode ipv4-tunnel src %s dst %s%s%s%s%s", sa->inbound ? "in" : "out",
+			 "mode ipv4-tunnel src %s dst %s%s%s%s%s%s", sa->inbound ? "in" : "out",
 			 sa->spi, sa->alg->aead_algo, hex, src, dst, sa->esn ? " esn" : "",
-			 win, udp, life);
+			 win, udp, tfc, life);
 	snprintf(what, sizeof(what), "adding SA %s 0x%.8x",
 			 sa->inbound ? "in" : "out", sa->spi);
 	ok = ask(this, what, req, NULL);
@@ -374,6 +383,8 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 		.encap = data->encap,
 		.sport = id->src->get_port(id->src),
 		.dport = id->dst->get_port(id->dst),
+		/* charon pads only what it sends (child_sa.c) */
+		.tfc = data->inbound ? 0 : data->tfc,
 		.state = SA_LIVE,
 		.key = chunk_clone(data->enc_key),
 		.has_lifetime = data->lifetime != NULL,
@@ -388,7 +399,7 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 	{
 		DBG1(DBG_KNL, "kernel-shardgate: refusing SA 0x%.8x: %N with a "
 			 "%u-byte key and %N is not an algorithm shardgate carries "
-			 "(it has AES-GCM-16 with 128 and 256-bit keys)", sa->spi,
+			 "(it has AES-GCM-16 and ChaCha20-Poly1305)", sa->spi,
 			 encryption_algorithm_names, data->enc_alg, data->enc_key.len,
 			 integrity_algorithm_names, data->int_alg);
 		sa_destroy(sa);

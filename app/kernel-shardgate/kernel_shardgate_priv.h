@@ -65,6 +65,9 @@ typedef struct {
 	bool encap;
 	uint16_t sport;
 	uint16_t dport;
+	/** outbound TFC padding (RFC 4303 §2.7), charon's tfc: pad to this
+	 * many bytes, UINT32_MAX as far as the MTU allows, 0 none */
+	uint32_t tfc;
 	sa_state_t state;
 	/** charon deleted it; removed once no shardgate policy names it */
 	bool dying;

@@ -334,6 +334,12 @@ gateway_setup_ports(struct gateway *gw)
 		}
 		gw->ports_started++;
 	}
+	for (p = 0; p < gw->nb_ports; p++) {
+		const struct sg_dp_port *dp = &gw->ctx->port[gw->ports[p]];
+
+		if (dp->unprotected && (p == 0 || dp->mtu < gw->ctx->esp_mtu))
+			gw->ctx->esp_mtu = dp->mtu;
+	}
 	if (gw->nb_workers > 1) {
 		ret = sg_dp_handoff_create(gw->ctx, (const struct sg_dp_lcore *const *)gw->workers,
 				gw->nb_workers, gw->args.handoff_ring);

@@ -501,6 +501,7 @@ rekey_prm(struct gateway *gw, enum sg_sa_dir dir, const struct sg_sa *old, uint3
 		const char *crypto, struct sg_conf *conf, struct reply *r)
 {
 	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], *text, why[160], udp[32];
+	char tfc[SG_SA_TFC_TEXT_LEN + 16];
 	struct in_addr a;
 	int n, ret;
 
@@ -512,16 +513,23 @@ rekey_prm(struct gateway *gw, enum sg_sa_dir dir, const struct sg_sa *old, uint3
 	if (old->flags & SG_SA_F_UDP)
 		snprintf(udp, sizeof(udp), " udp_encap %u %u", rte_be_to_cpu_16(old->udp_sport_be),
 				rte_be_to_cpu_16(old->udp_dport_be));
-	n = snprintf(NULL, 0, "sa %s %u %s mode ipv4-tunnel src %s dst %s%s%s", dir_name(dir),
-			new_spi, crypto, src, dst, (old->flags & SG_SA_F_ESN) ? " esn" : "", udp);
+	tfc[0] = '\0';
+	if (old->flags & SG_SA_F_TFC) {
+		char sizes[SG_SA_TFC_TEXT_LEN];
+
+		snprintf(tfc, sizeof(tfc), " tfc_pad %s", sg_sa_tfc_format(old->tfc, sizes,
+				sizeof(sizes)));
+	}
+	n = snprintf(NULL, 0, "sa %s %u %s mode ipv4-tunnel src %s dst %s%s%s%s", dir_name(dir),
+			new_spi, crypto, src, dst, (old->flags & SG_SA_F_ESN) ? " esn" : "", udp, tfc);
 	text = malloc((size_t)n + 1);
 	if (text == NULL) {
 		fail(r, "out of memory");
 		return -1;
 	}
-	snprintf(text, (size_t)n + 1, "sa %s %u %s mode ipv4-tunnel src %s dst %s%s%s",
+	snprintf(text, (size_t)n + 1, "sa %s %u %s mode ipv4-tunnel src %s dst %s%s%s%s",
 			dir_name(dir), new_spi, crypto, src, dst,
-			(old->flags & SG_SA_F_ESN) ? " esn" : "", udp);
+			(old->flags & SG_SA_F_ESN) ? " esn" : "", udp, tfc);
 	ret = parse(text, conf, r);
 	sg_wipe(text, (size_t)n);
 	free(text);

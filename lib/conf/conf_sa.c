@@ -34,6 +34,7 @@ enum sa_kw {
 	KW_IDLE_TIMEOUT,
 	KW_UDP_ENCAP,       /* udp_encap SPORT DPORT */
 	KW_UDP_ENCAP_SECGW, /* udp-encap: ipsec-secgw's, ports 4500 4500 */
+	KW_TFC_PAD,         /* tfc_pad SIZE... */
 	KW_MAX
 };
 
@@ -67,6 +68,7 @@ static const struct {
 	[KW_IDLE_TIMEOUT] = {"idle_timeout", LIFE(idle_sec)},
 	[KW_UDP_ENCAP] = {"udp_encap", {0, 0}},
 	[KW_UDP_ENCAP_SECGW] = {"udp-encap", {0, 0}},
+	[KW_TFC_PAD] = {"tfc_pad", {0, 0}},
 };
 
 #undef LIFE
@@ -301,6 +303,55 @@ parse_esn(struct parse *p, const struct tok *t, uint32_t n, uint32_t *i, struct 
 	return 0;
 }
 
+/* "mtu" in a tfc_pad list: as far as the MTU allows. */
+static bool
+tfc_word(const char *s)
+{
+	return conf_is_digits(s) || strcmp(s, "mtu") == 0;
+}
+
+/*
+ * "tfc_pad SIZE [SIZE...]" (RFC 4303 §2.7): an outbound SA pads each inner
+ * packet up to the first of these ascending sizes (bytes) that holds it;
+ * "mtu", last, pads as far as the MTU allows (strongSwan's tfc_padding).
+ * No keyword is a number or "mtu", so the list ends at the next keyword.
+ */
+static int
+parse_tfc(struct parse *p, const struct tok *t, uint32_t n, uint32_t *i, struct sg_conf_sa *sa)
+{
+	const struct tok *kw = &t[*i], *v;
+	uint16_t *tfc = sa->prm.tfc;
+	unsigned int k = 0;
+	uint64_t x;
+	int rc;
+
+	if (sa->prm.dir != SG_SA_OUT)
+		return conf_err(p, kw->line, "sa: tfc_pad applies to outbound SAs only "
+			"(inbound, padding of any size is removed)");
+	while (*i + 1 < n && tfc_word(t[*i + 1].s)) {
+		v = &t[++*i];
+		if (k == SG_SA_TFC_BUCKETS)
+			return conf_err(p, v->line, "sa: tfc_pad takes at most %u sizes",
+				SG_SA_TFC_BUCKETS);
+		if (k > 0 && tfc[k - 1] == SG_SA_TFC_MTU)
+			return conf_err(p, v->line, "sa: tfc_pad: 'mtu' must be the last size");
+		if (strcmp(v->s, "mtu") == 0) {
+			x = SG_SA_TFC_MTU;
+		} else {
+			rc = conf_num(p, "sa", "tfc_pad", v, 1, SG_SA_TFC_MTU - 1, &x);
+			if (rc != 0)
+				return rc;
+			if (k > 0 && x <= tfc[k - 1])
+				return conf_err(p, v->line, "sa: tfc_pad sizes must ascend, "
+					"but %s follows %u", v->s, tfc[k - 1]);
+		}
+		tfc[k++] = (uint16_t)x;
+	}
+	if (k == 0)
+		return conf_err(p, kw->line, "sa: missing size after 'tfc_pad' (bytes, or 'mtu')");
+	return 0;
+}
+
 static int
 parse_unsupported(struct parse *p, const struct tok *t, uint32_t n, uint32_t i)
 {
@@ -388,6 +439,8 @@ parse_words(struct parse *p, const struct tok *t, uint32_t n, struct sg_conf_sa 
 			rc = parse_esn(p, t, n, &i, sa);
 		} else if (kw == KW_UDP_ENCAP || kw == KW_UDP_ENCAP_SECGW) {
 			rc = parse_udp_encap(p, t, n, &i, sa, st);
+		} else if (kw == KW_TFC_PAD) {
+			rc = parse_tfc(p, t, n, &i, sa);
 		} else {
 			v = conf_value(p, "sa", t, n, &i);
 			if (v == NULL)

@@ -37,6 +37,7 @@ sg_dp_ctx_create(int socket, uint32_t nb_routes)
 		return NULL;
 	}
 	ctx->burst = SG_DP_BURST_DEFAULT;
+	ctx->esp_mtu = RTE_ETHER_MTU;
 	return ctx;
 }
 

@@ -18,6 +18,27 @@
 #define OUT_UDP ((uint16_t)sizeof(struct rte_udp_hdr))
 
 /*
+ * TFC padding (RFC 4303 §2.7): the ESP payload length @p len bytes of inner
+ * packet are padded to, at most what fits ctx->esp_mtu behind @p head bytes
+ * of outer headers, and what the mbuf has room for behind it.
+ */
+static uint32_t
+out_tfc_len(const struct sg_dp_lcore *lc, const struct rte_mbuf *m, const struct sg_sa *sa,
+		uint32_t len, uint16_t head)
+{
+	uint32_t trail = SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN + SG_ESP_ALIGN - 1;
+	uint32_t cap = 0, room = rte_pktmbuf_tailroom(m);
+
+	/* The largest payload p with head + p + pad + trailer + ICV <= MTU. */
+	if (lc->ctx->esp_mtu > head + SG_ESP_ICV_LEN + SG_ESP_TRAILER_LEN)
+		cap = RTE_ALIGN_FLOOR((uint32_t)lc->ctx->esp_mtu - head - SG_ESP_ICV_LEN,
+				SG_ESP_ALIGN) - SG_ESP_TRAILER_LEN;
+	if (room > trail)
+		cap = RTE_MIN(cap, len + room - trail);
+	return sg_sa_tfc_len(sa->tfc, len, cap);
+}
+
+/*
  * Encapsulate one packet (data at the inner IPv4 header) for @p sa and set
  * up its crypto op. RFC 4303 §3.3: sequence number, then IV, then padding
  * and trailer; the outer header follows RFC 4301 §5.1.2.1.
@@ -27,7 +48,7 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 {
 	struct rte_ipv4_hdr *outer, *inner;
 	struct rte_esp_hdr *esp;
-	uint32_t inner_len, pad;
+	uint32_t inner_len, payload_len, pad;
 	uint16_t head = OUT_HEAD;
 	uint8_t *trailer, proto = SG_IPPROTO_ESP;
 	uint64_t seq, iv_be;
@@ -51,13 +72,23 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 		head += OUT_UDP;
 		proto = SG_IPPROTO_UDP;
 	}
-	inner_len = m->pkt_len;
-	pad = sg_esp_pad_len(inner_len);
-	if (unlikely(rte_pktmbuf_tailroom(m) < pad + SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN ||
+	inner_len = payload_len = m->pkt_len;
+	if (unlikely(sa->flags & SG_SA_F_TFC))
+		payload_len = out_tfc_len(lc, m, sa, inner_len, head);
+	pad = sg_esp_pad_len(payload_len);
+	if (unlikely(rte_pktmbuf_tailroom(m) < payload_len - inner_len + pad +
+			SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN ||
 			rte_pktmbuf_headroom(m) < head + RTE_ETHER_HDR_LEN))
 		return SG_DROP_NO_ROOM;
 
-	trailer = (uint8_t *)rte_pktmbuf_append(m, pad + SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN);
+	trailer = (uint8_t *)rte_pktmbuf_append(m, payload_len - inner_len + pad +
+			SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN);
+	if (unlikely(payload_len != inner_len)) {
+		/* The receiver finds the inner packet's end from its own length
+		 * field and drops the zeros with the trailer. */
+		memset(trailer, 0, payload_len - inner_len);
+		trailer += payload_len - inner_len;
+	}
 	sg_esp_pad_fill(trailer, (uint8_t)pad);
 	trailer[pad] = (uint8_t)pad;
 	trailer[pad + 1] = SG_IPPROTO_IPIP;
@@ -91,7 +122,7 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 
 	op->key = sa->key;
 	op->data = (uint8_t *)esp + SG_ESP_HDR_LEN + SG_ESP_IV_LEN;
-	op->len = inner_len + pad + SG_ESP_TRAILER_LEN;
+	op->len = payload_len + pad + SG_ESP_TRAILER_LEN;
 	op->icv = op->data + op->len;
 	dp_op_nonce_aad(op, sa, &iv_be, seq);
 	dp_sa_count(lc, sa, inner_len);

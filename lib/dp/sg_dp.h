@@ -178,6 +178,9 @@ struct sg_dp_ctx {
 	struct rte_lpm *lpm; /**< IPv4 routes; next hop = port id */
 	uint16_t burst;
 	uint16_t nb_workers;
+	/** IP MTU ESP leaves by: the smallest of the unprotected ports' (set
+	 * with them; RTE_ETHER_MTU until then). TFC padding stays below it. */
+	uint16_t esp_mtu;
 	uint32_t poll_sleep_us; /**< sleep this long after idle polls; 0: busy poll */
 	struct sg_dp_port port[RTE_MAX_ETHPORTS];
 	/** handoff[src][dst]: ring from worker index src to worker index dst. */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_common.h>
@@ -11,6 +12,28 @@ sg_sa_prm_wipe(struct sg_sa_prm *prm)
 {
 	if (prm != NULL)
 		sg_wipe(prm, sizeof(*prm));
+}
+
+const char *
+sg_sa_tfc_format(const uint16_t tfc[SG_SA_TFC_BUCKETS], char *buf, size_t len)
+{
+	size_t used = 0;
+	unsigned int i;
+	int n;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	for (i = 0; i < SG_SA_TFC_BUCKETS && tfc[i] != 0 && used < len; i++) {
+		if (tfc[i] == SG_SA_TFC_MTU)
+			n = snprintf(buf + used, len - used, "%smtu", i ? " " : "");
+		else
+			n = snprintf(buf + used, len - used, "%s%u", i ? " " : "", tfc[i]);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
 }
 
 /*

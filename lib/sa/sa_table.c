@@ -128,6 +128,34 @@ slot_used(const struct sg_sa *sa)
 	return sa->key != NULL;
 }
 
+/* TFC sizes: outbound only (a receiver just removes padding), ascending,
+ * and the list ends at its first 0. */
+static int
+tfc_check(const struct sg_sa_prm *prm)
+{
+	unsigned int i;
+
+	for (i = 0; i < SG_SA_TFC_BUCKETS; i++) {
+		if (prm->tfc[i] == 0)
+			break;
+		if (prm->dir != SG_SA_OUT || (i > 0 && prm->tfc[i] <= prm->tfc[i - 1]))
+			return -EINVAL;
+	}
+	for (; i < SG_SA_TFC_BUCKETS; i++)
+		if (prm->tfc[i] != 0)
+			return -EINVAL;
+	return 0;
+}
+
+/* Flags an SA made from @p prm has (the replay window's aside). */
+static uint8_t
+prm_flags(const struct sg_sa_prm *prm)
+{
+	/* ESN moves where the counter must stop (RFC 4303 §3.3.3). */
+	return (prm->esn ? SG_SA_F_ESN : 0) | (prm->udp_encap ? SG_SA_F_UDP : 0) |
+			(prm->tfc[0] != 0 ? SG_SA_F_TFC : 0);
+}
+
 static int
 prm_check(const struct sg_sa_prm *prm)
 {
@@ -153,6 +181,8 @@ prm_check(const struct sg_sa_prm *prm)
 	/* A start value is an ESN's; outbound, the reservation is above it. */
 	if (prm->esn_start != 0 && (!prm->esn || (prm->dir == SG_SA_OUT &&
 			(prm->seq_start < prm->esn_start || prm->esn_start == UINT64_MAX))))
+		return -EINVAL;
+	if (tfc_check(prm) != 0)
 		return -EINVAL;
 	/* A reservation covers at least the number after its start. */
 	if (prm->seq_limit != 0 && (prm->dir != SG_SA_OUT || prm->seq_limit <= prm->seq_start))
@@ -235,9 +265,7 @@ sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR *mgr
 	sa->dir = (uint8_t)prm->dir;
 	sa->mode = (uint8_t)prm->mode;
 	sa->aead = (uint8_t)prm->aead;
-	/* ESN moves where the counter must stop (RFC 4303 §3.3.3). */
-	sa->flags = (prm->esn ? SG_SA_F_ESN : 0) | (rw != NULL ? SG_SA_F_REPLAY : 0) |
-			(prm->udp_encap ? SG_SA_F_UDP : 0);
+	sa->flags = prm_flags(prm) | (rw != NULL ? SG_SA_F_REPLAY : 0);
 	sa->udp_sport_be = rte_cpu_to_be_16(prm->udp_sport);
 	sa->udp_dport_be = rte_cpu_to_be_16(prm->udp_dport);
 	t->owner = owner;
@@ -250,6 +278,7 @@ sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR *mgr
 	/* Outbound sends seq + 1, so the first packet carries 1 (RFC 4303 §3.3.3),
 	 * or the first number after those a previous run may have used. */
 	if (prm->dir == SG_SA_OUT) {
+		memcpy(sa->tfc, prm->tfc, sizeof(sa->tfc));
 		sa->seq = prm->seq_start;
 		sa->seq_slot = prm->seq_slot;
 		sg_sa_seq_reserve(sa, prm->seq_limit, prm->seq_ask);
@@ -294,7 +323,7 @@ sg_sa_table_del(struct sg_sa_table *t, uint32_t idx)
 	key = (struct sg_crypto_key *)(uintptr_t)sa->key;
 	sg_crypto_key_wipe(key);
 	rte_free(key);
-	rte_free(sa->replay);
+	rte_free(sg_sa_replay(sa));
 	sg_wipe(sa->salt, sizeof(sa->salt));
 	memset(sa, 0, sizeof(*sa));
 
@@ -346,9 +375,10 @@ sg_sa_table_rekey(struct sg_sa_table *t, uint32_t idx, const struct sg_sa_prm *p
 	sa->tun_dst_be = rte_cpu_to_be_32(prm->tun_dst);
 	sa->mode = (uint8_t)prm->mode;
 	sa->aead = (uint8_t)prm->aead;
-	sa->flags = (prm->esn ? SG_SA_F_ESN : 0) | (prm->udp_encap ? SG_SA_F_UDP : 0);
+	sa->flags = prm_flags(prm);
 	sa->udp_sport_be = rte_cpu_to_be_16(prm->udp_sport);
 	sa->udp_dport_be = rte_cpu_to_be_16(prm->udp_dport);
+	memcpy(sa->tfc, prm->tfc, sizeof(sa->tfc));
 	sa->key = key;
 	/* A new SA: its counter starts again at 1 (RFC 4303 §3.3.3), or past what
 	 * the state file says this key has used, and its lifetimes start again;

@@ -27,7 +27,7 @@ enum sg_sa_dir {
 	SG_SA_OUT, /**< we encrypt */
 };
 
-/** Encapsulation mode. Roadmap: IPv6 outer, transport, NAT-T. */
+/** Encapsulation mode. Roadmap: IPv6 outer, transport. */
 enum sg_sa_mode {
 	SG_SA_TUNNEL4,
 };
@@ -48,6 +48,11 @@ struct sg_sa_lifetime {
 	uint32_t idle_sec;
 };
 
+/** Most TFC padding sizes an outbound SA pads up to (RFC 4303 §2.7). */
+#define SG_SA_TFC_BUCKETS 4
+/** A TFC size meaning "as far as the MTU allows" (strongSwan's tfc_padding = mtu). */
+#define SG_SA_TFC_MTU UINT16_MAX
+
 /** Checked parameters of one SA, as the config parser or control socket give them. */
 struct sg_sa_prm {
 	uint32_t spi;
@@ -65,6 +70,11 @@ struct sg_sa_prm {
 	uint16_t udp_sport;
 	uint16_t udp_dport;
 	uint32_t replay_win; /**< packets; 0 disables the replay check */
+	/** Outbound TFC padding (RFC 4303 §2.7): an inner packet is padded up
+	 * to the first of these sizes (bytes of ESP payload, ascending) that
+	 * holds it, never beyond what fits the MTU; 0 ends the list, and an
+	 * empty list means no padding. */
+	uint16_t tfc[SG_SA_TFC_BUCKETS];
 	bool esn;            /**< 64-bit extended sequence numbers (RFC 4303 §2.2.1) */
 	/** ESN only (ipsec-secgw's "esn N"): the sequence number the SA starts
 	 * at. Outbound, the first packet carries esn_start + 1 (or more, if the
@@ -198,6 +208,7 @@ enum sg_sa_flag {
 	SG_SA_F_ESN = 1 << 0,
 	SG_SA_F_REPLAY = 1 << 1, /**< replay window in use */
 	SG_SA_F_UDP = 1 << 2,    /**< ESP in UDP (NAT traversal, RFC 3948) */
+	SG_SA_F_TFC = 1 << 3,    /**< outbound TFC padding (sg_sa.tfc) */
 };
 
 /**
@@ -231,7 +242,12 @@ struct sg_sa {
 	uint64_t lim_bytes;
 	uint64_t lim_packets;
 	const struct sg_crypto_key *key;
-	struct sg_replay *replay; /**< inbound with a window, else NULL */
+	union {
+		/** Inbound: the window (SG_SA_F_REPLAY), else NULL. */
+		struct sg_replay *replay;
+		/** Outbound: sg_sa_prm.tfc, read only when SG_SA_F_TFC is set. */
+		uint16_t tfc[SG_SA_TFC_BUCKETS];
+	};
 
 	/* Line 1: written per packet by the owner. */
 	uint64_t seq __rte_cache_aligned; /**< outbound: last sent */
@@ -275,6 +291,40 @@ sg_sa_spi(const struct sg_sa *sa)
 {
 	return rte_be_to_cpu_32(sa->spi_be);
 }
+
+/** The SA's anti-replay window, or NULL (outbound, or inbound without one). */
+static inline struct sg_replay *
+sg_sa_replay(const struct sg_sa *sa)
+{
+	return sa->dir == SG_SA_IN ? sa->replay : NULL;
+}
+
+/**
+ * TFC padding (RFC 4303 §2.7): the ESP payload length that an inner packet
+ * of @p len bytes is padded to under the sizes @p tfc (as in sg_sa_prm.tfc):
+ * the first size that holds it, but no more than @p cap, the largest payload
+ * the path can carry. @p len itself when no size holds it, or it is past @p cap.
+ */
+static inline uint32_t
+sg_sa_tfc_len(const uint16_t tfc[SG_SA_TFC_BUCKETS], uint32_t len, uint32_t cap)
+{
+	uint32_t to;
+	unsigned int i;
+
+	for (i = 0; i < SG_SA_TFC_BUCKETS && tfc[i] != 0; i++) {
+		if (len <= tfc[i]) {
+			to = RTE_MIN((uint32_t)tfc[i], cap);
+			return RTE_MAX(len, to);
+		}
+	}
+	return len;
+}
+
+/** Room for the text of a TFC size list ("1400 1401 1402 mtu") with its NUL. */
+#define SG_SA_TFC_TEXT_LEN 32
+
+/** Write @p tfc as the rule grammar spells it ("256 1024 mtu"; "" when empty). @return buf. */
+const char *sg_sa_tfc_format(const uint16_t tfc[SG_SA_TFC_BUCKETS], char *buf, size_t len);
 
 /** Recompute the next byte/packet limit after a soft event or a (re)key. */
 static inline void

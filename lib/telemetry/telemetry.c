@@ -181,7 +181,7 @@ add_sa(struct rte_tel_data *d, const struct sg_sa *sa, const struct sg_shard *sh
 	rte_tel_data_add_dict_u64(c, "other_drop", sa->other_drop);
 	/* Outbound: last sequence number sent; inbound: highest authenticated. */
 	rte_tel_data_add_dict_u64(c, "seq", sa->dir == SG_SA_OUT ? sa->seq :
-			(sa->replay != NULL ? sa->replay->top : 0));
+			(sg_sa_replay(sa) != NULL ? sa->replay->top : 0));
 	rte_tel_data_add_dict_int(c, "esn", (sa->flags & SG_SA_F_ESN) != 0);
 	if (sa->flags & SG_SA_F_UDP) {
 		/* ESP in UDP: the tunnel as it stands, after any NAT rebinding */
@@ -194,7 +194,14 @@ add_sa(struct rte_tel_data *d, const struct sg_sa *sa, const struct sg_shard *sh
 		rte_tel_data_add_dict_int(c, "udp_sport", rte_be_to_cpu_16(sa->udp_sport_be));
 		rte_tel_data_add_dict_int(c, "udp_dport", rte_be_to_cpu_16(sa->udp_dport_be));
 	}
-	rte_tel_data_add_dict_u64(c, "replay_window", sa->replay != NULL ? sa->replay->win : 0);
+	if (sa->flags & SG_SA_F_TFC) {
+		char tfc[SG_SA_TFC_TEXT_LEN];
+
+		rte_tel_data_add_dict_string(c, "tfc_pad", sg_sa_tfc_format(sa->tfc, tfc,
+				sizeof(tfc)));
+	}
+	rte_tel_data_add_dict_u64(c, "replay_window", sg_sa_replay(sa) != NULL ?
+			sa->replay->win : 0);
 	rte_tel_data_add_dict_int(c, "dead", sa->dead);
 	rte_tel_data_add_dict_int(c, "soft_expired", sa->soft_fired);
 	/* Remaining lifetime (RFC 4301 §4.4.2.1); -1 where none is set. */

@@ -57,6 +57,11 @@ RULE_ERRORS = [
     ("unknown rule type", ["route ipv4 dst 10.4.0.0/16 port 0"], ["route"]),
     ("esn with a starting value past 2^64 - 2", [GOOD_SA + " esn 18446744073709551615"],
      ["esn", "18446744073709551615"]),
+    ("tfc_pad on an inbound SA (padding is the sender's)", [GOOD_SA + " tfc_pad 1000"],
+     ["tfc_pad", "outbound"]),
+    ("tfc_pad sizes out of order",
+     ["sa out 83 aead_algo aes-128-gcm aead_key %s mode ipv4-tunnel src %s dst %s tfc_pad 900 500"
+      % (hexkey(KEY16), GW, PEER)], ["tfc_pad", "500", "900"]),
     ("a file that ends inside a continued line", [GOOD_SA + " \\"], []),
 ]
 

@@ -182,6 +182,8 @@ def body(s):
         for prop, name in (("chacha20poly1305", "chacha20-poly1305"),
                            ("aes192gcm16", "aes-192-gcm")):
             s.guard("ESP %s, negotiated by IKE" % prop, other_aead, s, gw, A, B, prop, name)
+        s.guard("TFC padding from charon's tfc_padding", other_aead, s, gw, A, B,
+                "aes128gcm16", "aes-128-gcm", tfc="mtu", tmp=tmp)
         s.guard("without MOBIKE, IKE hears of the rebinding first", ike_first, s, gw, A, B,
                 topo)
     finally:
@@ -413,15 +415,19 @@ def terminate(s, gw, A, B):
             sa_set(gw))
 
 
-def other_aead(s, gw, A, B, prop, name):
+def other_aead(s, gw, A, B, prop, name, tfc=None, tmp=None):
     """Both charons now propose only ESP @prop: the CHILD_SA shardgate gets
-    carries shardgate's @name, and libipsec and shardgate agree on it."""
+    carries shardgate's @name, and libipsec and shardgate agree on it.
+    @tfc: charon A's tfc_padding (B's libipsec pads nothing, but takes it):
+    shardgate A pads what it sends, and the wire (tcpdump in @tmp) shows it."""
     cp = B.swanctl("--terminate", "--ike", "gw", "--timeout", "20", timeout=40)
     s.check("%s: the previous tunnel is closed" % prop,
             cp.returncode == 0 and wait(lambda: not gw.sas(), 15), sa_set(gw))
-    child = {"net": (24, "esp_proposals = %s\n        rekey_time = 0" % prop)}
     for side, c, local, remote in (("a", A, A_IP, NAT_WAN), ("b", B, B_IP, A_IP)):
-        cp = c.load(conns(side, child, local, remote))
+        opts = "esp_proposals = %s\n        rekey_time = 0" % prop
+        if tfc and side == "a":
+            opts += "\n        tfc_padding = %s" % tfc
+        cp = c.load(conns(side, {"net": (24, opts)}, local, remote))
         s.check("%s: charon %s loads it" % (prop, side), cp.returncode == 0,
                 cp.stdout + cp.stderr)
     cp = B.swanctl("--initiate", "--child", "net", "--timeout", "20", timeout=40)
@@ -432,13 +438,33 @@ def other_aead(s, gw, A, B, prop, name):
     a = a[0]
     s.check("%s: charon A negotiated it (%s)" % (prop, a["proto"]),
             a["proto"].startswith({"chacha20-poly1305": "ESP:CHACHA20_POLY1305",
-                                   "aes-192-gcm": "ESP:AES_GCM_16-192"}[name]), a["proto"])
+                                   "aes-192-gcm": "ESP:AES_GCM_16-192",
+                                   "aes-128-gcm": "ESP:AES_GCM_16-128"}[name]), a["proto"])
     for d in ("in", "out"):
         s.eq("%s: shardgate A's SA %s is %s" % (prop, d, name), tel_sa(gw, d, a[d][0]).get(
             "aead"), name)
     before = {r: drop(gw, r) for r in ("auth", "malformed", "esp_short", "replay")}
+    if tfc:
+        s.eq("%s: shardgate A's SA out pads (/shardgate/sa tfc_pad)" % prop,
+             tel_sa(gw, "out", a["out"][0]).get("tfc_pad"), "mtu" if tfc == "mtu" else tfc)
+        cap = os.path.join(tmp, "tfc.pcap")
+        dump = subprocess.Popen(["ip", "netns", "exec", NS["nat"], "tcpdump", "-U", "-n", "-i",
+                                 "wan", "-w", cap, "udp port 4500"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
     sent, got = ping_from("h1", LAN["b"] + ".1", count=5)
     s.check("%s: ping h1 -> B's site (%d/%d)" % (prop, got, sent), sent == got and got > 0)
+    if tfc:
+        time.sleep(0.5)
+        dump.terminate()
+        dump.wait(timeout=10)
+        # A's ESP in UDP (tshark reads past the non-ESP marker's absence):
+        # pings and replies of 84 bytes inside, each padded to the MTU
+        cp = sh("tshark", "-r", cap, "-Y", "esp && ip.src == %s" % A_IP, "-T", "fields",
+                "-e", "ip.len", check=False, timeout=60)
+        lens = sorted(set(int(x) for x in cp.stdout.split()))
+        s.eq("%s: every ESP packet shardgate A sent is padded to the port's MTU (1500)" % prop,
+             lens, [1500])
     sent, got = ping_from("b", LAN["a"] + ".1", src=LAN["b"] + ".1", count=5)
     s.check("%s: ping B's site -> h1 (%d/%d)" % (prop, got, sent), sent == got and got > 0)
     for client, server, addr, what in (("h1", "b", LAN["b"] + ".1", "h1 -> B"),

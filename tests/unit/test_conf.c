@@ -17,79 +17,18 @@
 #include "sg_conf.h"
 #include "sg_test.h"
 
-#define NAME "rules.cfg"
-#define ERR_LEN 512
+#include "test_conf.h"
 
-/* 16-byte key + 4-byte salt, and 32 + 4: distinctive so leaks are easy to spot. */
-#define K20 "a1:a2:a3:a4:a5:a6:a7:a8:a9:aa:ab:ac:ad:ae:af:b0:c1:c2:c3:c4"
-#define K36 "d1:d2:d3:d4:d5:d6:d7:d8:d9:da:db:dc:dd:de:df:e0:" \
-	"e1:e2:e3:e4:e5:e6:e7:e8:e9:ea:eb:ec:ed:ee:ef:f0:f1:f2:f3:f4"
-#define K19 "a1:a2:a3:a4:a5:a6:a7:a8:a9:aa:ab:ac:ad:ae:af:b0:c1:c2:c3"
 /* Any of these in a message means key text leaked. */
 static const char *const key_bits[] = {"a1:a2", "a5:a6", "ae:af", "c2:c3", "d1:d2", "e5:e6"};
 
-#define GCM128 "aead_algo aes-128-gcm aead_key " K20
-#define TUN " mode ipv4-tunnel src 10.0.0.1 dst 10.0.0.2"
-#define SA(dir, spi) "sa " dir " " spi " " GCM128 TUN
+char err[ERR_LEN];
 
-static char err[ERR_LEN];
-
-static int
+int
 parse(const char *text, struct sg_conf *c)
 {
 	memset(err, 0, sizeof(err));
 	return sg_conf_parse_string(NAME, text, c, err, sizeof(err));
-}
-
-/* aes-192-gcm (RFC 4106) and chacha20-poly1305 (RFC 7634), as
- * ipsec-secgw spells them: key, then the 4-byte salt. */
-static void
-test_more_aeads(void)
-{
-	static const uint8_t k192[24] = {0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa,
-		0xab, 0xac, 0xad, 0xae, 0xaf, 0xb0, 0xc1, 0xc2, 0xc3, 0xc4, 0xd1, 0xd2, 0xd3, 0xd4};
-	static const uint8_t s192[4] = {0xd5, 0xd6, 0xd7, 0xd8};
-	static const uint8_t s_cc[4] = {0xf1, 0xf2, 0xf3, 0xf4};
-	const char *text =
-		"sa in 10 aead_algo aes-192-gcm aead_key " K20 ":d1:d2:d3:d4:d5:d6:d7:d8" TUN "\n"
-		"sa out 11 aead_algo chacha20-poly1305 aead_key " K36 TUN " esn\n";
-	struct sg_conf c;
-
-	CU_ASSERT_EQUAL_FATAL(parse(text, &c), 0);
-	CU_ASSERT_EQUAL_FATAL(c.nb_sa, 2);
-	CU_ASSERT_EQUAL(c.sa[0].prm.aead, SG_AEAD_AES192_GCM);
-	CU_ASSERT_EQUAL(c.sa[0].prm.key_len, 24);
-	CU_ASSERT(memcmp(c.sa[0].prm.key, k192, sizeof(k192)) == 0);
-	CU_ASSERT(memcmp(c.sa[0].prm.salt, s192, sizeof(s192)) == 0);
-	CU_ASSERT_EQUAL(c.sa[1].prm.aead, SG_AEAD_CHACHA20_POLY1305);
-	CU_ASSERT_EQUAL(c.sa[1].prm.key_len, 32);
-	CU_ASSERT_EQUAL(c.sa[1].prm.key[0], 0xd1);
-	CU_ASSERT_EQUAL(c.sa[1].prm.key[31], 0xf0);
-	CU_ASSERT(memcmp(c.sa[1].prm.salt, s_cc, sizeof(s_cc)) == 0);
-	CU_ASSERT(c.sa[1].prm.esn);
-	CU_ASSERT_EQUAL(c.sa[1].prm.esn_start, 0);
-	sg_conf_free(&c);
-}
-
-/* ipsec-secgw's "esn N": ESN on, starting at N; "esn 0" leaves it off. */
-static void
-test_esn_start(void)
-{
-	const char *text =
-		SA("out", "20") " esn 4294967296\n"
-		SA("in", "21") " esn 18446744073709551614 replay_win 64\n"
-		SA("in", "22") " esn 0\n";
-	struct sg_conf c;
-
-	CU_ASSERT_EQUAL_FATAL(parse(text, &c), 0);
-	CU_ASSERT_EQUAL_FATAL(c.nb_sa, 3);
-	CU_ASSERT(c.sa[0].prm.esn && c.sa[0].esn_set);
-	CU_ASSERT_EQUAL(c.sa[0].prm.esn_start, UINT64_C(1) << 32);
-	CU_ASSERT(c.sa[1].prm.esn);
-	CU_ASSERT_EQUAL(c.sa[1].prm.esn_start, UINT64_MAX - 1);
-	CU_ASSERT(!c.sa[2].prm.esn && !c.sa[2].esn_set);
-	CU_ASSERT_EQUAL(c.sa[2].prm.esn_start, 0);
-	sg_conf_free(&c);
 }
 
 static int
@@ -696,6 +635,17 @@ static const struct bad bad[] = {
 	{SA("in", "5") " udp_encap 4500 x\n", 1, "sa: udp_encap DPORT 'x' is not a decimal number"},
 	{SA("in", "5") " udp_encap 1 2 udp-encap\n", 1, "sa: udp_encap and udp-encap: give one"},
 	{SA("in", "5") " udp-encap udp-encap\n", 1, "sa: 'udp-encap' given twice"},
+	{SA("in", "5") " tfc_pad 1000\n", 1, "sa: tfc_pad applies to outbound SAs only"},
+	{SA("out", "5") " tfc_pad\n", 1, "sa: missing size after 'tfc_pad' (bytes, or 'mtu')"},
+	{SA("out", "5") " tfc_pad esn\n", 1, "sa: missing size after 'tfc_pad'"},
+	{SA("out", "5") " tfc_pad 0\n", 1, "sa: tfc_pad '0' is out of range"},
+	{SA("out", "5") " tfc_pad 65535\n", 1, "sa: tfc_pad '65535' is out of range"},
+	{SA("out", "5") " tfc_pad 512 256\n", 1, "sa: tfc_pad sizes must ascend, but 256 follows 512"},
+	{SA("out", "5") " tfc_pad 512 512\n", 1, "sa: tfc_pad sizes must ascend, but 512 follows 512"},
+	{SA("out", "5") " tfc_pad mtu 1400\n", 1, "sa: tfc_pad: 'mtu' must be the last size"},
+	{SA("out", "5") " tfc_pad mtu mtu\n", 1, "sa: tfc_pad: 'mtu' must be the last size"},
+	{SA("out", "5") " tfc_pad 1 2 3 4 5\n", 1, "sa: tfc_pad takes at most 4 sizes"},
+	{SA("out", "5") " tfc_pad 1 tfc_pad 2\n", 1, "sa: 'tfc_pad' given twice"},
 	{SA("in", "5") " fallback lookaside-none\n", 1, "sa: fallback (inline-crypto fallback"},
 	{SA("in", "5") " flow-direction 0 2\n", 1, "sa: flow-direction (rte_flow queue steering)"},
 	{SA("in", "5") " reassembly_en\n", 1, "sa: reassembly_en (inline IP reassembly"},
@@ -905,6 +855,7 @@ main(void)
 			CU_add_test(s, "ipsec-secgw GCM config", test_secgw_gcm_config) == NULL ||
 			CU_add_test(s, "aes-192-gcm and chacha20-poly1305", test_more_aeads) == NULL ||
 			CU_add_test(s, "esn N", test_esn_start) == NULL ||
+			CU_add_test(s, "tfc_pad", test_tfc_pad) == NULL ||
 			CU_add_test(s, "file on disk", test_file) == NULL ||
 			CU_add_test(s, "ipsec-secgw ep0.cfg", test_secgw_sample) == NULL ||
 			CU_add_test(s, "empty input and arguments", test_empty_and_args) == NULL ||

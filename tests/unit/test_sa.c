@@ -214,6 +214,68 @@ test_table_add(void)
 	sg_sa_table_free(t);
 }
 
+/*
+ * TFC padding (RFC 4303 §2.7): an outbound SA keeps its sizes where an
+ * inbound one keeps its window; deleting it frees no window, and the sizes
+ * pick the payload length.
+ */
+static void
+test_table_tfc(void)
+{
+	static const uint16_t b[SG_SA_TFC_BUCKETS] = {128, 512, 1024, SG_SA_TFC_MTU};
+	static const uint16_t one[SG_SA_TFC_BUCKETS] = {1000};
+	static const uint16_t none[SG_SA_TFC_BUCKETS];
+	struct sg_sa_table *t = sg_sa_table_create("sa_tfc", 4, sock);
+	struct sg_sa_prm p;
+	struct sg_sa *sa;
+	unsigned int base;
+	int idx;
+
+	/* first size that holds it, capped at what fits; never shorter */
+	CU_ASSERT_EQUAL(sg_sa_tfc_len(b, 20, 1446), 128);
+	CU_ASSERT_EQUAL(sg_sa_tfc_len(b, 128, 1446), 128);
+	CU_ASSERT_EQUAL(sg_sa_tfc_len(b, 129, 1446), 512);
+	CU_ASSERT_EQUAL(sg_sa_tfc_len(b, 1025, 1446), 1446);
+	CU_ASSERT_EQUAL(sg_sa_tfc_len(b, 1446, 1446), 1446);
+	CU_ASSERT_EQUAL(sg_sa_tfc_len(b, 1500, 1446), 1500); /* past the cap: as it is */
+	CU_ASSERT_EQUAL(sg_sa_tfc_len(b, 300, 400), 400);    /* the cap wins over 512 */
+	CU_ASSERT_EQUAL(sg_sa_tfc_len(one, 999, 1446), 1000);
+	CU_ASSERT_EQUAL(sg_sa_tfc_len(one, 1001, 1446), 1001); /* no size holds it */
+	CU_ASSERT_EQUAL(sg_sa_tfc_len(none, 60, 1446), 60);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	base = heap_allocs();
+	prm_fill(&p, 0x700, SG_SA_OUT, SG_AEAD_AES128_GCM, 0, false);
+	memcpy(p.tfc, b, sizeof(b));
+	idx = sg_sa_table_add(t, &p, mgr, 0, sock);
+	CU_ASSERT_FATAL(idx >= 0);
+	sa = sg_sa_table_get(t, (uint32_t)idx);
+	CU_ASSERT_EQUAL(sa->flags, SG_SA_F_TFC);
+	CU_ASSERT(memcmp(sa->tfc, b, sizeof(b)) == 0);
+	CU_ASSERT_PTR_NULL(sg_sa_replay(sa));
+	/* a rekey takes the new parameters' sizes, or none */
+	prm_fill(&p, 0x701, SG_SA_OUT, SG_AEAD_AES128_GCM, 0, false);
+	memcpy(p.tfc, one, sizeof(one));
+	CU_ASSERT_EQUAL(sg_sa_table_rekey(t, (uint32_t)idx, &p, mgr, sock), 0);
+	CU_ASSERT(sa->flags == SG_SA_F_TFC && memcmp(sa->tfc, one, sizeof(one)) == 0);
+	prm_fill(&p, 0x702, SG_SA_OUT, SG_AEAD_AES128_GCM, 0, false);
+	CU_ASSERT_EQUAL(sg_sa_table_rekey(t, (uint32_t)idx, &p, mgr, sock), 0);
+	CU_ASSERT(sa->flags == 0 && memcmp(sa->tfc, none, sizeof(none)) == 0);
+	memcpy(p.tfc, b, sizeof(b));
+	p.spi = 0x703;
+	CU_ASSERT_EQUAL(sg_sa_table_rekey(t, (uint32_t)idx, &p, mgr, sock), 0);
+	/* an inbound SA beside it keeps its window */
+	prm_fill(&p, 0x700, SG_SA_IN, SG_AEAD_AES128_GCM, 64, false);
+	CU_ASSERT_FATAL(sg_sa_table_add(t, &p, mgr, 0, sock) >= 0);
+	CU_ASSERT_PTR_NOT_NULL(sg_sa_replay(sg_sa_table_get(t,
+			sg_sa_table_find(t, SG_SA_IN, 0x700))));
+	/* the sizes are not a window to free */
+	CU_ASSERT_EQUAL(sg_sa_table_del(t, (uint32_t)idx), 0);
+	CU_ASSERT_EQUAL(sg_sa_table_del(t, sg_sa_table_find(t, SG_SA_IN, 0x700)), 0);
+	CU_ASSERT_EQUAL(heap_allocs(), base);
+	sg_sa_table_free(t);
+}
+
 static void
 test_table_bad_prm(void)
 {
@@ -238,6 +300,11 @@ test_table_bad_prm(void)
 		case 9: p.replay_win = UINT32_MAX; break;
 		case 10: p.esn = true; p.replay_win = 0; break; /* ESN needs a window */
 		case 11: p.spi = 0; break; /* reserved (RFC 4303 §2.1) */
+		case 12: p.tfc[0] = 1000; break; /* TFC padding is the sender's */
+		case 13: p.dir = SG_SA_OUT; p.replay_win = 0; p.tfc[0] = 512; p.tfc[1] = 512; break;
+		case 14: p.dir = SG_SA_OUT; p.replay_win = 0; p.tfc[0] = 512; p.tfc[1] = 256; break;
+		case 15: p.dir = SG_SA_OUT; p.replay_win = 0; p.tfc[1] = 512; break; /* a gap */
+		case 16: p.dir = SG_SA_OUT; p.replay_win = 0; p.tfc[0] = 5; p.tfc[3] = 9; break;
 		default: goto done;
 		}
 		if (sg_sa_table_add(t, &p, mgr, 0, sock) != -EINVAL)
@@ -564,6 +631,7 @@ static const struct {
 	{"del, rekey", test_table_del},
 	{"100k churn", test_table_churn},
 	{"esn N start", test_table_esn_start},
+	{"TFC padding sizes", test_table_tfc},
 }, seqstore_tests[] = {
 	{"missing file", test_seqstore_missing},
 	{"resume above the mark, exact release", test_seqstore_resume},

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TEST_CONF_H
+#define TEST_CONF_H
+
+/* Shared by the conf suite's files (test_conf.c, conf_sa_opts.c). */
+
+#include "sg_conf.h"
+
+#define NAME "rules.cfg"
+#define ERR_LEN 512
+
+/* 16-byte key + 4-byte salt, and 32 + 4: distinctive so leaks are easy to spot. */
+#define K20 "a1:a2:a3:a4:a5:a6:a7:a8:a9:aa:ab:ac:ad:ae:af:b0:c1:c2:c3:c4"
+#define K36 "d1:d2:d3:d4:d5:d6:d7:d8:d9:da:db:dc:dd:de:df:e0:" \
+	"e1:e2:e3:e4:e5:e6:e7:e8:e9:ea:eb:ec:ed:ee:ef:f0:f1:f2:f3:f4"
+#define K19 "a1:a2:a3:a4:a5:a6:a7:a8:a9:aa:ab:ac:ad:ae:af:b0:c1:c2:c3"
+
+#define GCM128 "aead_algo aes-128-gcm aead_key " K20
+#define TUN " mode ipv4-tunnel src 10.0.0.1 dst 10.0.0.2"
+#define SA(dir, spi) "sa " dir " " spi " " GCM128 TUN
+
+/* The last parse's error message. */
+extern char err[ERR_LEN];
+
+/* Parse @p text as the file NAME into @p c (err gets the message). */
+int parse(const char *text, struct sg_conf *c);
+
+/* Per-SA options beyond the basics (conf_sa_opts.c). */
+void test_more_aeads(void);
+void test_esn_start(void);
+void test_tfc_pad(void);
+
+#endif /* TEST_CONF_H */
