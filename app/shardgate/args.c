@@ -15,6 +15,7 @@ enum {
 	OPT_CONFIG = 256,
 	OPT_BURST,
 	OPT_MTU,
+	OPT_ICMP_RATE,
 	OPT_RXD,
 	OPT_TXD,
 	OPT_NB_MBUFS,
@@ -38,6 +39,7 @@ static const struct option longopts[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"burst", required_argument, NULL, OPT_BURST},
 	{"mtu", required_argument, NULL, OPT_MTU},
+	{"icmp-rate", required_argument, NULL, OPT_ICMP_RATE},
 	{"rxd", required_argument, NULL, OPT_RXD},
 	{"txd", required_argument, NULL, OPT_TXD},
 	{"nb-mbufs", required_argument, NULL, OPT_NB_MBUFS},
@@ -78,7 +80,7 @@ args_usage(const char *prog)
 {
 	printf("Usage: %s [EAL options] -- -p PORTMASK -u UNPROTECTED_PORTMASK -f CONFIG_FILE\n"
 	       "       [-P] [-w REPLAY_WINDOW] [-e] [--config (port,queue,lcore)[,...]]\n"
-	       "       [--burst N] [--mtu N] [--rxd N] [--txd N] [--nb-mbufs N]\n"
+	       "       [--burst N] [--mtu N] [--icmp-rate N] [--rxd N] [--txd N] [--nb-mbufs N]\n"
 	       "       [--poll-sleep-us N] [--handoff-ring N] [--max-sa N] [--strict-numa]\n"
 	       "       [--lifetime-soft S] [--lifetime-hard S] [--idle-timeout S]\n"
 	       "       [--seq-state FILE] [--seq-state-init] [--seq-reserve N]\n"
@@ -102,7 +104,11 @@ args_usage(const char *prog)
 	       "                     over all worker lcores automatically\n"
 	       "shardgate options:\n"
 	       "  --burst N          rx burst size, 1..%u (default %u)\n"
-	       "  --mtu N            IP MTU of every port (default 1500)\n"
+	       "  --mtu N            IP MTU of every port (default 1500). A packet too big\n"
+	       "                     once in ESP is fragmented after encryption, or, with DF\n"
+	       "                     set, dropped with ICMP \"fragmentation needed\" to its sender\n"
+	       "  --icmp-rate N      ICMP errors each worker may send per second, 0..1000000\n"
+	       "                     (default %u; 0: none)\n"
 	       "  --rxd N, --txd N   rx/tx descriptors per queue (default 1024)\n"
 	       "  --nb-mbufs N       mbufs per NUMA node pool (default: sized from queues)\n"
 	       "  --poll-sleep-us N  an idle worker sleeps N us between polls (default 0:\n"
@@ -133,8 +139,8 @@ args_usage(const char *prog)
 	       "/shardgate/events (dpdk-telemetry.py). Live changes: shardgatectl, over the\n"
 	       "control socket shardgate.sock in the EAL runtime directory (mode 0600).\n",
 		prog, SG_REPLAY_WIN_MAX, SG_REPLAY_WIN_DEFAULT, RTE_MBUF_DEFAULT_DATAROOM,
-		SG_DP_BURST_MAX, SG_DP_BURST_DEFAULT, SG_SHARD_SA_MAX, ARGS_SEQ_RESERVE_MIN,
-		ARGS_SEQ_RESERVE_DEFAULT, SG_SEQSTORE_MAX_ENTRIES);
+		SG_DP_BURST_MAX, SG_DP_BURST_DEFAULT, SG_DP_ICMP_RATE_DEFAULT, SG_SHARD_SA_MAX,
+		ARGS_SEQ_RESERVE_MIN, ARGS_SEQ_RESERVE_DEFAULT, SG_SEQSTORE_MAX_ENTRIES);
 }
 
 /* Whole-string unsigned parse in [lo, hi]. */
@@ -231,6 +237,7 @@ args_defaults(struct args *a)
 	a->replay_win = SG_CONF_UNSET;
 	a->burst = SG_DP_BURST_DEFAULT;
 	a->mtu = RTE_ETHER_MTU;
+	a->icmp_rate = SG_DP_ICMP_RATE_DEFAULT;
 	a->nb_rxd = 1024;
 	a->nb_txd = 1024;
 	a->handoff_ring = 1024;
@@ -301,6 +308,11 @@ args_parse(int argc, char **argv, struct args *a, char *err, size_t errlen)
 			if (parse_uint(optarg, 10, 1024, UINT32_MAX, &v) != 0)
 				goto bad_value;
 			a->nb_mbufs = (uint32_t)v;
+			break;
+		case OPT_ICMP_RATE:
+			if (parse_uint(optarg, 10, 0, 1000000, &v) != 0)
+				goto bad_value;
+			a->icmp_rate = (uint32_t)v;
 			break;
 		case OPT_POLL_SLEEP:
 			if (parse_uint(optarg, 10, 0, 1000000, &v) != 0)

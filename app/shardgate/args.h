@@ -35,6 +35,7 @@ struct args {
 	struct args_map map[ARGS_MAP_MAX];
 	uint16_t burst;         /* --burst */
 	uint16_t mtu;           /* --mtu */
+	uint32_t icmp_rate;     /* --icmp-rate */
 	uint16_t nb_rxd;        /* --rxd */
 	uint16_t nb_txd;        /* --txd */
 	uint32_t nb_mbufs;      /* --nb-mbufs, -s; 0: computed */

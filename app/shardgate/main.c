@@ -197,6 +197,7 @@ main(int argc, char **argv)
 	}
 	gw.ctx->burst = gw.args.burst;
 	gw.ctx->poll_sleep_us = gw.args.poll_sleep_us;
+	gw.ctx->icmp_rate = gw.args.icmp_rate;
 	if (gateway_setup_lcores(&gw) != 0 || gateway_setup_ports(&gw) != 0 ||
 			gateway_seq_index(&gw) != 0 || gateway_setup_rules(&gw) != 0 ||
 			slowpath_setup(&gw) != 0)

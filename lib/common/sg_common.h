@@ -90,6 +90,8 @@ enum sg_drop {
 	SG_DROP_PUNT_TX_RATE,   /**< sent by the kernel interface, over the port's punt rate */
 	SG_DROP_TFC_DUMMY,      /**< an authentic dummy packet, next header 59 (RFC 4303
 	                         *   §2.6): counted, not an error */
+	SG_DROP_FRAG_NEEDED,    /**< outbound, DF set and too big once in ESP: the sender
+	                         *   gets ICMP "fragmentation needed" (RFC 1191) */
 	SG_DROP_MAX
 };
 

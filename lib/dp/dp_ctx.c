@@ -38,6 +38,7 @@ sg_dp_ctx_create(int socket, uint32_t nb_routes)
 	}
 	ctx->burst = SG_DP_BURST_DEFAULT;
 	ctx->esp_mtu = RTE_ETHER_MTU;
+	ctx->icmp_rate = SG_DP_ICMP_RATE_DEFAULT;
 	return ctx;
 }
 
@@ -114,6 +115,9 @@ sg_dp_lcore_init(struct sg_dp_lcore *lc, const struct sg_dp_ctx *ctx, uint16_t l
 	lc->socket = (int)rte_lcore_to_socket_id(lcore_id);
 	if (lc->socket < 0)
 		lc->socket = 0;
+	/* a second's worth at once, at most SG_DP_ICMP_BURST_MAX */
+	sg_dp_tb_init(&lc->icmp_tb, ctx->icmp_rate, RTE_MIN(ctx->icmp_rate,
+			(uint32_t)SG_DP_ICMP_BURST_MAX), rte_get_tsc_hz(), rte_rdtsc());
 	lc->mgr = sg_crypto_mgr_create(lc->socket);
 	if (lc->mgr == NULL)
 		return -rte_errno;

@@ -27,12 +27,8 @@ out_tfc_len(const struct sg_dp_lcore *lc, const struct rte_mbuf *m, const struct
 		uint32_t len, uint16_t head)
 {
 	uint32_t trail = SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN + SG_ESP_ALIGN - 1;
-	uint32_t cap = 0, room = rte_pktmbuf_tailroom(m);
+	uint32_t cap = dp_esp_payload_max(lc, head), room = rte_pktmbuf_tailroom(m);
 
-	/* The largest payload p with head + p + pad + trailer + ICV <= MTU. */
-	if (lc->ctx->esp_mtu > head + SG_ESP_ICV_LEN + SG_ESP_TRAILER_LEN)
-		cap = RTE_ALIGN_FLOOR((uint32_t)lc->ctx->esp_mtu - head - SG_ESP_ICV_LEN,
-				SG_ESP_ALIGN) - SG_ESP_TRAILER_LEN;
 	if (room > trail)
 		cap = RTE_MIN(cap, len + room - trail);
 	return sg_sa_tfc_len(sa->tfc, len, cap);
@@ -76,6 +72,12 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 	if (unlikely(sa->flags & SG_SA_F_TFC))
 		payload_len = out_tfc_len(lc, m, sa, inner_len, head);
 	pad = sg_esp_pad_len(payload_len);
+	inner = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	/* RFC 4301 §8.1: with DF set, the sender learns the MTU (RFC 1191);
+	 * without, the ESP packet is fragmented on its way out. */
+	if (unlikely(head + payload_len + pad + SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN >
+			lc->ctx->esp_mtu) && (inner->fragment_offset & rte_cpu_to_be_16(SG_IPV4_DF)))
+		return SG_DROP_FRAG_NEEDED;
 	if (unlikely(rte_pktmbuf_tailroom(m) < payload_len - inner_len + pad +
 			SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN ||
 			rte_pktmbuf_headroom(m) < head + RTE_ETHER_HDR_LEN))
@@ -93,7 +95,6 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 	trailer[pad] = (uint8_t)pad;
 	trailer[pad + 1] = SG_IPPROTO_IPIP;
 
-	inner = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 	outer = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, head);
 	/* DSCP and ECN are copied (RFC 4301 §5.1.2.1, RFC 6040 normal mode);
 	 * so is DF (RFC 4301 §8.1 default). */
@@ -147,13 +148,29 @@ prefetch_encap(const struct rte_mbuf *m)
 			SG_ESP_ICV_LEN - 1);
 }
 
+/*
+ * An inner packet too big for its SA with DF set: ICMP "fragmentation
+ * needed" to its sender, from the address the host has on the port it came
+ * in by (else the tunnel's own), with the largest inner packet that fits.
+ */
+static struct rte_mbuf *
+out_frag_needed(struct sg_dp_lcore *lc, const struct rte_mbuf *m, const struct sg_sa *sa)
+{
+	const struct sg_dp_port *p = &lc->ctx->port[m->port];
+	uint16_t head = OUT_HEAD + (sa->flags & SG_SA_F_UDP ? OUT_UDP : 0);
+	uint32_t mtu = dp_esp_payload_max(lc, head);
+
+	return dp_icmp_frag_needed(lc, m, p->nb_addr > 0 ? p->addr_be[0] : sa->tun_src_be,
+			(uint16_t)RTE_MIN(mtu, (uint32_t)UINT16_MAX));
+}
+
 uint16_t
 dp_esp_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint32_t *sa_idx, uint16_t n,
 		uint16_t *nb_bad, int from_handoff)
 {
-	struct rte_mbuf *bad[SG_DP_BURST_MAX], *cm[SG_DP_BURST_MAX];
+	struct rte_mbuf *bad[SG_DP_BURST_MAX], *cm[SG_DP_BURST_MAX], *icmp[SG_DP_BURST_MAX];
 	struct sg_crypto_op *ops = lc->ops;
-	uint16_t i, no = 0, nbad = 0, k = 0;
+	uint16_t i, no = 0, nbad = 0, k = 0, nicmp = 0;
 	uint64_t t = dp_stage_start(lc);
 	enum sg_drop why;
 
@@ -164,7 +181,7 @@ dp_esp_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint32_t *sa_idx,
 		prefetch_encap(mb[i]);
 	for (i = 0; i < n; i++) {
 		uint16_t owner = sg_shard_of(sa_idx[i]);
-		struct sg_sa *sa;
+		struct sg_sa *sa = NULL;
 
 		if (i + DP_PREFETCH_AHEAD < n)
 			prefetch_encap(mb[i + DP_PREFETCH_AHEAD]);
@@ -184,10 +201,17 @@ dp_esp_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint32_t *sa_idx,
 		}
 		if (likely(why == SG_DROP_MAX)) {
 			cm[no++] = mb[i];
-		} else {
-			dp_count_drop(lc, why);
-			bad[nbad++] = mb[i];
+			continue;
 		}
+		dp_count_drop(lc, why);
+		if (unlikely(why == SG_DROP_FRAG_NEEDED)) {
+			/* the answer takes the packet's place in the burst */
+			icmp[nicmp] = out_frag_needed(lc, mb[i], sa);
+			nicmp += icmp[nicmp] != NULL;
+			rte_pktmbuf_free(mb[i]);
+			continue;
+		}
+		bad[nbad++] = mb[i];
 	}
 
 	dp_stage(lc, SG_STAGE_ENCAP, &t);
@@ -203,9 +227,12 @@ dp_esp_outbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint32_t *sa_idx,
 			bad[nbad++] = cm[i];
 		}
 	}
+	lc->stats.outbound += k;
+	/* ICMP errors go where their packets' senders are: routed with the rest. */
+	memcpy(&mb[k], icmp, nicmp * sizeof(icmp[0]));
+	k += nicmp;
 	memcpy(&mb[k], bad, nbad * sizeof(bad[0]));
 	*nb_bad = nbad;
-	lc->stats.outbound += k;
 	dp_stage(lc, SG_STAGE_ENCAP, &t);
 	return k;
 }

@@ -56,6 +56,31 @@ dp_prefetch_ahead(struct rte_mbuf *mb[], uint16_t i, uint16_t n)
 		rte_prefetch0(rte_pktmbuf_mtod(mb[i + DP_PREFETCH_AHEAD], void *));
 }
 
+/*
+ * The largest ESP payload (inner packet and TFC padding) whose packet,
+ * behind @p head bytes of outer headers, fits the MTU ESP leaves by: what
+ * TFC padding pads to at most, and the MTU a sender is told to use.
+ */
+static inline uint32_t
+dp_esp_payload_max(const struct sg_dp_lcore *lc, uint16_t head)
+{
+	uint32_t mtu = lc->ctx->esp_mtu;
+
+	if (mtu <= (uint32_t)head + SG_ESP_ICV_LEN + SG_ESP_TRAILER_LEN)
+		return 0;
+	return RTE_ALIGN_FLOOR(mtu - head - SG_ESP_ICV_LEN, SG_ESP_ALIGN) - SG_ESP_TRAILER_LEN;
+}
+
+/*
+ * ICMP "fragmentation needed" (RFC 792, RFC 1191) for the IPv4 packet @p m
+ * (data at its IP header): a new mbuf from @p m's pool, from @p src_be to
+ * the packet's source, telling it @p mtu; NULL when none may go (an ICMP
+ * error, a later fragment, a source that is no host: RFC 1122 §3.2.2; the
+ * rate; no mbuf). Counts icmp_tx, icmp_limited and tx_made. dp_icmp.c.
+ */
+struct rte_mbuf *dp_icmp_frag_needed(struct sg_dp_lcore *lc, const struct rte_mbuf *m,
+		rte_be32_t src_be, uint16_t mtu);
+
 /* Queue @p m for worker @p dst, which owns its SA; sent by dp_handoff_flush(). */
 static inline void
 dp_handoff(struct sg_dp_lcore *lc, struct rte_mbuf *m, uint16_t dst, uint32_t tag)
@@ -164,6 +189,8 @@ void dp_handoff_flush(struct sg_dp_lcore *lc);
  * another worker leave the array. from_handoff: the packet was handed to
  * its owner, so it is not handed on again (outbound: the global SA index is
  * in hash.usr; inbound: the SPI is looked up in this worker's shard).
+ * Outbound, the good ones include the ICMP errors that replaced packets too
+ * big to send (SG_DROP_FRAG_NEEDED, counted and freed there).
  */
 uint16_t dp_esp_inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n,
 		uint32_t *sa_idx, uint16_t *nb_bad, int from_handoff);

@@ -55,6 +55,12 @@ struct sg_neigh_prm {
 #define SG_DP_WORKERS_MAX 64
 /** Own IPv4 addresses per port the slow path recognises. */
 #define SG_DP_ADDRS_MAX 8
+/** ICMP errors a worker may send per second unless told (--icmp-rate). */
+#define SG_DP_ICMP_RATE_DEFAULT 100
+/** Most ICMP errors a worker sends at once after a quiet spell. */
+#define SG_DP_ICMP_BURST_MAX 1000
+/** Most fragments one packet is cut into after encryption. */
+#define SG_DP_FRAGS_MAX 8
 /** Routes the LPM table holds. */
 #define SG_DP_ROUTES_MAX 65536
 
@@ -181,6 +187,8 @@ struct sg_dp_ctx {
 	/** IP MTU ESP leaves by: the smallest of the unprotected ports' (set
 	 * with them; RTE_ETHER_MTU until then). TFC padding stays below it. */
 	uint16_t esp_mtu;
+	/** ICMP errors a worker may send per second (--icmp-rate); 0: none. */
+	uint32_t icmp_rate;
 	uint32_t poll_sleep_us; /**< sleep this long after idle polls; 0: busy poll */
 	struct sg_dp_port port[RTE_MAX_ETHPORTS];
 	/** handoff[src][dst]: ring from worker index src to worker index dst. */
@@ -261,6 +269,12 @@ struct sg_dp_stats {
 	uint64_t natt_float; /**< a peer's NAT mapping changed under an authentic packet */
 	uint64_t neigh_resolve;      /**< next hops the control core asked the kernel to resolve */
 	uint64_t neigh_resolve_fail; /**< such requests the kernel refused */
+	/** Frames the gateway made itself: ICMP errors, and the fragments
+	 * beyond the first of a packet it fragmented. rx + tx_made == tx + drops. */
+	uint64_t tx_made;
+	uint64_t frag_out;     /**< ESP packets fragmented after encryption (DF clear) */
+	uint64_t icmp_tx;      /**< ICMP "fragmentation needed" sent to a sender */
+	uint64_t icmp_limited; /**< ... not sent: over --icmp-rate */
 	/** Cycles by stage on sampled bursts: scale by 2^stage_sample_shift. */
 	uint64_t stage_cycles[SG_STAGE_MAX];
 	uint64_t drops[SG_DROP_MAX];
@@ -285,6 +299,8 @@ struct sg_dp_lcore {
 	const struct sg_spd *spd_in;  /**< switched by the control core's SPD_SET */
 	const struct sg_spd *spd_out;
 	struct sg_dp_stats stats __rte_cache_aligned;
+	/** ICMP errors this worker may still send (ctx->icmp_rate). */
+	struct sg_dp_tb icmp_tb;
 	/** Punt rate of each unprotected port, this worker's share. */
 	struct sg_dp_tb punt_tb[RTE_MAX_ETHPORTS];
 	/** Next hops asked for (dp_resolve_ask), direct-mapped by address. */

@@ -78,6 +78,10 @@ add_counters(struct rte_tel_data *d, const struct sg_dp_stats *s)
 	rte_tel_data_add_dict_u64(d, "natt_float", s->natt_float);
 	rte_tel_data_add_dict_u64(d, "neigh_resolve", s->neigh_resolve);
 	rte_tel_data_add_dict_u64(d, "neigh_resolve_fail", s->neigh_resolve_fail);
+	rte_tel_data_add_dict_u64(d, "tx_made", s->tx_made);
+	rte_tel_data_add_dict_u64(d, "frag_out", s->frag_out);
+	rte_tel_data_add_dict_u64(d, "icmp_tx", s->icmp_tx);
+	rte_tel_data_add_dict_u64(d, "icmp_limited", s->icmp_limited);
 	add_drops(d, s);
 }
 

@@ -23,7 +23,8 @@ REASONS = ["malformed", "not_ipv4", "fragment", "not_for_us", "esp_short", "unkn
            "bad_tunnel", "replay", "auth", "bad_pad", "bad_next_header", "bad_inner", "policy",
            "sp_discard", "no_policy", "seq_overflow", "seq_reserve", "sa_expired", "no_route", "mtu",
            "no_room", "crypto", "handoff_full", "tx_full", "punt_bad", "punt_rate", "punt_full",
-           "natt_keepalive", "encap_mismatch", "punt_tx_rate", "tfc_dummy"]
+           "natt_keepalive", "encap_mismatch", "punt_tx_rate", "tfc_dummy",
+           "frag_needed"]
 
 
 class Feed:

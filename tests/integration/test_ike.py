@@ -126,8 +126,9 @@ class Topology:
                 # checksums computed by the sender, not left to a veth's
                 # offload: shardgate's af_packet port reads the frame as is
                 nsx(host, "ethtool", "-K", "eth0", "tx", "off")
-                # room for the ESP overhead (~60 bytes): shardgate drops what
-                # would exceed its port's MTU (drop_mtu) and sends no ICMP
+                # room for the ESP overhead (~60 bytes): what would exceed
+                # shardgate's port MTU is fragmented after encryption, or
+                # with DF answered with ICMP "fragmentation needed"
                 nsx(host, "ip", "link", "set", "eth0", "mtu", "1400")
                 nsx(host, "ip", "addr", "add", LAN[side] + ".1/24", "dev", "eth0")
                 nsx(host, "ip", "route", "add", "default", "via", LAN[side] + ".254")

@@ -16,7 +16,7 @@ sequence numbers 1, 2, 3, ... per SA in order (RFC 4303 §3.3.3); unique IVs
 
 import struct
 
-from sgtest import (suite_main, peer_sa, KEY_IN_128, SPI_IN_128, IP, UDP, TCP, ICMP, Raw, gw_out_sa, frame, base_rules, l2_problems,
+from sgtest import (suite_main, IP, UDP, TCP, ICMP, Raw, gw_out_sa, frame, base_rules, l2_problems,
                     diff_bytes, split_frame, ip_cksum_ok, gcm_open, IPSecIntegrityError,
                     SPI_OUT_256, SPI_OUT_128, KEY_OUT_256, KEY_OUT_128, GW, PEER, UNPROT, PROT)
 from scapy.layers.inet import IPOption_Router_Alert
@@ -188,48 +188,6 @@ def body(s):
         s.eq("telemetry: SA out %d bytes (plaintext IP bytes)" % spi, sa.get("bytes"),
              sum(len(c[1]) for c in mine))
     s.check_clean_exit("outbound run", r)
-
-    s.section("MTU: a plaintext that no longer fits once encapsulated")
-    big = bytes(IP(src="10.2.0.5", dst="10.1.0.9", flags="DF") / UDP(sport=1, dport=2) /
-                Raw(payload(1472)))
-    fits = bytes(IP(src="10.2.0.5", dst="10.1.0.9") / UDP(sport=1, dport=3) / Raw(payload(1400)))
-    r = s.run(base_rules(), {PROT: [frame(big, PROT), frame(fits, PROT)]})
-    s.eq("1500-byte plaintext + ESP overhead > MTU 1500: drop_mtu", r.drop("mtu"), 1)
-    esp = [f for f in r.out[UNPROT] if len(f) > 34 and f[23] == 50]
-    s.eq("the packet that fits still goes out", len(esp), 1)
-    s.check("no frame above MTU 1500 leaves", all(len(f) - 14 <= 1500 for f in r.out[UNPROT]),
-            str([len(f) - 14 for f in r.out[UNPROT]]))
-    if esp:
-        ip = split_frame(esp[0])[3]
-        try:
-            dec = bytes(sas[SPI_OUT_256].decrypt(IP(ip)))
-        except Exception as e:  # noqa: BLE001
-            dec = repr(e).encode()
-        s.check("it decrypts to the original", dec == fits, diff_bytes(dec, fits))
-    s.check_clean_exit("MTU run", r)
-
-    s.section("--mtu 1400 on both sides")
-    pa = peer_sa(SPI_IN_128, KEY_IN_128)
-    sizes = {"ESP of 1350 plaintext bytes (1404) is over": (1350, PROT, False),
-             "ESP of 1340 plaintext bytes (1396) fits": (1340, PROT, True),
-             "bypass of 1401 bytes is over": (1401, "bypass", False),
-             "bypass of 1400 bytes fits": (1400, "bypass", True),
-             "decrypted inner of 1401 bytes is over": (1401, UNPROT, False),
-             "decrypted inner of 1400 bytes fits": (1400, UNPROT, True)}
-    inputs = {PROT: [], UNPROT: []}
-    for label, (n, kind, fits) in sizes.items():
-        if kind == UNPROT:
-            p = IP(src="10.1.0.9", dst="10.2.0.9") / UDP() / Raw(payload(n - 28))
-            inputs[UNPROT].append(frame(bytes(pa.encrypt(p)), UNPROT))
-        else:
-            dst = "10.9.0.9" if kind == "bypass" else "10.1.0.9"
-            p = IP(src="10.2.0.5", dst=dst) / UDP() / Raw(payload(n - 28))
-            inputs[PROT].append(frame(bytes(p), PROT))
-    r = s.run(base_rules(), inputs, app_args=["--mtu", "1400"])
-    s.eq("drop_mtu counts the three that do not fit", r.drop("mtu"), 3)
-    sent = sorted(len(f) - 14 for p in (0, 1) for f in r.out[p])
-    s.eq("the three that fit go out, none above 1400", sent, [1396, 1400, 1400])
-    s.check_clean_exit("--mtu 1400 run", r)
 
 
 if __name__ == "__main__":

@@ -85,7 +85,8 @@ def body(s):
                 all(k in v for v in lc.values()), "stats %r, lcores %r" % (
                     st.get(k), {n: v.get(k) for n, v in lc.items()}))
     s.eq("stats rx == input frames", st.get("rx"), nin)
-    s.eq("stats rx == tx + drops", st.get("rx"), st.get("tx", 0) + st.get("drops", 0))
+    s.eq("stats rx + tx_made == tx + drops", st.get("rx") + st.get("tx_made", -1),
+         st.get("tx", 0) + st.get("drops", 0))
     s.eq("stats drops == sum of drop_*", st.get("drops"),
          sum(v for k, v in st.items() if k.startswith("drop_")))
     for n, v in sorted(lc.items()):

@@ -9,9 +9,9 @@ Static rules, --mtu 1400: SA 7001 pads to 256, 512, 1024 or the MTU
 plaintext, the ESP packet must have exactly the length its size bucket
 gives, and Scapy must decrypt it to the plaintext followed by zeros, up to
 that bucket. "mtu" pads to the largest packet that fits 1400 bytes, with and
-without the UDP header. Bad input next to it: a packet that does not fit
-even unpadded is dropped as mtu (padding never makes a fitting packet too
-big, nor a big one bigger).
+without the UDP header. Bad input next to it: a DF packet that does not fit
+even unpadded is dropped as frag_needed, and the ICMP tells the MTU without
+padding (padding never makes a fitting packet too big, nor a big one bigger).
 
 Live: the sizes follow the SA through 'rekey out' (the new SPI and key, the
 same padding); 'add sa' with descending sizes is refused and changes
@@ -62,9 +62,10 @@ def padded(n, buckets, udp):
     return n
 
 
-def plaintext(n, net, i):
+def plaintext(n, net, i, df=False):
     """An inner IPv4/UDP packet of exactly @n bytes to 10.1.@net.x."""
-    return bytes(IP(src="10.2.0.5", dst="10.1.%d.%d" % (net, 5 + i), id=i) /
+    return bytes(IP(src="10.2.0.5", dst="10.1.%d.%d" % (net, 5 + i), id=i,
+                    flags="DF" if df else 0) /
                  UDP(sport=3000 + i, dport=9) / Raw(bytes((i + k) & 0xFF for k in range(n - 28))))
 
 
@@ -104,12 +105,18 @@ def static_run(s):
     pts = [(spi, plaintext(n, net, i) if net else
             bytes(IP(src="10.2.0.5", dst="10.1.0.200") / UDP() / Raw(bytes(72))))
            for i, (spi, net, n) in enumerate(plan)]
-    # too big even unpadded: 1 byte past the MTU as ESP, for each kind of SA
-    big = [plaintext(mtu_payload(False) + 2, 1, 90), plaintext(mtu_payload(True) + 2, 2, 91)]
+    # too big even unpadded (1 byte past the MTU as ESP), with DF: the sender
+    # is told the MTU without padding
+    big = [plaintext(mtu_payload(False) + 2, 1, 90, df=True),
+           plaintext(mtu_payload(True) + 2, 2, 91, df=True)]
     inputs = [frame(p, PROT) for _, p in pts] + [frame(p, PROT) for p in big]
     r = s.run(base_rules(extra=EXTRA), {PROT: inputs}, app_args=("--mtu", str(MTU)))
     s.check_clean_exit("tfc", r)
-    s.eq("drop_mtu: the two packets too big unpadded", r.drop("mtu"), 2)
+    s.eq("drop_frag_needed: the two packets too big unpadded", r.drop("frag_needed"), 2)
+    icmp = [split_frame(f)[3] for f in r.out.get(PROT, [])]
+    s.eq("ICMP 'fragmentation needed' tells each sender the MTU its SA leaves, padding aside",
+         [(ip[9], ip[20], int.from_bytes(ip[26:28], "big")) for ip in icmp],
+         [(1, 3, mtu_payload(False)), (1, 3, mtu_payload(True))])
 
     scapy = {SPI_A: (sa(SPI_A, KEY_A), BUCKETS_A, False),
              SPI_B: (sa(SPI_B, KEY_B, udp=True), BUCKETS_B, True),

@@ -988,7 +988,7 @@ main(void)
 	CU_add_test(s, "ESP-in-UDP endpoints", test_udp_endpoints);
 	CU_add_test(s, "20000 mutated frames: all counted, no leak", test_fuzz_inbound);
 	CU_add_test(s, "20000 mutated plaintext frames outbound", test_fuzz_outbound);
-	if (test_dp_punt_add() != 0)
+	if (test_dp_punt_add() != 0 || test_dp_mtu_add() != 0)
 		return EXIT_FAILURE;
 	return sg_test_run("dp", 1);
 }
