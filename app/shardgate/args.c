@@ -16,6 +16,8 @@ enum {
 	OPT_BURST,
 	OPT_MTU,
 	OPT_ICMP_RATE,
+	OPT_REASM_FLOWS,
+	OPT_REASM_TIMEOUT,
 	OPT_RXD,
 	OPT_TXD,
 	OPT_NB_MBUFS,
@@ -40,6 +42,8 @@ static const struct option longopts[] = {
 	{"burst", required_argument, NULL, OPT_BURST},
 	{"mtu", required_argument, NULL, OPT_MTU},
 	{"icmp-rate", required_argument, NULL, OPT_ICMP_RATE},
+	{"reasm-flows", required_argument, NULL, OPT_REASM_FLOWS},
+	{"reasm-timeout-ms", required_argument, NULL, OPT_REASM_TIMEOUT},
 	{"rxd", required_argument, NULL, OPT_RXD},
 	{"txd", required_argument, NULL, OPT_TXD},
 	{"nb-mbufs", required_argument, NULL, OPT_NB_MBUFS},
@@ -81,6 +85,7 @@ args_usage(const char *prog)
 	printf("Usage: %s [EAL options] -- -p PORTMASK -u UNPROTECTED_PORTMASK -f CONFIG_FILE\n"
 	       "       [-P] [-w REPLAY_WINDOW] [-e] [--config (port,queue,lcore)[,...]]\n"
 	       "       [--burst N] [--mtu N] [--icmp-rate N] [--rxd N] [--txd N] [--nb-mbufs N]\n"
+	       "       [--reasm-flows N] [--reasm-timeout-ms N]\n"
 	       "       [--poll-sleep-us N] [--handoff-ring N] [--max-sa N] [--strict-numa]\n"
 	       "       [--lifetime-soft S] [--lifetime-hard S] [--idle-timeout S]\n"
 	       "       [--seq-state FILE] [--seq-state-init] [--seq-reserve N]\n"
@@ -109,6 +114,10 @@ args_usage(const char *prog)
 	       "                     set, dropped with ICMP \"fragmentation needed\" to its sender\n"
 	       "  --icmp-rate N      ICMP errors each worker may send per second, 0..1000000\n"
 	       "                     (default %u; 0: none)\n"
+	       "  --reasm-flows N    fragmented ESP packets each worker reassembles at once,\n"
+	       "                     0..1048576 (default %u; 0: ESP fragments are dropped)\n"
+	       "  --reasm-timeout-ms N  how long fragments wait for the rest, 1..60000\n"
+	       "                     (default %u)\n"
 	       "  --rxd N, --txd N   rx/tx descriptors per queue (default 1024)\n"
 	       "  --nb-mbufs N       mbufs per NUMA node pool (default: sized from queues)\n"
 	       "  --poll-sleep-us N  an idle worker sleeps N us between polls (default 0:\n"
@@ -139,7 +148,8 @@ args_usage(const char *prog)
 	       "/shardgate/events (dpdk-telemetry.py). Live changes: shardgatectl, over the\n"
 	       "control socket shardgate.sock in the EAL runtime directory (mode 0600).\n",
 		prog, SG_REPLAY_WIN_MAX, SG_REPLAY_WIN_DEFAULT, RTE_MBUF_DEFAULT_DATAROOM,
-		SG_DP_BURST_MAX, SG_DP_BURST_DEFAULT, SG_DP_ICMP_RATE_DEFAULT, SG_SHARD_SA_MAX,
+		SG_DP_BURST_MAX, SG_DP_BURST_DEFAULT, SG_DP_ICMP_RATE_DEFAULT,
+		SG_DP_REASM_FLOWS_DEFAULT, SG_DP_REASM_TIMEOUT_MS_DEFAULT, SG_SHARD_SA_MAX,
 		ARGS_SEQ_RESERVE_MIN, ARGS_SEQ_RESERVE_DEFAULT, SG_SEQSTORE_MAX_ENTRIES);
 }
 
@@ -238,6 +248,8 @@ args_defaults(struct args *a)
 	a->burst = SG_DP_BURST_DEFAULT;
 	a->mtu = RTE_ETHER_MTU;
 	a->icmp_rate = SG_DP_ICMP_RATE_DEFAULT;
+	a->reasm_flows = SG_DP_REASM_FLOWS_DEFAULT;
+	a->reasm_timeout_ms = SG_DP_REASM_TIMEOUT_MS_DEFAULT;
 	a->nb_rxd = 1024;
 	a->nb_txd = 1024;
 	a->handoff_ring = 1024;
@@ -313,6 +325,16 @@ args_parse(int argc, char **argv, struct args *a, char *err, size_t errlen)
 			if (parse_uint(optarg, 10, 0, 1000000, &v) != 0)
 				goto bad_value;
 			a->icmp_rate = (uint32_t)v;
+			break;
+		case OPT_REASM_FLOWS:
+			if (parse_uint(optarg, 10, 0, 1u << 20, &v) != 0)
+				goto bad_value;
+			a->reasm_flows = (uint32_t)v;
+			break;
+		case OPT_REASM_TIMEOUT:
+			if (parse_uint(optarg, 10, 1, 60000, &v) != 0)
+				goto bad_value;
+			a->reasm_timeout_ms = (uint32_t)v;
 			break;
 		case OPT_POLL_SLEEP:
 			if (parse_uint(optarg, 10, 0, 1000000, &v) != 0)

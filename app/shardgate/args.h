@@ -36,6 +36,8 @@ struct args {
 	uint16_t burst;         /* --burst */
 	uint16_t mtu;           /* --mtu */
 	uint32_t icmp_rate;     /* --icmp-rate */
+	uint32_t reasm_flows;   /* --reasm-flows */
+	uint32_t reasm_timeout_ms; /* --reasm-timeout-ms */
 	uint16_t nb_rxd;        /* --rxd */
 	uint16_t nb_txd;        /* --txd */
 	uint32_t nb_mbufs;      /* --nb-mbufs, -s; 0: computed */

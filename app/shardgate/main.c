@@ -112,6 +112,8 @@ teardown(struct gateway *gw)
 	sg_dp_ctx_free(gw->ctx); /* drains the handoff rings */
 	gw->ctx = NULL;
 	gateway_seq_close(gw); /* reads the stopped shards' counts */
+	for (w = 0; w < gw->nb_workers; w++)
+		sg_dp_lcore_release(gw->workers[w]); /* fragments back to their pools */
 	for (s = 0; s < RTE_MAX_NUMA_NODES; s++) {
 		if (gw->pool[s] == NULL)
 			continue;
@@ -198,6 +200,8 @@ main(int argc, char **argv)
 	gw.ctx->burst = gw.args.burst;
 	gw.ctx->poll_sleep_us = gw.args.poll_sleep_us;
 	gw.ctx->icmp_rate = gw.args.icmp_rate;
+	gw.ctx->reasm_flows = gw.args.reasm_flows;
+	gw.ctx->reasm_timeout_ms = gw.args.reasm_timeout_ms;
 	if (gateway_setup_lcores(&gw) != 0 || gateway_setup_ports(&gw) != 0 ||
 			gateway_seq_index(&gw) != 0 || gateway_setup_rules(&gw) != 0 ||
 			slowpath_setup(&gw) != 0)

@@ -80,6 +80,7 @@ static const char *const drop_names[SG_DROP_MAX] = {
 	[SG_DROP_PUNT_TX_RATE] = "punt_tx_rate",
 	[SG_DROP_TFC_DUMMY] = "tfc_dummy",
 	[SG_DROP_FRAG_NEEDED] = "frag_needed",
+	[SG_DROP_REASSEMBLY] = "reassembly",
 };
 
 const char *

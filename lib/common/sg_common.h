@@ -92,6 +92,8 @@ enum sg_drop {
 	                         *   §2.6): counted, not an error */
 	SG_DROP_FRAG_NEEDED,    /**< outbound, DF set and too big once in ESP: the sender
 	                         *   gets ICMP "fragmentation needed" (RFC 1191) */
+	SG_DROP_REASSEMBLY,     /**< an ESP fragment that made no packet: timed out,
+	                         *   overlapping, table full, or too big for one mbuf */
 	SG_DROP_MAX
 };
 

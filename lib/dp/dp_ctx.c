@@ -39,6 +39,8 @@ sg_dp_ctx_create(int socket, uint32_t nb_routes)
 	ctx->burst = SG_DP_BURST_DEFAULT;
 	ctx->esp_mtu = RTE_ETHER_MTU;
 	ctx->icmp_rate = SG_DP_ICMP_RATE_DEFAULT;
+	ctx->reasm_flows = SG_DP_REASM_FLOWS_DEFAULT;
+	ctx->reasm_timeout_ms = SG_DP_REASM_TIMEOUT_MS_DEFAULT;
 	return ctx;
 }
 
@@ -121,7 +123,18 @@ sg_dp_lcore_init(struct sg_dp_lcore *lc, const struct sg_dp_ctx *ctx, uint16_t l
 	lc->mgr = sg_crypto_mgr_create(lc->socket);
 	if (lc->mgr == NULL)
 		return -rte_errno;
+	if (dp_reasm_init(lc) != 0) {
+		sg_crypto_mgr_free(lc->mgr);
+		lc->mgr = NULL;
+		return -ENOMEM;
+	}
 	return 0;
+}
+
+void
+sg_dp_lcore_release(struct sg_dp_lcore *lc)
+{
+	dp_reasm_fini(lc);
 }
 
 void
@@ -129,6 +142,7 @@ sg_dp_lcore_fini(struct sg_dp_lcore *lc)
 {
 	sg_crypto_mgr_free(lc->mgr);
 	lc->mgr = NULL;
+	dp_reasm_fini(lc);
 }
 
 const char *

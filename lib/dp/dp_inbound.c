@@ -611,8 +611,9 @@ inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, int from_hand
 		dp_prefetch_ahead(mb, i, n);
 		if (!from_handoff) {
 			pp = punt_port(lc->ctx, mb[i]);
-			/* With a slow path, the host's own fragments may go to the kernel. */
-			why = dp_parse_l3(mb[i], pp != NULL);
+			/* With a slow path, the host's own fragments may go to the
+			 * kernel; ESP's are put together first. */
+			why = dp_parse_l3(mb[i], pp != NULL || lc->frag_tbl != NULL);
 			if (unlikely(why != SG_DROP_MAX)) {
 				if (pp != NULL && why == SG_DROP_NOT_IPV4)
 					why = punt_sort(lc, mb[i], pp, why, host, &nh, polhost, &npol,
@@ -625,6 +626,19 @@ inbound(struct sg_dp_lcore *lc, struct rte_mbuf *mb[], uint16_t n, int from_hand
 			}
 		}
 		ip = rte_pktmbuf_mtod_offset(mb[i], const struct rte_ipv4_hdr *, mb[i]->l2_len);
+		if (unlikely(is_fragment(ip)) && !from_handoff) {
+			if (dp_reasm_wanted(lc, ip)) {
+				mb[i] = dp_reasm(lc, mb[i]);
+				if (mb[i] == NULL)
+					continue; /* waits for the rest, or counted */
+				ip = rte_pktmbuf_mtod_offset(mb[i], const struct rte_ipv4_hdr *,
+						mb[i]->l2_len);
+			} else if (pp == NULL) {
+				dp_count_drop(lc, SG_DROP_FRAGMENT);
+				rte_pktmbuf_free(mb[i]);
+				continue;
+			}
+		}
 		if ((ip->next_proto_id == SG_IPPROTO_ESP && (pp == NULL || !is_fragment(ip))) ||
 				(from_handoff && mb[i]->l4_len != 0)) {
 			esp[ne++] = mb[i]; /* handed over: ESP, or ESP in UDP (l4_len) */

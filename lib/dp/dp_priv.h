@@ -81,6 +81,20 @@ dp_esp_payload_max(const struct sg_dp_lcore *lc, uint16_t head)
 struct rte_mbuf *dp_icmp_frag_needed(struct sg_dp_lcore *lc, const struct rte_mbuf *m,
 		rte_be32_t src_be, uint16_t mtu);
 
+/*
+ * Reassembly of ESP fragments (RFC 791), dp_reasm.c. dp_reasm_init() makes
+ * the worker's table when ctx->reasm_flows > 0; dp_reasm_wanted() says
+ * whether a fragment is one (ESP, or UDP to an ESP-in-UDP address);
+ * dp_reasm() takes it (l2_len, l3_len set) and returns the whole packet,
+ * contiguous, once its last fragment came, else NULL (held, or dropped and
+ * counted); dp_reasm_expire() drops what waited too long.
+ */
+int dp_reasm_init(struct sg_dp_lcore *lc);
+void dp_reasm_fini(struct sg_dp_lcore *lc);
+bool dp_reasm_wanted(const struct sg_dp_lcore *lc, const struct rte_ipv4_hdr *ip);
+struct rte_mbuf *dp_reasm(struct sg_dp_lcore *lc, struct rte_mbuf *m);
+void dp_reasm_expire(struct sg_dp_lcore *lc, uint64_t tsc);
+
 /* Queue @p m for worker @p dst, which owns its SA; sent by dp_handoff_flush(). */
 static inline void
 dp_handoff(struct sg_dp_lcore *lc, struct rte_mbuf *m, uint16_t dst, uint32_t tag)

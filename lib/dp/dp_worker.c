@@ -229,6 +229,7 @@ sg_dp_worker_main(void *arg)
 		/* Between bursts: the control core's changes, without locks. */
 		got += sg_dp_apply_commands(lc);
 		got += sweep(lc, tsc);
+		dp_reasm_expire(lc, tsc);
 		lc->stats.polls++;
 		if (got > 0) {
 			idle = 0;

@@ -20,6 +20,9 @@
 #include "sg_common.h"
 #include "sg_crypto.h"
 
+struct rte_ip_frag_tbl;
+struct rte_ip_frag_death_row;
+
 struct sg_shard;
 struct sg_shard_dir;
 struct sg_spd;
@@ -59,6 +62,10 @@ struct sg_neigh_prm {
 #define SG_DP_ICMP_RATE_DEFAULT 100
 /** Most ICMP errors a worker sends at once after a quiet spell. */
 #define SG_DP_ICMP_BURST_MAX 1000
+/** ESP packets a worker reassembles at once unless told (--reasm-flows). */
+#define SG_DP_REASM_FLOWS_DEFAULT 1024
+/** How long a packet's fragments wait for the rest unless told (ms). */
+#define SG_DP_REASM_TIMEOUT_MS_DEFAULT 1000
 /** Most fragments one packet is cut into after encryption. */
 #define SG_DP_FRAGS_MAX 8
 /** Routes the LPM table holds. */
@@ -189,6 +196,10 @@ struct sg_dp_ctx {
 	uint16_t esp_mtu;
 	/** ICMP errors a worker may send per second (--icmp-rate); 0: none. */
 	uint32_t icmp_rate;
+	/** ESP packets a worker reassembles at once (--reasm-flows); 0: ESP
+	 * fragments are dropped as fragment. Read by sg_dp_lcore_init(). */
+	uint32_t reasm_flows;
+	uint32_t reasm_timeout_ms; /**< --reasm-timeout-ms */
 	uint32_t poll_sleep_us; /**< sleep this long after idle polls; 0: busy poll */
 	struct sg_dp_port port[RTE_MAX_ETHPORTS];
 	/** handoff[src][dst]: ring from worker index src to worker index dst. */
@@ -275,6 +286,12 @@ struct sg_dp_stats {
 	uint64_t frag_out;     /**< ESP packets fragmented after encryption (DF clear) */
 	uint64_t icmp_tx;      /**< ICMP "fragmentation needed" sent to a sender */
 	uint64_t icmp_limited; /**< ... not sent: over --icmp-rate */
+	uint64_t reasm_out;    /**< ESP packets reassembled from fragments (RFC 791) */
+	/** Fragments that went into a reassembled packet beyond its first, and
+	 * those the table holds now: rx + tx_made == tx + drops + frag_merged +
+	 * frag_held. */
+	uint64_t frag_merged;
+	uint64_t frag_held;
 	/** Cycles by stage on sampled bursts: scale by 2^stage_sample_shift. */
 	uint64_t stage_cycles[SG_STAGE_MAX];
 	uint64_t drops[SG_DROP_MAX];
@@ -301,6 +318,10 @@ struct sg_dp_lcore {
 	struct sg_dp_stats stats __rte_cache_aligned;
 	/** ICMP errors this worker may still send (ctx->icmp_rate). */
 	struct sg_dp_tb icmp_tb;
+	/** Fragments of ESP packets being put back together (NULL: off), and
+	 * what the library hands back to free. */
+	struct rte_ip_frag_tbl *frag_tbl;
+	struct rte_ip_frag_death_row *frag_dr;
 	/** Punt rate of each unprotected port, this worker's share. */
 	struct sg_dp_tb punt_tb[RTE_MAX_ETHPORTS];
 	/** Next hops asked for (dp_resolve_ask), direct-mapped by address. */
@@ -390,6 +411,12 @@ int sg_dp_neigh_learn(struct sg_dp_port *p, uint32_t ip_be, const struct rte_eth
  * -ENOENT if the kernel has not resolved it.
  */
 int sg_dp_neigh_lookup(const struct sg_dp_port *p, uint32_t ip_be, struct rte_ether_addr *mac);
+
+/**
+ * Give back the mbufs a stopped worker still holds (fragments waiting for
+ * the rest: counted as reassembly drops) before their pools go.
+ */
+void sg_dp_lcore_release(struct sg_dp_lcore *lc);
 
 /** Release what sg_dp_lcore_init() allocated. */
 void sg_dp_lcore_fini(struct sg_dp_lcore *lc);

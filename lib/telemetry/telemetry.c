@@ -82,6 +82,9 @@ add_counters(struct rte_tel_data *d, const struct sg_dp_stats *s)
 	rte_tel_data_add_dict_u64(d, "frag_out", s->frag_out);
 	rte_tel_data_add_dict_u64(d, "icmp_tx", s->icmp_tx);
 	rte_tel_data_add_dict_u64(d, "icmp_limited", s->icmp_limited);
+	rte_tel_data_add_dict_u64(d, "reasm_out", s->reasm_out);
+	rte_tel_data_add_dict_u64(d, "frag_merged", s->frag_merged);
+	rte_tel_data_add_dict_u64(d, "frag_held", s->frag_held);
 	add_drops(d, s);
 }
 

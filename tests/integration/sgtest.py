@@ -437,9 +437,11 @@ def run_gateway(exe, rules, inputs, app_args=(), lcores="-l 0,1", queries=(),
         st = None
         while time.time() < deadline:
             st = tel.cmd("/shardgate/stats")
-            # frames the gateway makes (ICMP errors, extra fragments) are tx_made
-            if st and st.get("rx") == nin and \
-                    st.get("tx", 0) + st.get("drops", 0) == nin + st.get("tx_made", 0):
+            # frames the gateway makes (ICMP errors, extra fragments) are
+            # tx_made; fragments it reassembles are frag_merged or frag_held
+            if st and st.get("rx") == nin and st.get("tx", 0) + st.get("drops", 0) + \
+                    st.get("frag_merged", 0) + st.get("frag_held", 0) == \
+                    nin + st.get("tx_made", 0):
                 r.settled = True
                 break
             if proc.poll() is not None:
@@ -854,8 +856,9 @@ class LiveGateway:
         st = None
         while time.time() < deadline:
             st = self.stats() or {}
-            if st.get("rx", 0) >= want and \
-                    st.get("tx", 0) + st.get("drops", 0) == st.get("rx") + st.get("tx_made", 0):
+            if st.get("rx", 0) >= want and st.get("tx", 0) + st.get("drops", 0) + \
+                    st.get("frag_merged", 0) + st.get("frag_held", 0) == \
+                    st.get("rx") + st.get("tx_made", 0):
                 break
             if self.proc.poll() is not None:
                 break

@@ -24,7 +24,7 @@ REASONS = ["malformed", "not_ipv4", "fragment", "not_for_us", "esp_short", "unkn
            "sp_discard", "no_policy", "seq_overflow", "seq_reserve", "sa_expired", "no_route", "mtu",
            "no_room", "crypto", "handoff_full", "tx_full", "punt_bad", "punt_rate", "punt_full",
            "natt_keepalive", "encap_mismatch", "punt_tx_rate", "tfc_dummy",
-           "frag_needed"]
+           "frag_needed", "reassembly"]
 
 
 class Feed:
@@ -155,12 +155,15 @@ def build():
     u.bad("plaintext to 10.2.0.5, where policy requires ESP",
           frame(bytes(IP(src="10.1.0.9", dst="10.2.0.5") / UDP() / Raw(b"sneak")), UNPROT),
           "policy")
-    u.bad("outer fragment: MF set on ESP",
-          frame(with_ip(enc(a, inner(20, tag=11), 11), flags="MF"), UNPROT), "fragment")
-    u.bad("outer fragment: offset 100, proto ESP",
-          frame(bytes(IP(src=PEER, dst=GW, proto=50, frag=100) / Raw(b"\x00" * 64)), UNPROT),
+    # ESP fragments are reassembled (integ_mtu); other fragments from the
+    # unprotected side are not let in
+    u.bad("outer fragment: MF set on UDP that is not ESP in UDP",
+          frame(bytes(IP(src=PEER, dst=GW, flags="MF") / UDP(sport=7, dport=7) /
+                      Raw(b"\x00" * 64)), UNPROT), "fragment")
+    u.bad("outer fragment: offset 100, proto GRE",
+          frame(bytes(IP(src=PEER, dst=GW, proto=47, frag=100) / Raw(b"\x00" * 64)), UNPROT),
           "fragment")
-    g(a, 11, label="good ESP seq 11 (its fragmented twin did not use it up)")
+    g(a, 11, label="good ESP seq 11")
     u.bad("ESP from the wrong tunnel source 172.16.0.99",
           frame(bytes(peer_sa(SPI_IN_128, KEY_IN_128, src="172.16.0.99").encrypt(
               IP(inner(20, tag=12)), seq_num=12)), UNPROT), "bad_tunnel")

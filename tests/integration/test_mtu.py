@@ -17,12 +17,20 @@ RFC 4301 §8.1), checked with Scapy.
   multicast source are never sent; --icmp-rate bounds the ICMP sent
   (icmp_limited counts the rest); a bypass or decrypted packet over the MTU
   with DF is dropped as mtu; without DF it is fragmented (--mtu 1400).
+- Inbound, ESP fragmented on the way (by Scapy's fragment()): reassembled
+  before decryption, in order, reversed and interleaved, plain and in UDP;
+  the inner packets leave byte for byte. Bad input next to them: an
+  incomplete packet times out (--reasm-timeout-ms), overlapping fragments,
+  a packet too big for one mbuf and a flood of first fragments over
+  --reasm-flows are dropped as reassembly; with --reasm-flows 0, and for
+  plaintext, fragments are dropped as fragment. Nothing leaks.
 """
 
 from sgtest import (suite_main, peer_sa, gw_out_sa, frame, base_rules, split_frame, ip_cksum_ok,
                     diff_bytes, hexkey, IP, UDP, ICMP, Raw, SecurityAssociation, ESP,
                     SPI_IN_128, KEY_IN_128, SPI_OUT_256, KEY_OUT_256, GW, PEER, UNPROT, PROT)
-from scapy.layers.inet import defragment
+from scapy.layers.inet import defragment, fragment
+from test_natt import udp_len_fixed
 
 KEY_UDP = bytes(range(0x21, 0x31)) + bytes.fromhex("e8e9eaeb")
 SPI_UDP = 9001
@@ -30,6 +38,9 @@ EXTRA = f"""
 sa out {SPI_UDP} aead_algo aes-128-gcm aead_key {hexkey(KEY_UDP)} mode ipv4-tunnel src {GW} dst {PEER} \\
     udp_encap 4500 4500
 sp ipv4 out esp protect {SPI_UDP} pri 10 dst 10.1.5.0/24 sport 0:65535 dport 0:65535
+sa in {SPI_UDP + 100} aead_algo aes-128-gcm aead_key {hexkey(KEY_UDP)} mode ipv4-tunnel src {PEER} dst {GW} \
+    udp_encap 4500 4500
+sp ipv4 in esp protect {SPI_UDP + 100} pri 10 dst 10.2.5.0/24 sport 0:65535 dport 0:65535
 """
 
 
@@ -172,7 +183,80 @@ def run_1400(s):
     s.check("the 1400-byte bypass packet with DF goes out whole", byp_fits in whole)
 
 
+def frags(esp_ip, size, ident):
+    """Scapy's fragments of the outer packet @esp_ip, @size bytes of data each."""
+    p = IP(esp_ip)
+    p.id = ident
+    return [bytes(f) for f in fragment(p, fragsize=size)]
+
+
+def run_reasm(s):
+    s.section("inbound: fragmented ESP is reassembled before decryption")
+    pa = peer_sa(SPI_IN_128, KEY_IN_128)
+    pu = SecurityAssociation(ESP, spi=SPI_UDP + 100, crypt_algo="AES-GCM", crypt_key=KEY_UDP,
+                             tunnel_header=IP(src=PEER, dst=GW),
+                             nat_t_header=UDP(sport=4500, dport=4500))
+    inner = [plain(n, "10.2.0.%d" % (20 + i), False, src="10.1.0.9", i=40 + i)
+             for i, n in enumerate((1400, 1000, 600, 1400))]
+    udp_inner = plain(1300, "10.2.5.9", False, src="10.1.0.9", i=50)
+    e = [bytes(pa.encrypt(IP(p), seq_num=i + 1)) for i, p in enumerate(inner)]
+    f = [frags(x, 512, 700 + i) for i, x in enumerate(e)]
+    fu = frags(udp_len_fixed(pu.encrypt(IP(udp_inner), seq_num=1)), 600, 800)
+    good = f[0] + f[1][::-1] + [x for pair in zip(f[2], f[3]) for x in pair] + f[3][len(f[2]):]
+    good += fu
+    # bad next to it: a first fragment alone, an overlap, a packet for no mbuf
+    alone = frags(bytes(pa.encrypt(IP(plain(1400, "10.2.0.40", False, src="10.1.0.9", i=60)),
+                                   seq_num=10)), 512, 900)[0]
+    ov = frags(bytes(pa.encrypt(IP(plain(1400, "10.2.0.41", False, src="10.1.0.9", i=61)),
+                                seq_num=11)), 512, 901)
+    ovl = IP(ov[1])
+    ovl.frag -= 8  # starts 64 bytes into the first fragment's data
+    del ovl.chksum
+    overlap = ov[:1] + [bytes(ovl)] + ov[2:]
+    huge = frags(bytes(pa.encrypt(IP(plain(3000, "10.2.0.42", False, src="10.1.0.9", i=62)),
+                                  seq_num=12)), 1480, 902)
+    plain_frag = frags(plain(1400, "10.2.9.9", False, src="10.1.0.9", i=63), 512, 903)
+    bad = [alone] + overlap + huge + plain_frag
+    r = s.run(base_rules(extra=EXTRA), {UNPROT: [frame(x, UNPROT) for x in good + bad]},
+              app_args=("--reasm-timeout-ms", "200"),
+              wait_for=lambda t: (t.cmd("/shardgate/stats") or {}).get("frag_held") == 0,
+              wait_timeout=5)
+    s.check_clean_exit("reassembly", r)
+    s.check("the lone first fragment timed out (frag_held 0 within 5 s)", r.waited)
+    st = r.stats or {}
+    got = [split_frame(x)[3] for x in r.out.get(PROT, [])]
+    want = [inner[0], inner[1], inner[2], inner[3], udp_inner]
+    s.check("the five packets, decrypted, in the order their last fragment came",
+            got == want, "got %d packets of %r bytes, want %r; first difference: %s" % (
+                len(got), [len(x) for x in got], [len(x) for x in want],
+                next((diff_bytes(a, b) for a, b in zip(got, want) if a != b), "-")))
+    s.eq("reasm_out: the five, and the packet too big for one mbuf", st.get("reasm_out"), 6)
+    s.eq("drop_reassembly: the lone fragment (timed out), the %d overlapping ones, the "
+         "too-big packet" % len(overlap), r.drop("reassembly"), 1 + len(overlap) + 1)
+    s.eq("drop_fragment: the plaintext fragments", r.drop("fragment"), len(plain_frag))
+    s.eq("every fragment accounted for: tx + drops + frag_merged == rx",
+         (st.get("tx", 0) + st.get("drops", 0) + st.get("frag_merged", 0), st.get("rx")),
+         (len(good) + len(bad),) * 2)
+
+    s.section("inbound fragments: --reasm-flows 0, and a flood over --reasm-flows 4")
+    r = s.run(base_rules(), {UNPROT: [frame(x, UNPROT) for x in f[0]]},
+              app_args=("--reasm-flows", "0"))
+    s.check_clean_exit("reasm off", r)
+    s.eq("--reasm-flows 0: ESP fragments dropped as fragment, none held",
+         (r.drop("fragment"), (r.stats or {}).get("frag_held"), len(r.out.get(PROT, []))),
+         (len(f[0]), 0, 0))
+    flood = [frags(e[0], 512, 2000 + i)[0] for i in range(40)]
+    r = s.run(base_rules(), {UNPROT: [frame(x, UNPROT) for x in flood]},
+              app_args=("--reasm-flows", "4", "--reasm-timeout-ms", "60000"))
+    s.check_clean_exit("reasm flood (held fragments freed at exit)", r)
+    st = r.stats or {}
+    s.check("40 first fragments, table of 4: at most 4 held, the rest dropped as reassembly",
+            st.get("frag_held", 99) <= 4 and st.get("frag_held", 0) + r.drop("reassembly") == 40,
+            "held %r, dropped %r" % (st.get("frag_held"), r.drop("reassembly")))
+
+
 def body(s):
+    run_reasm(s)
     run_1500(s)
     run_rate(s)
     run_1400(s)

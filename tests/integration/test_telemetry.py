@@ -85,8 +85,9 @@ def body(s):
                 all(k in v for v in lc.values()), "stats %r, lcores %r" % (
                     st.get(k), {n: v.get(k) for n, v in lc.items()}))
     s.eq("stats rx == input frames", st.get("rx"), nin)
-    s.eq("stats rx + tx_made == tx + drops", st.get("rx") + st.get("tx_made", -1),
-         st.get("tx", 0) + st.get("drops", 0))
+    s.eq("stats rx + tx_made == tx + drops + frag_merged + frag_held",
+         st.get("rx") + st.get("tx_made", -1),
+         st.get("tx", 0) + st.get("drops", 0) + st.get("frag_merged", -1) + st.get("frag_held", -1))
     s.eq("stats drops == sum of drop_*", st.get("drops"),
          sum(v for k, v in st.items() if k.startswith("drop_")))
     for n, v in sorted(lc.items()):
