@@ -102,7 +102,8 @@ args_usage(const char *prog)
 	       "                     Default %u (ipsec-secgw's default is 0: off)\n"
 	       "  -e                 64-bit extended sequence numbers on every SA (RFC 4303)\n"
 	       "  -s N               mbufs per NUMA node pool (same as --nb-mbufs)\n"
-	       "  -j FRAMESIZE       mbuf data room in bytes (default %u)\n"
+	       "  -j FRAMESIZE       mbuf data room in bytes (default %u, or what a frame of\n"
+	       "                     --mtu needs: every frame fits one mbuf)\n"
 	       "  -l, -a, -c N, -t N accepted for compatibility; they have no effect here\n"
 	       "  --config LIST      (port,queue,lcore)[,(port,queue,lcore)...]: which worker\n"
 	       "                     lcore polls which rx queue; default: queues are spread\n"
@@ -452,6 +453,12 @@ args_parse(int argc, char **argv, struct args *a, char *err, size_t errlen)
 	if (a->soft_sec != 0 && a->hard_sec != 0 && a->soft_sec > a->hard_sec) {
 		snprintf(err, errlen, "--lifetime-soft %u is above --lifetime-hard %u", a->soft_sec,
 				a->hard_sec);
+		return -1;
+	}
+	if (a->frame_size != 0 && a->frame_size < a->mtu + ARGS_FRAME_SLACK) {
+		snprintf(err, errlen, "-j %u: an mbuf must hold a frame of --mtu %u and ESP's "
+				"tail (at least %u bytes)", a->frame_size, a->mtu,
+				a->mtu + ARGS_FRAME_SLACK);
 		return -1;
 	}
 	if (a->esn && a->replay_win == 0) {

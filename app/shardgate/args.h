@@ -16,6 +16,9 @@
 
 /* Most (port, queue, lcore) triples --config may give. */
 #define ARGS_MAP_MAX 256
+/* What an mbuf holds past a frame's IP MTU: its Ethernet header, and at the
+ * tail ESP's padding, trailer and ICV (the outer headers go in headroom). */
+#define ARGS_FRAME_SLACK (RTE_ETHER_HDR_LEN + 64)
 
 struct args_map {
 	uint16_t port;
@@ -63,5 +66,17 @@ int args_parse(int argc, char **argv, struct args *a, char *err, size_t errlen);
 
 /* Print the usage text for @p prog. */
 void args_usage(const char *prog);
+
+/* The mbuf data room: -j, or enough for a frame of --mtu (so that no frame
+ * arrives in a chain), at least DPDK's default. */
+static inline uint16_t
+args_data_room(const struct args *a)
+{
+	uint32_t need = RTE_ALIGN_CEIL((uint32_t)a->mtu + ARGS_FRAME_SLACK, 1024u);
+
+	if (a->frame_size != 0)
+		return a->frame_size;
+	return (uint16_t)RTE_MAX(need, (uint32_t)RTE_MBUF_DEFAULT_DATAROOM);
+}
 
 #endif /* ARGS_H */

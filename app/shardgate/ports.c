@@ -222,7 +222,7 @@ pool_for(struct gateway *gw, int socket)
 {
 	const struct args *a = &gw->args;
 	uint32_t n = a->nb_mbufs;
-	uint16_t data_room = a->frame_size ? a->frame_size : RTE_MBUF_DEFAULT_DATAROOM;
+	uint16_t data_room = args_data_room(a);
 	char name[RTE_MEMPOOL_NAMESIZE];
 	uint16_t p;
 

@@ -116,8 +116,10 @@ dp_parse_l3(struct rte_mbuf *m, int allow_fragments)
 	uint32_t avail, tot;
 	int ihl;
 
-	if (unlikely(!rte_pktmbuf_is_contiguous(m)))
-		return SG_DROP_NO_ROOM;
+	/* Mbufs hold a frame of the MTU, so a chain is a PMD's choice or a
+	 * frame past the MTU: one buffer if it fits, else too big. */
+	if (unlikely(!rte_pktmbuf_is_contiguous(m)) && rte_pktmbuf_linearize(m) != 0)
+		return SG_DROP_MTU;
 	if (unlikely(m->data_len < sizeof(*eth)))
 		return SG_DROP_MALFORMED;
 	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);

@@ -198,10 +198,10 @@ def build():
           frame(enc(peer_sa(SPI_OUT_256, KEY_OUT_256), inner(20), 1), UNPROT), "unknown_spi")
     u.bad("SPI 0 (reserved)", frame(enc(peer_sa(0, KEY_IN_128), inner(20), 1), UNPROT),
           "unknown_spi")
-    u.bad("4000-byte jumbo frame (a chained mbuf on rx)",
+    u.bad("4000-byte frame at MTU 1500 (a chain from net_pcap, past the MTU)",
           frame(bytes(IP(src=PEER, dst=GW, proto=50) /
                       Raw(struct.pack("!II", SPI_IN_128, 21) + b"\x00" * 3992)), UNPROT),
-          "no_room")
+          "mtu")
     g(a, 20)
     g(b, 3, dst="10.2.0.150", n=1400)
     # SA 4097's rule alone decides its traffic (checked without rte_acl); a
@@ -226,9 +226,9 @@ def build():
           frame(pt1[:12], PROT, pad60=False), "malformed")
     p.bad("version 6 in an IPv4 ethertype on the protected port",
           frame(b"\x65" + pt1[1:], PROT), "malformed")
-    p.bad("3000-byte jumbo plaintext frame (a chained mbuf on rx)",
+    p.bad("3000-byte plaintext frame at MTU 1500 (a chain, past the MTU)",
           frame(bytes(IP(src="10.2.0.5", dst="10.1.0.5") / UDP() / Raw(b"j" * 3000)), PROT),
-          "no_room")
+          "mtu")
     pt2 = bytes(IP(src="10.2.0.6", dst="10.1.0.6") / TCP(sport=3, dport=4) / Raw(b"p2" * 50))
     p.good("plaintext to 10.1.0.6 is encrypted", frame(pt2, PROT), pt2)
     return u.items, p.items, o

@@ -77,6 +77,8 @@ OPT_ERRORS = [
     ("--burst 100000", ["--burst", "100000"], ["--burst"]),
     ("--config with a missing parenthesis", ["--config", "(0,0,1"], ["--config"]),
     ("-e with -w 0 (ESN needs a window)", ["-e", "-w", "0"], ["-e"]),
+    ("-j 2048 with --mtu 9000 (a frame would not fit one mbuf)",
+     ["-j", "2048", "--mtu", "9000"], ["-j 2048", "9078"]),
     ("ipsec-secgw --single-sa (not implemented)", ["--single-sa", "1"], ["--single-sa"]),
     ("-f without a value", ["-f"], ["-f"]),
 ]

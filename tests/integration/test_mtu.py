@@ -24,6 +24,10 @@ RFC 4301 §8.1), checked with Scapy.
   a packet too big for one mbuf and a flood of first fragments over
   --reasm-flows are dropped as reassembly; with --reasm-flows 0, and for
   plaintext, fragments are dropped as fragment. Nothing leaks.
+- Jumbo frames: with --mtu 9000 the mbufs are sized for them, and 8000-byte
+  packets pass both ways in one frame (Scapy decrypts and encrypts them).
+  A frame longer than the mbufs of --mtu 1500 (which net_pcap delivers as a
+  chain) is dropped as mtu, not no_room.
 """
 
 from sgtest import (suite_main, peer_sa, gw_out_sa, frame, base_rules, split_frame, ip_cksum_ok,
@@ -255,7 +259,31 @@ def run_reasm(s):
             "held %r, dropped %r" % (st.get("frag_held"), r.drop("reassembly")))
 
 
+def run_jumbo(s):
+    s.section("jumbo frames: --mtu 9000")
+    pa = peer_sa(SPI_IN_128, KEY_IN_128)
+    out_p = plain(8000, "10.1.0.9", True, i=70)
+    in_p = plain(8000, "10.2.0.9", True, src="10.1.0.9", i=71)
+    r = s.run(base_rules(), {PROT: [frame(out_p, PROT)],
+                             UNPROT: [frame(bytes(pa.encrypt(IP(in_p))), UNPROT)]},
+              app_args=("--mtu", "9000"))
+    s.check_clean_exit("jumbo", r)
+    esp = [split_frame(f)[3] for f in r.out.get(UNPROT, [])]
+    dec = _dec(gw_out_sa(SPI_OUT_256, KEY_OUT_256), esp[0]) if len(esp) == 1 else b""
+    s.check("8000 bytes out: one ESP frame of %r bytes, Scapy decrypts it" % [len(x) for x in esp],
+            dec == out_p, diff_bytes(dec, out_p))
+    got = [split_frame(f)[3] for f in r.out.get(PROT, [])]
+    s.check("8000 bytes in: decrypted, one frame", got == [in_p],
+            "%r bytes" % [len(x) for x in got])
+    s.eq("no drops", (r.stats or {}).get("drops"), 0)
+    r = s.run(base_rules(), {UNPROT: [frame(bytes(pa.encrypt(IP(in_p))), UNPROT)]})
+    s.check_clean_exit("past the mbuf", r)
+    s.eq("--mtu 1500: an 8054-byte frame (a chain from net_pcap) is dropped as mtu",
+         (r.drop("mtu"), r.drop("no_room")), (1, 0))
+
+
 def body(s):
+    run_jumbo(s)
     run_reasm(s)
     run_1500(s)
     run_rate(s)

@@ -3,7 +3,7 @@
  * Path MTU in the data path: the largest ESP payload each MTU and header
  * size allow, ICMP "fragmentation needed" (RFC 792, RFC 1191) field by
  * field with its checksums, the packets it must never answer (RFC 1122
- * §3.2.2), and --icmp-rate, each checked for leaked mbufs.
+ * §3.2.2), --icmp-rate, and chained frames, each checked for leaked mbufs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +224,50 @@ test_icmp_rate(void)
 	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mtu_pool), 0);
 }
 
+/* A frame a PMD split over two mbufs is made one buffer when it fits, and is
+ * too big (mtu) when it does not. */
+static void
+test_chain(void)
+{
+	uint8_t frame[1200];
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	uint16_t len = sizeof(frame), cut = 100, i;
+	struct rte_mbuf *a, *b;
+
+	for (i = 0; i < len; i++)
+		frame[i] = (uint8_t)(i * 3);
+	memset(eth, 0, sizeof(*eth));
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	sg_ipv4_hdr_write(ip, 0, rte_cpu_to_be_16(len - sizeof(*eth)), 0, 0, 64, IPPROTO_UDP,
+			rte_cpu_to_be_32(SENDER), rte_cpu_to_be_32(TARGET));
+	a = rte_pktmbuf_alloc(mtu_pool);
+	b = rte_pktmbuf_alloc(mtu_pool);
+	CU_ASSERT_FATAL(a != NULL && b != NULL);
+	memcpy(rte_pktmbuf_append(a, cut), frame, cut);
+	memcpy(rte_pktmbuf_append(b, len - cut), frame + cut, len - cut);
+	CU_ASSERT_FATAL(rte_pktmbuf_chain(a, b) == 0);
+	CU_ASSERT_EQUAL(dp_parse_l3(a, 0), SG_DROP_MAX);
+	CU_ASSERT(a->nb_segs == 1 && a->pkt_len == len && a->data_len == len);
+	CU_ASSERT(memcmp(rte_pktmbuf_mtod(a, const uint8_t *), frame, len) == 0);
+	CU_ASSERT_EQUAL(a->l3_len, sizeof(*ip));
+	rte_pktmbuf_free(a);
+
+	/* more than one buffer holds: past any MTU the mbufs were sized for */
+	a = rte_pktmbuf_alloc(mtu_pool);
+	CU_ASSERT_FATAL(a != NULL);
+	memcpy(rte_pktmbuf_append(a, cut), frame, cut);
+	for (i = 0; i < 3; i++) {
+		b = rte_pktmbuf_alloc(mtu_pool);
+		CU_ASSERT_FATAL(b != NULL);
+		memcpy(rte_pktmbuf_append(b, len - cut), frame + cut, len - cut);
+		CU_ASSERT_FATAL(rte_pktmbuf_chain(a, b) == 0);
+	}
+	CU_ASSERT_EQUAL(dp_parse_l3(a, 0), SG_DROP_MTU);
+	rte_pktmbuf_free(a);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mtu_pool), 0);
+}
+
 int
 test_dp_mtu_add(void)
 {
@@ -236,7 +280,8 @@ test_dp_mtu_add(void)
 				test_icmp_fields) == NULL ||
 			CU_add_test(s, "no ICMP about errors, fragments, non-hosts",
 				test_icmp_never) == NULL ||
-			CU_add_test(s, "--icmp-rate", test_icmp_rate) == NULL)
+			CU_add_test(s, "--icmp-rate", test_icmp_rate) == NULL ||
+			CU_add_test(s, "a chained frame: one buffer, or too big", test_chain) == NULL)
 		return -1;
 	return 0;
 }
