@@ -175,6 +175,7 @@ def body(s):
         if not s.guard("B initiates through the NAT", up, s, gw, A, B, topo):
             return
         s.guard("traffic both ways", traffic, s, gw, A, B, tmp)
+        s.guard("path MTU: fragments and ICMP through the NAT", path_mtu, s, gw, A, B)
         s.guard("NAT keepalives", keepalives, s, gw)
         s.guard("swanctl --rekey keeps the UDP ports", rekey, s, gw, A, B, topo)
         s.guard("the NAT rebinds B: shardgate follows", rebind, s, gw, A, B, topo)
@@ -287,6 +288,42 @@ def traffic(s, gw, A, B, tmp):
     q = gw.req("query sa in %d" % a["in"][0]).get("sa", {})
     s.check("swanctl --list-sas shows shardgate's inbound count (%d packets)" % a["in"][2],
             a["in"][2] > 0 and a["in"][2] <= q.get("packets", 0), q)
+
+
+def path_mtu(s, gw, A, B):
+    """1500-byte packets both ways through a 1500-byte path: shardgate
+    fragments its ESP in UDP (DF clear inside), B's kernel reassembles it
+    for libipsec. The replies go into libipsec's 1400-byte TUN device, so B's
+    kernel fragments them before ESP (RFC 4459 pre-fragmentation): shardgate
+    decrypts the inner fragments and h1 reassembles them. With DF set, h1 learns the tunnel's MTU from
+    shardgate's ICMP (RFC 1191)."""
+    nsx("h1", "ip", "link", "set", "eth0", "mtu", "1500")
+    try:
+        before = gw.stats()
+        cp = nsx("h1", "ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "2", "-M", "dont",
+                 "-s", "1472", LAN["b"] + ".1", check=False, timeout=60)
+        m = re.search(r"(\d+) packets transmitted, (\d+) received", cp.stdout)
+        s.check("1500-byte pings h1 -> B's site, DF clear: all answered",
+                m is not None and m.group(1) == m.group(2) == "3", cp.stdout[-300:])
+        after = gw.stats()
+        d = {k: after.get(k, 0) - before.get(k, 0) for k in after
+             if isinstance(after.get(k), int) and after.get(k, 0) != before.get(k, 0)}
+        s.check("shardgate fragmented its 3 ESP packets and decrypted libipsec's 6 "
+                "(two inner fragments a reply), dropping none",
+                d.get("frag_out", 0) == 3 and d.get("inbound", 0) == 6 and
+                d.get("drops", 0) == 0, "counters %r" % d)
+        cp = nsx("h1", "ping", "-n", "-c", "2", "-i", "0.5", "-W", "1", "-M", "do",
+                 "-s", "1472", LAN["b"] + ".1", check=False, timeout=60)
+        s.check("with DF, h1 hears the tunnel's MTU from shardgate (1438 with UDP)",
+                "mtu = 1438" in cp.stdout + cp.stderr or "mtu=1438" in cp.stdout + cp.stderr,
+                (cp.stdout + cp.stderr)[-300:])
+        s.check("shardgate counted the ICMP it sent",
+                gw.stats().get("icmp_tx", 0) > after.get("icmp_tx", 0))
+        cp = nsx("h1", "ip", "route", "get", LAN["b"] + ".1", check=False)
+        s.check("h1's route to B's site caches PMTU 1438", "mtu 1438" in cp.stdout, cp.stdout)
+    finally:
+        nsx("h1", "ip", "link", "set", "eth0", "mtu", "1400")
+        nsx("h1", "ip", "route", "flush", "cache", check=False)
 
 
 def keepalives(s, gw):
