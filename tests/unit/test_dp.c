@@ -23,16 +23,15 @@
 #include "dp_priv.h"
 #include "sg_test.h"
 #include "test_dp.h"
+#include "dp_fixture.h"
 
-#define TUN_A RTE_IPV4(172, 16, 0, 1)
-#define TUN_B RTE_IPV4(172, 16, 0, 2)
 
-static struct rte_mempool *pool;
+struct rte_mempool *pool;
 static struct sg_dp_ctx *ctx;
 static struct sg_shard *shard;
 static struct sg_shard_dir *sdir;
 static struct sg_sa_table *sat;
-static struct sg_dp_lcore *lc;
+struct sg_dp_lcore *lc;
 static IMB_MGR *mgr;
 
 /*
@@ -42,14 +41,14 @@ static IMB_MGR *mgr;
  * salt cafebabe. Inner: 10.1.0.2 > 10.2.0.2 UDP 1000 > 2000, 19-byte payload
  * (pad length 3).
  */
-static const uint8_t kat128_key[16] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18,
+const uint8_t kat128_key[16] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18,
 	0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f};
-static const uint8_t kat128_salt[4] = {0xca, 0xfe, 0xba, 0xbe};
-static const uint8_t kat128_inner[] = {0x45, 0x00, 0x00, 0x2f, 0x00, 0x01, 0x00, 0x00, 0x40,
+const uint8_t kat128_salt[4] = {0xca, 0xfe, 0xba, 0xbe};
+const uint8_t kat128_inner[KAT128_INNER_LEN] = {0x45, 0x00, 0x00, 0x2f, 0x00, 0x01, 0x00, 0x00, 0x40,
 	0x11, 0x66, 0xb7, 0x0a, 0x01, 0x00, 0x02, 0x0a, 0x02, 0x00, 0x02, 0x03, 0xe8, 0x07, 0xd0,
 	0x00, 0x1b, 0xc2, 0xad, 0x73, 0x68, 0x61, 0x72, 0x64, 0x67, 0x61, 0x74, 0x65, 0x20, 0x6b,
 	0x6e, 0x6f, 0x77, 0x6e, 0x20, 0x61, 0x6e, 0x73};
-static const uint8_t kat128_esp[] = {0x00, 0x00, 0x12, 0x34, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+const uint8_t kat128_esp[KAT128_ESP_LEN] = {0x00, 0x00, 0x12, 0x34, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x2e, 0x8e, 0x62, 0xc4, 0xac, 0x22, 0xa9, 0x7f, 0xd1,
 	0x9e, 0x0e, 0x4c, 0x26, 0x7d, 0x7a, 0x62, 0xc3, 0xa3, 0xa4, 0xf0, 0xc5, 0xd2, 0x0b, 0x4c,
 	0x66, 0x05, 0xe3, 0xb6, 0x34, 0xe9, 0xd2, 0x75, 0x4b, 0x0d, 0xbf, 0x09, 0x82, 0x24, 0x3f,
@@ -78,7 +77,7 @@ static const uint8_t kat256_esp[] = {0x00, 0x00, 0x12, 0x34, 0x00, 0x00, 0x00, 0
 /* ESP in UDP ports for add_sa() (RFC 3948); 0: plain ESP. */
 static uint16_t udp_sport, udp_dport;
 
-static uint32_t
+uint32_t
 add_sa(enum sg_sa_dir dir, uint32_t spi, enum sg_aead aead, const uint8_t *key,
 		const uint8_t *salt, bool esn, uint32_t win)
 {
@@ -141,7 +140,7 @@ esp_packet(const uint8_t *esp, uint16_t len, uint32_t src)
 	return mbuf_with(buf, (uint16_t)(sizeof(*ip) + len));
 }
 
-static void
+void
 reset_all(void)
 {
 	uint32_t i;
@@ -152,7 +151,7 @@ reset_all(void)
 	memset(&lc->stats, 0, sizeof(lc->stats));
 }
 
-static void
+void
 check_no_leak(void)
 {
 	CU_ASSERT_EQUAL(rte_mempool_in_use_count(pool), 0);
@@ -637,135 +636,6 @@ test_spi_cache_never_stale(void)
 	m = esp_packet(kat128_esp, sizeof(kat128_esp), TUN_A);
 	CU_ASSERT_EQUAL(decap(&m), 1);
 	rte_pktmbuf_free(m);
-	check_no_leak();
-}
-
-/*
- * Hostile input through the whole inbound pipeline: 20000 frames made by
- * flipping, overwriting and cutting a valid ESP frame (Ethernet on), in
- * bursts of up to 64. Nothing crashes, every frame is counted exactly once
- * under some drop reason (there are no routes, so none can leave), and every
- * mbuf comes back.
- */
-static void
-test_fuzz_inbound(void)
-{
-	struct rte_mbuf *mb[SG_DP_BURST_MAX];
-	uint8_t good[256], buf[256];
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)good;
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	uint32_t seed = 12345, frames = 0, i, n, len;
-	uint16_t good_len;
-
-	reset_all();
-	add_sa(SG_SA_IN, 0x1234, SG_AEAD_AES128_GCM, kat128_key, kat128_salt, false, 64);
-	memset(eth, 0, sizeof(*eth));
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(kat128_esp)));
-	ip->time_to_live = 64;
-	ip->next_proto_id = SG_IPPROTO_ESP;
-	ip->src_addr = rte_cpu_to_be_32(TUN_A);
-	ip->dst_addr = rte_cpu_to_be_32(TUN_B);
-	memcpy(ip + 1, kat128_esp, sizeof(kat128_esp));
-	good_len = (uint16_t)(sizeof(*eth) + sizeof(*ip) + sizeof(kat128_esp));
-
-	while (frames < 20000) {
-		n = 1 + (seed >> 16) % SG_DP_BURST_MAX;
-		for (i = 0; i < n; i++) {
-			unsigned int k, edits;
-
-			memcpy(buf, good, good_len);
-			len = good_len;
-			seed = seed * 1103515245 + 12345;
-			edits = 1 + (seed >> 16) % 4;
-			for (k = 0; k < edits; k++) {
-				seed = seed * 1103515245 + 12345;
-				switch ((seed >> 8) % 4) {
-				case 0: /* flip a bit anywhere, headers included */
-					buf[(seed >> 16) % len] ^= (uint8_t)(1u << (seed % 8));
-					break;
-				case 1: /* overwrite a byte */
-					buf[(seed >> 16) % len] = (uint8_t)(seed >> 24);
-					break;
-				case 2: /* cut the frame short */
-					len = 1 + (seed >> 16) % len;
-					break;
-				default: /* grow it with junk past the IP length */
-					len = RTE_MIN(len + (seed >> 16) % 64, sizeof(buf));
-					break;
-				}
-			}
-			mb[i] = rte_pktmbuf_alloc(pool);
-			CU_ASSERT_FATAL(mb[i] != NULL);
-			memcpy(rte_pktmbuf_append(mb[i], (uint16_t)len), buf, len);
-		}
-		sg_dp_process_inbound(lc, mb, (uint16_t)n);
-		frames += n;
-	}
-	/* fragments still waiting for the rest time out, counted as reassembly */
-	dp_reasm_expire(lc, rte_rdtsc() + 100 * rte_get_tsc_hz());
-	CU_ASSERT(lc->stats.frag_held == 0 && lc->stats.drops[SG_DROP_REASSEMBLY] > 0);
-	CU_ASSERT_EQUAL(sg_dp_stats_drops(&lc->stats) + lc->stats.frag_merged, frames);
-	CU_ASSERT_EQUAL(lc->stats.tx, 0);
-	check_no_leak();
-}
-
-/* The same on the protected side: mutated plaintext, one protect policy,
- * so good-looking frames are encrypted and then dropped for want of a route. */
-static void
-test_fuzz_outbound(void)
-{
-	struct sg_sp_rule rule = {
-		.priority = 1, .action = SG_SP_PROTECT, .dst = RTE_IPV4(10, 2, 0, 0),
-		.dst_depth = 16, .sport_hi = UINT16_MAX, .dport_hi = UINT16_MAX,
-	};
-	struct rte_mbuf *mb[SG_DP_BURST_MAX];
-	uint8_t good[256], buf[256];
-	uint32_t seed = 777, frames = 0, i, n, len;
-	uint16_t good_len = (uint16_t)(RTE_ETHER_HDR_LEN + sizeof(kat128_inner));
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)good;
-	struct sg_spd *spd;
-
-	reset_all();
-	rule.sa_idx = add_sa(SG_SA_OUT, 0x4321, SG_AEAD_AES128_GCM, kat128_key, kat128_salt,
-			false, 0);
-	spd = sg_spd_create("test_dp_fuzz", 0, &rule, 1);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(spd);
-	lc->spd_out = spd;
-	memset(eth, 0, sizeof(*eth));
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	memcpy(eth + 1, kat128_inner, sizeof(kat128_inner));
-
-	while (frames < 20000) {
-		n = 1 + (seed >> 16) % SG_DP_BURST_MAX;
-		for (i = 0; i < n; i++) {
-			unsigned int k, edits;
-
-			memcpy(buf, good, good_len);
-			len = good_len;
-			seed = seed * 1103515245 + 12345;
-			edits = (seed >> 16) % 4; /* some frames stay intact */
-			for (k = 0; k < edits; k++) {
-				seed = seed * 1103515245 + 12345;
-				if ((seed >> 8) % 3 == 0)
-					len = 1 + (seed >> 16) % len;
-				else
-					buf[(seed >> 16) % len] ^= (uint8_t)(1u << (seed % 8));
-			}
-			mb[i] = rte_pktmbuf_alloc(pool);
-			CU_ASSERT_FATAL(mb[i] != NULL);
-			memcpy(rte_pktmbuf_append(mb[i], (uint16_t)len), buf, len);
-		}
-		sg_dp_process_outbound(lc, mb, (uint16_t)n);
-		frames += n;
-	}
-	CU_ASSERT(lc->stats.outbound > 0); /* the intact ones were encrypted */
-	CU_ASSERT_EQUAL(sg_dp_stats_drops(&lc->stats), frames);
-	CU_ASSERT_EQUAL(lc->stats.tx, 0);
-	lc->spd_out = NULL;
-	sg_spd_free(spd);
 	check_no_leak();
 }
 

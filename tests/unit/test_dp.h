@@ -2,7 +2,8 @@
 #ifndef TEST_DP_H
 #define TEST_DP_H
 
-/* Shared by the dp suite's files (test_dp.c, dp_punt.c, dp_mtu.c). */
+/* Shared by the dp suite's files (test_dp.c, dp_punt.c, dp_mtu.c; dp_fuzz.c uses
+ * dp_fixture.h, the main suite's fixture). */
 
 /* Add the slow-path suite (classifier, token bucket, punt rings, learned
  * neighbours). @return 0, or -1 if CUnit refused. */
