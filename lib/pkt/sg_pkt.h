@@ -57,6 +57,12 @@ enum sg_esp_size {
 #define SG_IPV4_DF RTE_IPV4_HDR_DF_FLAG
 #define SG_IPV4_FRAG_MASK (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)
 
+/* An IPv4 address in host order. DPDK 22.11's RTE_IPV4 shifts an int into
+ * its sign bit for a first octet of 128 and up (undefined behaviour, which
+ * UBSan reports); this one shifts unsigned. */
+#define SG_IPV4(a, b, c, d) ((((uint32_t)(a) & 0xff) << 24) | (((uint32_t)(b) & 0xff) << 16) | \
+		(((uint32_t)(c) & 0xff) << 8) | ((uint32_t)(d) & 0xff))
+
 /** ECN codepoints (RFC 3168 §5). */
 enum sg_ecn {
 	SG_ECN_NOT_ECT = 0,

@@ -15,6 +15,7 @@
 #include "sg_crypto.h"
 #include "sg_dp.h"
 #include "sg_shard.h"
+#include "sg_pkt.h"
 #include "sg_spd.h"
 
 
@@ -25,10 +26,10 @@
 #define IMIX_PERIOD 12
 #define SPI_AB 0x10000u /* A -> B: gateway A's outbound SAs */
 #define SPI_BA 0x20000u /* B -> A: gateway A's inbound SAs */
-#define GW_A RTE_IPV4(172, 16, 0, 1)
-#define SITE_A RTE_IPV4(10, 1, 0, 0)
-#define PEER(i) (RTE_IPV4(172, 20, 0, 0) + (uint32_t)(i) + 1)
-#define SITE_B(i) (RTE_IPV4(10, 128, 0, 0) + ((uint32_t)(i) << 8))
+#define GW_A SG_IPV4(172, 16, 0, 1)
+#define SITE_A SG_IPV4(10, 1, 0, 0)
+#define PEER(i) (SG_IPV4(172, 20, 0, 0) + (uint32_t)(i) + 1)
+#define SITE_B(i) (SG_IPV4(10, 128, 0, 0) + ((uint32_t)(i) << 8))
 #define PORT_UNPROT 0
 #define PORT_PROT 1
 #define NB_MBUFS 8191

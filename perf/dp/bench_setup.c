@@ -303,7 +303,7 @@ setup(const struct opts *o)
 		rte_exit(EXIT_FAILURE, "null ports are %u and %u, want 0 and 1\n", p0, p1);
 	set_port(p0, 1);
 	set_port(p1, 0);
-	add_route(RTE_IPV4(172, 20, 0, 0), 16, PORT_UNPROT);
+	add_route(SG_IPV4(172, 20, 0, 0), 16, PORT_UNPROT);
 	add_route(SITE_A, 16, PORT_PROT);
 
 	for (i = 0; i < o->sessions; i++) {

@@ -12,10 +12,11 @@
 
 #include "sg_crypto.h"
 #include "sg_dp.h"
+#include "sg_pkt.h"
 #include "sg_sa.h"
 
-#define TUN_A RTE_IPV4(172, 16, 0, 1)
-#define TUN_B RTE_IPV4(172, 16, 0, 2)
+#define TUN_A SG_IPV4(172, 16, 0, 1)
+#define TUN_B SG_IPV4(172, 16, 0, 2)
 
 /* The ESP known answer (Scapy, AES-128-GCM, SPI 0x1234, seq 1): see test_dp.c. */
 #define KAT128_INNER_LEN 47

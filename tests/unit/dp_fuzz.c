@@ -93,7 +93,7 @@ void
 test_fuzz_outbound(void)
 {
 	struct sg_sp_rule rule = {
-		.priority = 1, .action = SG_SP_PROTECT, .dst = RTE_IPV4(10, 2, 0, 0),
+		.priority = 1, .action = SG_SP_PROTECT, .dst = SG_IPV4(10, 2, 0, 0),
 		.dst_depth = 16, .sport_hi = UINT16_MAX, .dport_hi = UINT16_MAX,
 	};
 	struct rte_mbuf *mb[SG_DP_BURST_MAX];

@@ -18,9 +18,9 @@
 #include "dp_priv.h"
 #include "test_dp.h"
 
-#define SENDER RTE_IPV4(10, 2, 0, 5)
-#define TARGET RTE_IPV4(10, 1, 0, 9)
-#define GW RTE_IPV4(172, 16, 0, 2)
+#define SENDER SG_IPV4(10, 2, 0, 5)
+#define TARGET SG_IPV4(10, 1, 0, 9)
+#define GW SG_IPV4(172, 16, 0, 2)
 
 static struct rte_mempool *mtu_pool;
 static struct sg_dp_ctx *mtu_ctx;
@@ -166,8 +166,8 @@ test_icmp_never(void)
 		{"a later fragment", SENDER, IPPROTO_UDP, 0, SG_IPV4_DF | 100},
 		{"source 0.0.0.0", 0, IPPROTO_UDP, 0, SG_IPV4_DF},
 		{"source 255.255.255.255", UINT32_MAX, IPPROTO_UDP, 0, SG_IPV4_DF},
-		{"a multicast source", RTE_IPV4(224, 0, 0, 5), IPPROTO_UDP, 0, SG_IPV4_DF},
-		{"a loopback source", RTE_IPV4(127, 0, 0, 1), IPPROTO_UDP, 0, SG_IPV4_DF},
+		{"a multicast source", SG_IPV4(224, 0, 0, 5), IPPROTO_UDP, 0, SG_IPV4_DF},
+		{"a loopback source", SG_IPV4(127, 0, 0, 1), IPPROTO_UDP, 0, SG_IPV4_DF},
 	};
 	uint64_t tx0 = mtu_lc->stats.icmp_tx, lim0 = mtu_lc->stats.icmp_limited;
 	struct rte_mbuf *m, *n;

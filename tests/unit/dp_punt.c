@@ -26,10 +26,10 @@
 #include "dp_priv.h"
 #include "test_dp.h"
 
-#define GW_ADDR RTE_IPV4(172, 16, 0, 2)
-#define GW_ADDR2 RTE_IPV4(192, 0, 2, 7)
-#define OTHER RTE_IPV4(10, 2, 0, 9)
-#define PEER_ADDR RTE_IPV4(172, 16, 0, 1)
+#define GW_ADDR SG_IPV4(172, 16, 0, 2)
+#define GW_ADDR2 SG_IPV4(192, 0, 2, 7)
+#define OTHER SG_IPV4(10, 2, 0, 9)
+#define PEER_ADDR SG_IPV4(172, 16, 0, 1)
 
 static struct sg_dp_port port = {
 	.enabled = 1, .unprotected = 1, .punt = 1, .nb_addr = 2,
@@ -451,7 +451,7 @@ test_resolve_ask(void)
 {
 	struct sg_dp_ctx *ctx = sg_dp_ctx_create(0, 16);
 	struct sg_dp_lcore *lc = rte_zmalloc(NULL, sizeof(*lc), RTE_CACHE_LINE_SIZE);
-	struct sg_route_prm rt = {.dst = RTE_IPV4(10, 9, 0, 0), .depth = 16, .port = 0};
+	struct sg_route_prm rt = {.dst = SG_IPV4(10, 9, 0, 0), .depth = 16, .port = 0};
 	struct sg_dp_resolve_req q = {0};
 	uint64_t no_route = 0;
 	unsigned int i;
@@ -466,30 +466,30 @@ test_resolve_ask(void)
 	dp_resolve_ask(lc, 0, rte_cpu_to_be_32(OTHER));
 	CU_ASSERT_EQUAL_FATAL(sg_dp_resolve_create(ctx, 1, 8), 0); /* 7 usable */
 	ctx->port[0].punt = 0;
-	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 5), 2, NULL), 0);
+	CU_ASSERT_EQUAL(route_count_asks(lc, SG_IPV4(10, 9, 0, 5), 2, NULL), 0);
 	no_route += 2;
 	ctx->port[0].punt = 1;
 	/* 1: a burst of four to one hop asks once, for that hop. */
-	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 5), 4, &q), 1);
+	CU_ASSERT_EQUAL(route_count_asks(lc, SG_IPV4(10, 9, 0, 5), 4, &q), 1);
 	no_route += 4;
-	CU_ASSERT_EQUAL(q.ip_be, rte_cpu_to_be_32(RTE_IPV4(10, 9, 0, 5)));
+	CU_ASSERT_EQUAL(q.ip_be, rte_cpu_to_be_32(SG_IPV4(10, 9, 0, 5)));
 	CU_ASSERT_EQUAL(q.port, 0);
 	/* 2: at once again: within SG_DP_RESOLVE_ASK_MS, not asked again. */
-	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 5), 1, NULL), 0);
+	CU_ASSERT_EQUAL(route_count_asks(lc, SG_IPV4(10, 9, 0, 5), 1, NULL), 0);
 	no_route++;
 	/* 3: another hop asks for itself. */
-	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 6), 1, &q), 1);
+	CU_ASSERT_EQUAL(route_count_asks(lc, SG_IPV4(10, 9, 0, 6), 1, &q), 1);
 	no_route++;
-	CU_ASSERT_EQUAL(q.ip_be, rte_cpu_to_be_32(RTE_IPV4(10, 9, 0, 6)));
+	CU_ASSERT_EQUAL(q.ip_be, rte_cpu_to_be_32(SG_IPV4(10, 9, 0, 6)));
 	/* 4: later than SG_DP_RESOLVE_ASK_MS: the first hop asks again. */
 	for (i = 0; i < SG_DP_RESOLVE_SLOTS; i++)
 		lc->asked[i].tsc -= rte_get_tsc_hz() / 1000 * SG_DP_RESOLVE_ASK_MS;
-	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 5), 1, &q), 1);
+	CU_ASSERT_EQUAL(route_count_asks(lc, SG_IPV4(10, 9, 0, 5), 1, &q), 1);
 	no_route++;
-	CU_ASSERT_EQUAL(q.ip_be, rte_cpu_to_be_32(RTE_IPV4(10, 9, 0, 5)));
+	CU_ASSERT_EQUAL(q.ip_be, rte_cpu_to_be_32(SG_IPV4(10, 9, 0, 5)));
 	/* 5: with 'via' the hop is the via address, whatever the destination. */
 	ctx->port[0].via_be = rte_cpu_to_be_32(PEER_ADDR);
-	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 7), 2, &q), 1);
+	CU_ASSERT_EQUAL(route_count_asks(lc, SG_IPV4(10, 9, 0, 7), 2, &q), 1);
 	no_route += 2;
 	CU_ASSERT_EQUAL(q.ip_be, rte_cpu_to_be_32(PEER_ADDR));
 	ctx->port[0].via_be = 0;
@@ -497,24 +497,24 @@ test_resolve_ask(void)
 	 * 10 stops them there, as this test has no device to send on). */
 	ctx->port[0].mtu = 10;
 	ctx->port[0].has_neigh = 1;
-	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 8), 1, NULL), 0);
+	CU_ASSERT_EQUAL(route_count_asks(lc, SG_IPV4(10, 9, 0, 8), 1, NULL), 0);
 	ctx->port[0].has_neigh = 0;
-	CU_ASSERT_EQUAL(sg_dp_neigh_learn(&ctx->port[0], rte_cpu_to_be_32(RTE_IPV4(10, 9, 0, 9)),
+	CU_ASSERT_EQUAL(sg_dp_neigh_learn(&ctx->port[0], rte_cpu_to_be_32(SG_IPV4(10, 9, 0, 9)),
 			&(struct rte_ether_addr){{2, 0, 0, 0, 0, 9}}), 0);
-	CU_ASSERT_EQUAL(route_count_asks(lc, RTE_IPV4(10, 9, 0, 9), 1, NULL), 0);
+	CU_ASSERT_EQUAL(route_count_asks(lc, SG_IPV4(10, 9, 0, 9), 1, NULL), 0);
 	CU_ASSERT_EQUAL(lc->stats.drops[SG_DROP_MTU], 2);
 	ctx->port[0].mtu = 1500;
 	CU_ASSERT_EQUAL(lc->stats.drops[SG_DROP_NO_ROUTE], no_route);
 	/* 8: a full ring: the hop it refused is not marked asked, so it asks next time. */
 	for (i = 0; i < 8; i++)
-		dp_resolve_ask(lc, 0, rte_cpu_to_be_32(RTE_IPV4(10, 9, 1, i)));
+		dp_resolve_ask(lc, 0, rte_cpu_to_be_32(SG_IPV4(10, 9, 1, i)));
 	CU_ASSERT_EQUAL(rte_ring_count(ctx->resolve[0]), 7);
 	CU_ASSERT_EQUAL(rte_ring_dequeue_elem(ctx->resolve[0], &q, sizeof(q)), 0);
-	dp_resolve_ask(lc, 0, rte_cpu_to_be_32(RTE_IPV4(10, 9, 1, 7)));
+	dp_resolve_ask(lc, 0, rte_cpu_to_be_32(SG_IPV4(10, 9, 1, 7)));
 	CU_ASSERT_EQUAL(rte_ring_count(ctx->resolve[0]), 7);
 	while (rte_ring_dequeue_elem(ctx->resolve[0], &q, sizeof(q)) == 0)
 		;
-	CU_ASSERT_EQUAL(q.ip_be, rte_cpu_to_be_32(RTE_IPV4(10, 9, 1, 7)));
+	CU_ASSERT_EQUAL(q.ip_be, rte_cpu_to_be_32(SG_IPV4(10, 9, 1, 7)));
 	CU_ASSERT_EQUAL(rte_mempool_in_use_count(pool), 0);
 	sg_dp_ctx_free(ctx); /* frees the rings too */
 	rte_free(lc);

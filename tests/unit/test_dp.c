@@ -295,8 +295,8 @@ inner_packet(uint8_t *buf, unsigned int len, unsigned int mark)
 	ip->total_length = rte_cpu_to_be_16(tot);
 	ip->time_to_live = 9;
 	ip->next_proto_id = 253; /* experimental (RFC 3692) */
-	ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(10, 1, 0, 2));
-	ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(10, 2, 0, 2));
+	ip->src_addr = rte_cpu_to_be_32(SG_IPV4(10, 1, 0, 2));
+	ip->dst_addr = rte_cpu_to_be_32(SG_IPV4(10, 2, 0, 2));
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	for (i = 0; i < len; i++)
 		buf[sizeof(*ip) + i] = (uint8_t)(i * 7 + mark);
@@ -525,7 +525,7 @@ test_inbound_drops(void)
 	rte_pktmbuf_free(m);
 
 	/* Wrong tunnel source. */
-	m = esp_packet(kat128_esp, sizeof(kat128_esp), RTE_IPV4(172, 16, 9, 9));
+	m = esp_packet(kat128_esp, sizeof(kat128_esp), SG_IPV4(172, 16, 9, 9));
 	CU_ASSERT_EQUAL(decap(&m), 0);
 	CU_ASSERT_EQUAL(lc->stats.drops[SG_DROP_BAD_TUNNEL], 1);
 	rte_pktmbuf_free(m);

@@ -6,9 +6,10 @@
 
 #include <stdint.h>
 
+#include "sg_pkt.h"
 #include "sg_spd.h"
 
-/* RTE_IPV4() shifts an int into the sign bit for a >= 128; this does not. */
+/* SG_IPV4() shifts an int into the sign bit for a >= 128; this does not. */
 #define IP4(a, b, c, d) \
 	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 #define P_ICMP 1
