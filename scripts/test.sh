@@ -15,19 +15,56 @@ rm -rf /var/run/dpdk/sgtest_* 2>/dev/null || true
 
 meson test -C "$build_dir" --print-errorlogs --num-processes 1 "$@"
 rc=$?
+logs=("$build_dir/meson-logs/testlog.json")
+
+# A full run also runs the suites again in a build with AddressSanitizer and
+# UBSan, halting at the first report (issue 12). Left out: the IKE suites
+# (charon, uninstrumented, loads the plugin, and ASan's runtime must load
+# first) and the namespace suites whose timing two busy gateways under ASan
+# on two CPUs do not meet. GCC misreads reply_printf's format under
+# -fsanitize (-Wformat-truncation), hence -Wno-format-truncation there only.
+# SG_SANITIZE=0 skips it.
+san_dir=${SG_SAN_BUILD_DIR:-$here/build-san}
+san_tests=(common pkt crypto sa spd shard timer topo conf dp telemetry integ_cli integ_inbound
+	integ_outbound integ_badinput integ_replay integ_esn integ_telemetry integ_natt integ_aeads
+	integ_mtu integ_tfc integ_handoff integ_live integ_seqstate integ_keymgr)
+if [ $# -eq 0 ] && [ "${SG_SANITIZE:-1}" != 0 ]; then
+	if [ ! -f "$san_dir/build.ninja" ]; then
+		meson setup "$san_dir" "$here" -Db_sanitize=address,undefined -Db_lundef=false \
+			-Dc_args=-Wno-format-truncation -Dperf=false >/dev/null || rc=1
+	fi
+	if ninja -C "$san_dir" >/dev/null; then
+		rm -rf /var/run/dpdk/sgtest_* 2>/dev/null || true
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+			meson test -C "$san_dir" --print-errorlogs --num-processes 1 "${san_tests[@]}" ||
+			rc=1
+		logs+=("$san_dir/meson-logs/testlog.json")
+	else
+		logs+=("FAIL:asan+ubsan build (ninja -C $san_dir)")
+		rc=1
+	fi
+fi
 
 # Each suite prints "SGTEST name: N passed, N failed"; a suite that died
 # before printing counts as one failure, one that passed without as one pass.
-/usr/bin/python3 - "$build_dir/meson-logs/testlog.json" <<'PY'
+/usr/bin/python3 - "${logs[@]}" <<'PY'
 import json, re, sys
 passed = failed = 0
 pat = re.compile(r"^SGTEST (\S+): (\d+) passed, (\d+) failed$", re.M)
-try:
-    lines = open(sys.argv[1]).read().splitlines()
-except OSError:
-    lines = []
-for line in lines:
+lines = []
+for i, path in enumerate(sys.argv[1:]):
+    if path.startswith("FAIL:"):
+        print(f"  {path[5:]}: 0 passed, 1 failed")
+        failed += 1
+        continue
+    try:
+        lines += [(i, line) for line in open(path).read().splitlines()]
+    except OSError:
+        pass
+for i, line in lines:
     t = json.loads(line)
+    if i:
+        t["name"] = "asan+ubsan " + t.get("name", "")
     hits = pat.findall(t.get("stdout") or "")
     if hits:
         p = sum(int(h[1]) for h in hits)
