@@ -442,7 +442,8 @@ gateway_setup_rules(struct gateway *gw)
 	gw->sp = calloc(c->nb_sp + 1, sizeof(*gw->sp));
 	if (gw->sp == NULL)
 		return -1;
-	memcpy(gw->sp, c->sp, c->nb_sp * sizeof(*gw->sp));
+	if (c->nb_sp > 0) /* a file with no sp lines has no array: memcpy wants one */
+		memcpy(gw->sp, c->sp, c->nb_sp * sizeof(*gw->sp));
 	gw->nb_sp = c->nb_sp;
 	if (gateway_build_spds(gw, &gw->spd_in, &gw->spd_out, err, sizeof(err)) != 0) {
 		SG_LOG(ERR, "%s: %s", c->file, err);
