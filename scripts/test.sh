@@ -20,14 +20,14 @@ logs=("$build_dir/meson-logs/testlog.json")
 # A full run also runs the suites again in a build with AddressSanitizer and
 # UBSan, halting at the first report (issue 12). Left out: the IKE suites
 # (charon, uninstrumented, loads the plugin, and ASan's runtime must load
-# first) and the namespace suites whose timing two busy gateways under ASan
-# on two CPUs do not meet. GCC misreads reply_printf's format under
-# -fsanitize (-Wformat-truncation), hence -Wno-format-truncation there only.
+# first). GCC misreads reply_printf's format under -fsanitize
+# (-Wformat-truncation), hence -Wno-format-truncation there only.
 # SG_SANITIZE=0 skips it.
 san_dir=${SG_SAN_BUILD_DIR:-$here/build-san}
 san_tests=(common pkt crypto sa spd shard timer topo conf dp telemetry integ_cli integ_inbound
 	integ_outbound integ_badinput integ_replay integ_esn integ_telemetry integ_natt integ_aeads
-	integ_mtu integ_tfc integ_handoff integ_live integ_seqstate integ_keymgr)
+	integ_mtu integ_tfc integ_handoff integ_live integ_seqstate integ_keymgr integ_lifetime
+	integ_demo integ_slowpath integ_topo integ_launch perf_smoke)
 if [ $# -eq 0 ] && [ "${SG_SANITIZE:-1}" != 0 ]; then
 	if [ ! -f "$san_dir/build.ninja" ]; then
 		meson setup "$san_dir" "$here" -Db_sanitize=address,undefined -Db_lundef=false \
