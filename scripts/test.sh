@@ -17,27 +17,25 @@ meson test -C "$build_dir" --print-errorlogs --num-processes 1 "$@"
 rc=$?
 logs=("$build_dir/meson-logs/testlog.json")
 
-# A full run also runs the suites again in a build with AddressSanitizer and
-# UBSan, halting at the first report (issue 12). Left out: the IKE suites
-# (charon, uninstrumented, loads the plugin, and ASan's runtime must load
-# first). GCC misreads reply_printf's format under -fsanitize
+# A full run also runs every suite again in a build with AddressSanitizer
+# and UBSan, halting at the first report (issue 12); the IKE suites drive
+# that shardgate with a plugin built without them (charon, which loads it,
+# is not instrumented). GCC misreads reply_printf's format under -fsanitize
 # (-Wformat-truncation), hence -Wno-format-truncation there only.
 # SG_SANITIZE=0 skips it.
 san_dir=${SG_SAN_BUILD_DIR:-$here/build-san}
-san_tests=(common pkt crypto sa spd shard timer topo conf dp telemetry integ_cli integ_inbound
-	integ_outbound integ_badinput integ_replay integ_esn integ_telemetry integ_natt integ_aeads
-	integ_mtu integ_tfc integ_handoff integ_live integ_seqstate integ_keymgr integ_lifetime
-	integ_demo integ_slowpath integ_topo integ_launch perf_smoke)
 if [ $# -eq 0 ] && [ "${SG_SANITIZE:-1}" != 0 ]; then
+	sswan_src=$(meson introspect "$build_dir" --buildoptions | /usr/bin/python3 -c \
+		'import json, sys; print(*[o["value"] for o in json.load(sys.stdin) if o["name"] == "strongswan_src"])')
 	if [ ! -f "$san_dir/build.ninja" ]; then
 		meson setup "$san_dir" "$here" -Db_sanitize=address,undefined -Db_lundef=false \
-			-Dc_args=-Wno-format-truncation -Dperf=false >/dev/null || rc=1
+			-Dc_args=-Wno-format-truncation >/dev/null || rc=1
 	fi
+	meson configure "$san_dir" -Dstrongswan_src="$sswan_src" >/dev/null || rc=1
 	if ninja -C "$san_dir" >/dev/null; then
 		rm -rf /var/run/dpdk/sgtest_* 2>/dev/null || true
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-			meson test -C "$san_dir" --print-errorlogs --num-processes 1 "${san_tests[@]}" ||
-			rc=1
+			meson test -C "$san_dir" --print-errorlogs --num-processes 1 || rc=1
 		logs+=("$san_dir/meson-logs/testlog.json")
 	else
 		logs+=("FAIL:asan+ubsan build (ninja -C $san_dir)")
