@@ -323,7 +323,7 @@ port_start(struct gateway *gw, uint16_t port)
 int
 gateway_setup_ports(struct gateway *gw)
 {
-	uint16_t p;
+	uint16_t p, mtu;
 	int ret;
 
 	for (p = 0; p < gw->nb_ports; p++) {
@@ -334,12 +334,16 @@ gateway_setup_ports(struct gateway *gw)
 		}
 		gw->ports_started++;
 	}
+	/* The MTU ESP leaves by: the smallest of the unprotected ports'. */
+	mtu = UINT16_MAX;
 	for (p = 0; p < gw->nb_ports; p++) {
 		const struct sg_dp_port *dp = &gw->ctx->port[gw->ports[p]];
 
-		if (dp->unprotected && (p == 0 || dp->mtu < gw->ctx->esp_mtu))
-			gw->ctx->esp_mtu = dp->mtu;
+		if (dp->unprotected)
+			mtu = RTE_MIN(mtu, dp->mtu);
 	}
+	if (mtu != UINT16_MAX)
+		gw->ctx->esp_mtu = mtu;
 	if (gw->nb_workers > 1) {
 		ret = sg_dp_handoff_create(gw->ctx, (const struct sg_dp_lcore *const *)gw->workers,
 				gw->nb_workers, gw->args.handoff_ring);

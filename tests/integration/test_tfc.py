@@ -21,7 +21,7 @@ nothing; a good one shows its sizes in telemetry.
 import json
 
 from sgtest import (suite_main, IP, UDP, Raw, SecurityAssociation, ESP, IPSecIntegrityError,
-                    LiveGateway, frame, base_rules, hexkey, split_frame, diff_bytes, GW, PEER,
+                    LiveGateway, frame, base_rules, hexkey, split_frame, diff_bytes, GW, PEER, NEIGH_MAC,
                     SPI_OUT_128, KEY_OUT_128, UNPROT, PROT)
 
 MTU = 1400
@@ -137,6 +137,23 @@ def static_run(s):
         s.eq("telemetry: SA out %d tfc_pad" % spi, t.get("tfc_pad"), want)
 
 
+def swapped_run(s):
+    s.section("the unprotected port listed second (-u 0x2), --mtu 9000")
+    rules = f"""sa out {SPI_A} aead_algo aes-128-gcm aead_key {hexkey(KEY_A)} mode ipv4-tunnel \\
+    src {GW} dst {PEER} tfc_pad mtu
+sp ipv4 out esp protect {SPI_A} pri 10 dst 10.1.1.0/24 sport 0:65535 dport 0:65535
+rt ipv4 dst {PEER}/32 port 1
+neigh port 0 {NEIGH_MAC[0]}
+neigh port 1 {NEIGH_MAC[1]}
+"""
+    p = plaintext(100, 1, 0)
+    r = s.run(rules, {0: [frame(p, 0)]}, app_args=("-u", "0x2", "--mtu", "9000"))
+    s.check_clean_exit("swapped ports", r)
+    out = [esp_of(f)[0] for f in r.out.get(1, [])]
+    s.eq("padded to the 9000-byte MTU of the unprotected port 1", [len(ip) for ip in out],
+         [9000])
+
+
 def live_run(s):
     s.section("live: rekey out keeps the sizes; add sa checks them")
     g = LiveGateway(s.exe, base_rules(extra=EXTRA), live=(PROT,))
@@ -185,6 +202,7 @@ def live_run(s):
 
 def body(s):
     static_run(s)
+    swapped_run(s)
     live_run(s)
 
 
