@@ -12,7 +12,7 @@
 typedef struct shardgate_alg_t shardgate_alg_t;
 
 struct shardgate_alg_t {
-	/** strongSwan's encryption algorithm (an AEAD here) */
+	/** strongSwan's encryption algorithm */
 	encryption_algorithm_t enc_alg;
 	/** key bits, without the salt */
 	u_int key_bits;
@@ -20,8 +20,11 @@ struct shardgate_alg_t {
 	u_int salt_len;
 	/** strongSwan's integrity algorithm, AUTH_UNDEFINED for an AEAD */
 	integrity_algorithm_t int_alg;
-	/** shardgate's "aead_algo" value */
-	const char *aead_algo;
+	/** shardgate's "aead_algo" value (auth_algo NULL), or its
+	 * "cipher_algo" (NULL: "null") */
+	const char *cipher_algo;
+	/** shardgate's "auth_algo", NULL for an AEAD */
+	const char *auth_algo;
 };
 
 /**
@@ -31,5 +34,16 @@ struct shardgate_alg_t {
  */
 const shardgate_alg_t *shardgate_alg_find(uint16_t enc_alg, size_t enc_key_len,
 										  uint16_t int_alg);
+
+/**
+ * The SA's algorithm words in shardgate's grammar, keys included: "aead_algo
+ * A aead_key K", or "cipher_algo C cipher_key K auth_algo H auth_key K2",
+ * or "cipher_algo null auth_algo aes-gmac auth_key K". The caller wipes
+ * @p buf.
+ *
+ * @return		FALSE if it does not fit in @p len
+ */
+bool shardgate_alg_words(const shardgate_alg_t *alg, chunk_t enc_key, chunk_t int_key,
+						 char *buf, size_t len);
 
 #endif /** KERNEL_SHARDGATE_ALGS_H_ */

@@ -52,6 +52,7 @@ static void
 sa_destroy(sa_entry_t *sa)
 {
 	chunk_clear(&sa->key);
+	chunk_clear(&sa->int_key);
 	DESTROY_IF(sa->src);
 	DESTROY_IF(sa->dst);
 	free(sa);
@@ -97,18 +98,6 @@ static bool
 is_gone(const char *reply)
 {
 	return reply && strstr(reply, "no such SA") != NULL;
-}
-
-void
-hex_key(chunk_t key, char *buf, size_t len)
-{
-	size_t i, at = 0;
-
-	for (i = 0; i < key.len && at + 3 < len; i++)
-	{
-		at += snprintf(buf + at, len - at, "%s%02x", i ? ":" : "", key.ptr[i]);
-	}
-	buf[at] = '\0';
 }
 
 bool
@@ -298,7 +287,7 @@ has_live_out(private_kernel_shardgate_ipsec_t *this, sa_entry_t *new)
 bool
 install_sa(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa)
 {
-	char req[REQ_MAX], hex[3 * 64], src[16], dst[16], what[64], win[24], life[200];
+	char req[REQ_MAX], alg[ALG_WORDS_MAX], src[16], dst[16], what[64], win[24], life[200];
 	char udp[32] = "", tfc[24] = "";
 	bool ok;
 
@@ -317,22 +306,25 @@ install_sa(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa)
 	}
 	ipv4_text(sa->src, src, sizeof(src));
 	ipv4_text(sa->dst, dst, sizeof(dst));
-	hex_key(sa->key, hex, sizeof(hex));
+	if (!shardgate_alg_words(sa->alg, sa->key, sa->int_key, alg, sizeof(alg)))
+	{
+		memwipe(alg, sizeof(alg));
+		return FALSE;
+	}
 	/* the sender keeps no window: replay_win is inbound only */
 	win[0] = '\0';
 	if (sa->inbound)
 	{
 		snprintf(win, sizeof(win), " replay_win %u", sa->replay);
 	}
-	snprintf(req, sizeof(req), "add sa %s %u aead_algo %s aead_key %s "
+	snprintf(req, sizeof(req), "add sa %s %u %s "
 			 "mode ipv4-tunnel src %s dst %s%s%s%s%s%s", sa->inbound ? "in" : "out",
-			 sa->spi, sa->alg->aead_algo, hex, src, dst, sa->esn ? " esn" : "",
-			 win, udp, tfc, life);
+			 sa->spi, alg, src, dst, sa->esn ? " esn" : "", win, udp, tfc, life);
 	snprintf(what, sizeof(what), "adding SA %s 0x%.8x",
 			 sa->inbound ? "in" : "out", sa->spi);
 	ok = ask(this, what, req, NULL);
 	memwipe(req, sizeof(req));
-	memwipe(hex, sizeof(hex));
+	memwipe(alg, sizeof(alg));
 	return ok;
 }
 
@@ -340,17 +332,20 @@ bool
 install_rekey_in(private_kernel_shardgate_ipsec_t *this, sa_entry_t *old,
 				 sa_entry_t *new)
 {
-	char req[REQ_MAX], hex[3 * 64], life[200];
+	char req[REQ_MAX], alg[ALG_WORDS_MAX], life[200];
 	bool ok;
 
 	life_left(new, life, sizeof(life));
-	hex_key(new->key, hex, sizeof(hex));
-	snprintf(req, sizeof(req), "rekey in %u %u aead_algo %s aead_key %s%s "
-			 "grace_ms %llu", old->spi, new->spi, new->alg->aead_algo, hex, life,
-			 (unsigned long long)new->grace_ms);
+	if (!shardgate_alg_words(new->alg, new->key, new->int_key, alg, sizeof(alg)))
+	{
+		memwipe(alg, sizeof(alg));
+		return FALSE;
+	}
+	snprintf(req, sizeof(req), "rekey in %u %u %s%s grace_ms %llu", old->spi, new->spi,
+			 alg, life, (unsigned long long)new->grace_ms);
 	ok = ask(this, "rekeying inbound SA", req, NULL);
 	memwipe(req, sizeof(req));
-	memwipe(hex, sizeof(hex));
+	memwipe(alg, sizeof(alg));
 	return ok;
 }
 
@@ -387,6 +382,7 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 		.tfc = data->inbound ? 0 : data->tfc,
 		.state = SA_LIVE,
 		.key = chunk_clone(data->enc_key),
+		.int_key = chunk_clone(data->int_key),
 		.has_lifetime = data->lifetime != NULL,
 		.installed = time_monotonic(NULL),
 	);
@@ -399,7 +395,8 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 	{
 		DBG1(DBG_KNL, "kernel-shardgate: refusing SA 0x%.8x: %N with a "
 			 "%u-byte key and %N is not an algorithm shardgate carries "
-			 "(it has AES-GCM-16 and ChaCha20-Poly1305)", sa->spi,
+			 "(it has AES-GCM-16, ChaCha20-Poly1305, AES-GMAC and AES-CBC with "
+			 "HMAC-SHA-1-96 or HMAC-SHA-2)", sa->spi,
 			 encryption_algorithm_names, data->enc_alg, data->enc_key.len,
 			 integrity_algorithm_names, data->int_alg);
 		sa_destroy(sa);

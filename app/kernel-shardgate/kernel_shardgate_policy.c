@@ -165,18 +165,21 @@ static bool
 rekey_out(private_kernel_shardgate_ipsec_t *this, sa_entry_t *old,
 		  sa_entry_t *new)
 {
-	char req[REQ_MAX], hex[3 * 64], life[200];
+	char req[REQ_MAX], alg[ALG_WORDS_MAX], life[200];
 	bool ok;
 
 	/* its counters start again: keep the old SA's last ones for charon */
 	refresh(this, old);
 	life_left(new, life, sizeof(life));
-	hex_key(new->key, hex, sizeof(hex));
-	snprintf(req, sizeof(req), "rekey out %u %u aead_algo %s aead_key %s%s",
-			 old->spi, new->spi, new->alg->aead_algo, hex, life);
+	if (!shardgate_alg_words(new->alg, new->key, new->int_key, alg, sizeof(alg)))
+	{
+		memwipe(alg, sizeof(alg));
+		return FALSE;
+	}
+	snprintf(req, sizeof(req), "rekey out %u %u %s%s", old->spi, new->spi, alg, life);
 	ok = ask(this, "rekeying outbound SA", req, NULL);
 	memwipe(req, sizeof(req));
-	memwipe(hex, sizeof(hex));
+	memwipe(alg, sizeof(alg));
 	if (!ok)
 	{
 		return FALSE;
@@ -186,6 +189,7 @@ rekey_out(private_kernel_shardgate_ipsec_t *this, sa_entry_t *old,
 	new->state = SA_LIVE;
 	old->state = SA_REPLACED;
 	chunk_clear(&old->key);
+	chunk_clear(&old->int_key);
 	rename_policies(this, TRUE, old->spi, new->spi);
 	return TRUE;
 }

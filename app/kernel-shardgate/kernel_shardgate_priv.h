@@ -28,6 +28,8 @@
  * deletes it itself, which ends the grace at once (requests.c del_sa) */
 #define GRACE_MS_MAX 3600000
 #define REQ_MAX 1024
+/** shardgate_alg_words(): the longest is AES-256-CBC with HMAC-SHA-512 */
+#define ALG_WORDS_MAX 448
 /* our "client NAME": shardgate's origin of what we install */
 #define CLIENT_NAME "kernel-shardgate"
 
@@ -53,6 +55,9 @@ typedef struct {
 	 * and to install the SA again in a restarted shardgate; wiped with the
 	 * entry, or once the SA's slot went to its successor */
 	chunk_t key;
+	/** the HMAC's key for AES-CBC (empty for an AEAD), kept and wiped
+	 * with key */
+	chunk_t int_key;
 	/** charon's limits (if has_lifetime), counted from installed */
 	lifetime_cfg_t lifetime;
 	bool has_lifetime;
@@ -127,7 +132,6 @@ struct private_kernel_shardgate_ipsec_t {
 #pragma GCC visibility push(hidden)
 
 bool ask(private_kernel_shardgate_ipsec_t *this, const char *what, const char *req, char **reply);
-void hex_key(chunk_t key, char *buf, size_t len);
 /** "add sa ..." for @p sa with sa->key. */
 bool install_sa(private_kernel_shardgate_ipsec_t *this, sa_entry_t *sa);
 /** "rekey in OLD NEW" giving @p new the key in new->key. */

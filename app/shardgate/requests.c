@@ -8,6 +8,8 @@
  *   del sa in 5000 | del sp <the sp rule as added>
  *   rekey in OLD NEW aead_algo ALG aead_key KEY [grace_ms N]
  *   rekey out OLD NEW aead_algo ALG aead_key KEY
+ *     (or, for AES-CBC, cipher_algo ALG cipher_key KEY auth_algo ALG auth_key KEY;
+ *     for AES-GMAC, cipher_algo null auth_algo aes-gmac auth_key KEY)
  *   list sa [PAGE] | list sp | list sessions | list neigh | events [SINCE_ID] | help
  *   spi alloc [MIN MAX] | spi free SPI | query sa in|out SPI   (keymgr.c)
  *   move sa in|out SPI peer ADDR [port PORT]                   (keymgr.c)
@@ -537,7 +539,8 @@ rekey_prm(struct gateway *gw, enum sg_sa_dir dir, const struct sg_sa *old, uint3
 		return -1;
 	if (conf->nb_sa != 1 || conf->nb_sp + conf->nb_rt + conf->nb_neigh != 0) {
 		sg_conf_free(conf);
-		fail(r, "rekey: expected aead_algo ALG aead_key KEY");
+		fail(r, "rekey: expected aead_algo ALG aead_key KEY, or cipher_algo ALG cipher_key KEY "
+				"auth_algo ALG auth_key KEY");
 		return -1;
 	}
 	/* The new SA keeps the old one's window (outbound SAs have none) and
@@ -944,8 +947,8 @@ control_request(struct gateway *gw, char *line, struct reply *r, uint8_t *origin
 		flush_origin(gw, rest + 7, r);
 	} else if (strcmp(cmd, "help") == 0) {
 		reply_printf(r, "{\"ok\":true,\"commands\":[\"add sa|sp RULE\",\"del sa in|out SPI\","
-				"\"del sp RULE\",\"rekey in|out OLD NEW aead_algo ALG aead_key KEY"
-				" [grace_ms N]\",\"list sa [PAGE]\",\"list sp\",\"list sessions\",\"list neigh\","
+				"\"del sp RULE\",\"rekey in|out OLD NEW CRYPTO [grace_ms N]\","
+				"\"list sa [PAGE]\",\"list sp\",\"list sessions\",\"list neigh\","
 				"\"events [SINCE_ID]\",\"spi alloc [MIN MAX]\",\"spi free SPI\","
 				"\"query sa in|out SPI\",\"move sa in|out SPI peer ADDR [port PORT]\","
 				"\"client NAME\",\"flush origin NAME\"]}");

@@ -25,8 +25,8 @@ key_order(const void *x, const void *y)
 	const struct sg_sa_prm *b = &key_order_conf->sa[*(const uint32_t *)y].prm;
 	int d;
 
-	if (a->aead != b->aead)
-		return a->aead < b->aead ? -1 : 1;
+	if (a->cipher != b->cipher)
+		return a->cipher < b->cipher ? -1 : 1;
 	if (a->key_len != b->key_len)
 		return a->key_len < b->key_len ? -1 : 1;
 	d = memcmp(a->key, b->key, a->key_len);
@@ -58,7 +58,7 @@ check_out_keys(const struct sg_conf *c, char *err, size_t errlen)
 	for (i = 1; i < n && ret == 0; i++) {
 		const struct sg_conf_sa *a = &c->sa[ix[i - 1]], *b = &c->sa[ix[i]];
 
-		if (a->prm.aead == b->prm.aead && a->prm.key_len == b->prm.key_len &&
+		if (a->prm.cipher == b->prm.cipher && a->prm.key_len == b->prm.key_len &&
 				memcmp(a->prm.key, b->prm.key, a->prm.key_len) == 0 &&
 				memcmp(a->prm.salt, b->prm.salt, sizeof(a->prm.salt)) == 0) {
 			snprintf(err, errlen, "%s:%u: sa out %u: the same key and salt as sa out %u"

@@ -81,6 +81,7 @@ static const char *const drop_names[SG_DROP_MAX] = {
 	[SG_DROP_TFC_DUMMY] = "tfc_dummy",
 	[SG_DROP_FRAG_NEEDED] = "frag_needed",
 	[SG_DROP_REASSEMBLY] = "reassembly",
+	[SG_DROP_ESP_BLOCKS] = "esp_blocks",
 };
 
 const char *

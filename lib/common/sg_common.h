@@ -46,6 +46,34 @@ sg_ct_neq16(const void *a, const void *b)
 	return d;
 }
 
+/**
+ * Compare two ICVs of @p len bytes (a multiple of 4, at most 32: 12, 16, 24
+ * or 32 in ESP) in constant time: 64-bit XORs ORed together, with no branch
+ * on the data; the loop's only branches are on the length, which is public.
+ * @return 0 when equal, non-zero otherwise.
+ */
+static inline uint64_t
+sg_ct_neq(const void *a, const void *b, unsigned int len)
+{
+	const uint8_t *x = (const uint8_t *)a, *y = (const uint8_t *)b;
+	uint64_t d = 0, u, v;
+	uint32_t p, q;
+	unsigned int i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		__builtin_memcpy(&u, x + i, 8);
+		__builtin_memcpy(&v, y + i, 8);
+		d |= u ^ v;
+	}
+	if (len & 4) {
+		__builtin_memcpy(&p, x + i, 4);
+		__builtin_memcpy(&q, y + i, 4);
+		d |= p ^ q;
+	}
+	__asm__ volatile("" : "+r"(d));
+	return d;
+}
+
 /** Overwrite @p n bytes of secret material so the compiler cannot elide it. */
 void sg_wipe(void *p, size_t n);
 
@@ -94,6 +122,7 @@ enum sg_drop {
 	                         *   gets ICMP "fragmentation needed" (RFC 1191) */
 	SG_DROP_REASSEMBLY,     /**< an ESP fragment that made no packet: timed out,
 	                         *   overlapping, table full, or too big for one mbuf */
+	SG_DROP_ESP_BLOCKS,     /**< AES-CBC ciphertext that is not whole blocks */
 	SG_DROP_MAX
 };
 

@@ -35,6 +35,10 @@ enum sa_kw {
 	KW_UDP_ENCAP,       /* udp_encap SPORT DPORT */
 	KW_UDP_ENCAP_SECGW, /* udp-encap: ipsec-secgw's, ports 4500 4500 */
 	KW_TFC_PAD,         /* tfc_pad SIZE... */
+	KW_CIPHER_ALGO,
+	KW_CIPHER_KEY,
+	KW_AUTH_ALGO,
+	KW_AUTH_KEY,
 	KW_MAX
 };
 
@@ -69,6 +73,10 @@ static const struct {
 	[KW_UDP_ENCAP] = {"udp_encap", {0, 0}},
 	[KW_UDP_ENCAP_SECGW] = {"udp-encap", {0, 0}},
 	[KW_TFC_PAD] = {"tfc_pad", {0, 0}},
+	[KW_CIPHER_ALGO] = {"cipher_algo", {0, 0}},
+	[KW_CIPHER_KEY] = {"cipher_key", {0, 0}},
+	[KW_AUTH_ALGO] = {"auth_algo", {0, 0}},
+	[KW_AUTH_KEY] = {"auth_key", {0, 0}},
 };
 
 #undef LIFE
@@ -80,10 +88,6 @@ static const struct {
 	const char *name;
 	const char *why;
 } sa_unsupported[] = {
-	{"cipher_algo", "is not supported yet"},
-	{"auth_algo", "is not supported yet"},
-	{"cipher_key", "is not supported yet"},
-	{"auth_key", "is not supported yet"},
 	{"fallback", "(inline-crypto fallback session) is not supported yet"},
 	{"flow-direction", "(rte_flow queue steering) is not supported yet; "
 		"port_id N steers the SA by RSS"},
@@ -92,10 +96,21 @@ static const struct {
 	{"telemetry", "(per-SA telemetry switch) is not supported yet"},
 };
 
-/* ipsec-secgw AEAD names shardgate does not have yet (sa.c aead_algos[]). */
+/* ipsec-secgw algorithm names shardgate does not have yet (sa.c
+ * aead_algos[], cipher_algos[], auth_algos[]). */
 static const char *const aead_later[] = {
 	"aes-128-ccm", "aes-192-ccm", "aes-256-ccm",
 };
+static const char *const cipher_later[] = {
+	"aes-128-ctr", "aes-192-ctr", "aes-256-ctr", "3des-cbc", "des-cbc",
+};
+static const char *const auth_later[] = {"aes-xcbc-mac"};
+
+/* "cipher_algo null" is ipsec-secgw's word for no encryption; GMAC is the
+ * only integrity shardgate takes without it (RFC 4543's NULL_AUTH_AES_GMAC). */
+#define CIPHER_NULL SG_CIPHER_MAX
+/* "auth_algo aes-gmac": which GMAC follows from the key's length. */
+#define AUTH_GMAC SG_AUTH_MAX
 
 /* Offload types: all mean software crypto here; the others need hardware. */
 static const char *const type_ok[] = {"no-offload", "lookaside-none", "cpu-crypto"};
@@ -103,8 +118,8 @@ static const char *const type_later[] = {
 	"inline-crypto-offload", "inline-protocol-offload", "lookaside-protocol-offload",
 };
 
-/* Room for the list of supported AEAD names in a message. */
-#define NAMES_LEN 128
+/* Room for a list of supported algorithm names in a message. */
+#define NAMES_LEN 160
 
 static bool
 in_list(const char *s, const char *const *list, size_t n)
@@ -117,9 +132,25 @@ in_list(const char *s, const char *const *list, size_t n)
 	return false;
 }
 
-/* "aes-128-gcm, aes-256-gcm, ...": the AEADs lib/crypto implements. */
+/* Whether @p c is what "aead_algo" names (GMAC goes by "auth_algo aes-gmac"). */
+static bool
+is_aead(unsigned int c)
+{
+	return c < SG_CIPHER_MAX && sg_crypto_xform_id((enum sg_cipher)c, SG_AUTH_AEAD) >= 0 &&
+			c != SG_AEAD_AES128_GMAC && c != SG_AEAD_AES192_GMAC &&
+			c != SG_AEAD_AES256_GMAC;
+}
+
+static bool
+is_cbc(unsigned int c)
+{
+	return c < SG_CIPHER_MAX && !sg_crypto_has_salt((enum sg_cipher)c);
+}
+
+/* "aes-128-gcm, aes-256-gcm, ...": the names lib/crypto implements of one
+ * kind: AEADs (kind 0), ciphers (1), or integrity algorithms (2). */
 static const char *
-aead_names(char *buf, size_t len)
+alg_names(char *buf, size_t len, int kind)
 {
 	const char *name;
 	size_t used = 0;
@@ -127,8 +158,15 @@ aead_names(char *buf, size_t len)
 	int n;
 
 	buf[0] = '\0';
-	for (a = 0; a < SG_AEAD_MAX && used < len; a++) {
-		name = sg_crypto_aead_name((enum sg_aead)a);
+	for (a = 0; a < (kind == 2 ? SG_AUTH_MAX + 1u : SG_CIPHER_MAX + 1u) && used < len; a++) {
+		if (kind == 0)
+			name = is_aead(a) ? sg_crypto_cipher_name((enum sg_cipher)a) : NULL;
+		else if (kind == 1)
+			name = is_cbc(a) ? sg_crypto_cipher_name((enum sg_cipher)a) :
+					a == CIPHER_NULL ? "null (with aes-gmac)" : NULL;
+		else
+			name = a == AUTH_GMAC ? "aes-gmac (with cipher_algo null)" :
+					sg_crypto_auth_name((enum sg_auth)a);
 		if (name == NULL)
 			continue;
 		n = snprintf(buf + used, len - used, "%s%s", used == 0 ? "" : ", ", name);
@@ -139,9 +177,20 @@ aead_names(char *buf, size_t len)
 	return buf;
 }
 
-/* Keywords one SA line has seen so far. */
+static const char *
+aead_names(char *buf, size_t len)
+{
+	return alg_names(buf, len, 0);
+}
+
+/* Keywords one SA line has seen so far, and the cipher_algo and auth_algo
+ * choices, which only make an SA's transform together. */
 struct sa_state {
-	uint32_t seen; /* bit per enum sa_kw */
+	uint32_t seen;        /* bit per enum sa_kw */
+	unsigned int cipher;  /* enum sg_cipher (AES-CBC) or CIPHER_NULL */
+	unsigned int auth;    /* enum sg_auth (an HMAC) or AUTH_GMAC */
+	unsigned int gmac_len; /* AUTH_GMAC: the key's length, salt included */
+	uint32_t cipher_line, auth_line;
 };
 
 static bool
@@ -150,64 +199,272 @@ has(const struct sa_state *st, enum sa_kw kw)
 	return (st->seen & (UINT32_C(1) << kw)) != 0;
 }
 
+/*
+ * The key that must follow algorithm @p v (ipsec-secgw wants it right
+ * after): "KEY_KW hex" into @p raw. Returns 0 with *got bytes, else the
+ * error, with the key never shown.
+ */
 static int
-parse_aead(struct parse *p, const struct tok *t, uint32_t n, uint32_t *i, struct sg_sa_prm *prm)
+parse_key(struct parse *p, const struct tok *t, uint32_t n, uint32_t *i, const char *algo_kw,
+		const struct tok *v, const char *key_kw, uint8_t *raw, size_t size, size_t *got)
 {
-	uint8_t raw[SG_CRYPTO_KEY_MAX + SG_CRYPTO_SALT_LEN];
-	char names[NAMES_LEN];
-	const struct tok *v, *k;
+	const struct tok *k;
 	const char *why;
-	unsigned int a, key_len;
-	size_t got;
 
-	v = conf_value(p, "sa", t, n, i);
-	if (v == NULL)
-		return -EINVAL;
-	for (a = 0; a < SG_AEAD_MAX; a++) {
-		const char *name = sg_crypto_aead_name((enum sg_aead)a);
-
-		if (name != NULL && strcmp(v->s, name) == 0)
-			break;
-	}
-	if (a == SG_AEAD_MAX && in_list(v->s, aead_later, RTE_DIM(aead_later)))
-		return conf_err(p, v->line, "sa: aead_algo %s is not supported yet (only %s)", v->s,
-			aead_names(names, sizeof(names)));
-	if (a == SG_AEAD_MAX)
-		return conf_err(p, v->line, "sa: unknown aead_algo '%s' (supported: %s)", v->s,
-			aead_names(names, sizeof(names)));
-	key_len = sg_crypto_key_len((enum sg_aead)a);
-	/* ipsec-secgw wants the key right after the algorithm. */
 	if (*i + 1 >= n)
-		return conf_err(p, v->line, "sa: missing 'aead_key' after 'aead_algo %s'", v->s);
+		return conf_err(p, v->line, "sa: missing '%s' after '%s %s'", key_kw, algo_kw,
+			v->s);
 	k = &t[++*i];
-	if (strcmp(k->s, "aead_key") != 0) {
+	if (strcmp(k->s, key_kw) != 0) {
 		if (conf_looks_secret(k->s))
-			return conf_err(p, k->line, "sa: expected 'aead_key' after 'aead_algo %s' "
-				"(found a word that looks like key material, not shown)", v->s);
-		return conf_err(p, k->line,
-			"sa: expected 'aead_key' after 'aead_algo %s', got '%s'", v->s, k->s);
+			return conf_err(p, k->line, "sa: expected '%s' after '%s %s' "
+				"(found a word that looks like key material, not shown)", key_kw,
+				algo_kw, v->s);
+		return conf_err(p, k->line, "sa: expected '%s' after '%s %s', got '%s'", key_kw,
+			algo_kw, v->s, k->s);
 	}
 	k = conf_value(p, "sa", t, n, i);
 	if (k == NULL)
 		return -EINVAL;
-	why = conf_scan_hex(k->s, raw, sizeof(raw), &got);
+	why = conf_scan_hex(k->s, raw, size, got);
 	if (why != NULL) {
-		sg_wipe(raw, sizeof(raw));
-		return conf_err(p, k->line, "sa: aead_key %s (key not shown)", why);
+		sg_wipe(raw, size);
+		return conf_err(p, k->line, "sa: %s %s (key not shown)", key_kw, why);
 	}
+	return 0;
+}
+
+/* Index of @p s among names[0..n) as @p name() gives them, or n. */
+static unsigned int
+find_name(const char *s, unsigned int n, const char *(*name)(unsigned int))
+{
+	unsigned int a;
+
+	for (a = 0; a < n; a++)
+		if (name(a) != NULL && strcmp(s, name(a)) == 0)
+			break;
+	return a;
+}
+
+static const char *
+aead_name_of(unsigned int a)
+{
+	return is_aead(a) ? sg_crypto_cipher_name((enum sg_cipher)a) : NULL;
+}
+
+static const char *
+cbc_name_of(unsigned int a)
+{
+	return is_cbc(a) ? sg_crypto_cipher_name((enum sg_cipher)a) : NULL;
+}
+
+static const char *
+auth_name_of(unsigned int a)
+{
+	return sg_crypto_auth_name((enum sg_auth)a);
+}
+
+/*
+ * The algorithm @p v names, by @p name_of among @p n, into *out; else an
+ * error for keyword @p kw that lists the supported names (alg_names() @p
+ * kind), and says "not supported yet" for one of ipsec-secgw's in @p later.
+ */
+static int
+lookup_alg(struct parse *p, const struct tok *v, const char *kw, unsigned int n,
+		const char *(*name_of)(unsigned int), const char *const *later, size_t nlater,
+		int kind, unsigned int *out)
+{
+	char names[NAMES_LEN];
+	unsigned int a = find_name(v->s, n, name_of);
+
+	if (a == n && in_list(v->s, later, nlater))
+		return conf_err(p, v->line, "sa: %s %s is not supported yet (only %s)", kw, v->s,
+			alg_names(names, sizeof(names), kind));
+	if (a == n)
+		return conf_err(p, v->line, "sa: unknown %s '%s' (supported: %s)", kw, v->s,
+			alg_names(names, sizeof(names), kind));
+	*out = a;
+	return 0;
+}
+
+static int
+parse_aead(struct parse *p, const struct tok *t, uint32_t n, uint32_t *i, struct sg_sa_prm *prm)
+{
+	uint8_t raw[SG_CRYPTO_KEY_MAX + SG_CRYPTO_SALT_LEN];
+	const struct tok *v;
+	unsigned int a = 0, key_len;
+	size_t got;
+	int rc;
+
+	v = conf_value(p, "sa", t, n, i);
+	if (v == NULL)
+		return -EINVAL;
+	rc = lookup_alg(p, v, "aead_algo", SG_CIPHER_MAX, aead_name_of, aead_later,
+			RTE_DIM(aead_later), 0, &a);
+	if (rc != 0)
+		return rc;
+	key_len = sg_crypto_key_len((enum sg_cipher)a);
+	rc = parse_key(p, t, n, i, "aead_algo", v, "aead_key", raw, sizeof(raw), &got);
+	if (rc != 0)
+		return rc;
 	/* RFC 4106 §8.1: the last 4 bytes of the keying material are the salt. */
 	if (got != key_len + SG_CRYPTO_SALT_LEN) {
 		sg_wipe(raw, sizeof(raw));
-		return conf_err(p, k->line,
+		return conf_err(p, t[*i].line,
 			"sa: aead_key for %s must be %u bytes (%u-byte key + %u-byte salt), "
 			"got %zu", v->s, key_len + SG_CRYPTO_SALT_LEN, key_len, SG_CRYPTO_SALT_LEN,
 			got);
 	}
-	prm->aead = (enum sg_aead)a;
+	prm->cipher = (enum sg_cipher)a;
+	prm->auth = SG_AUTH_AEAD;
 	prm->key_len = (uint8_t)key_len;
 	memcpy(prm->key, raw, key_len);
 	memcpy(prm->salt, raw + key_len, SG_CRYPTO_SALT_LEN);
 	sg_wipe(raw, sizeof(raw));
+	return 0;
+}
+
+/* "cipher_algo aes-128-cbc cipher_key K", or "cipher_algo null" (no key). */
+static int
+parse_cipher(struct parse *p, const struct tok *t, uint32_t n, uint32_t *i, struct sg_sa_prm *prm,
+		struct sa_state *st)
+{
+	uint8_t raw[SG_CRYPTO_KEY_MAX];
+	const struct tok *v;
+	unsigned int c = 0, key_len;
+	size_t got;
+	int rc;
+
+	v = conf_value(p, "sa", t, n, i);
+	if (v == NULL)
+		return -EINVAL;
+	st->cipher_line = v->line;
+	if (strcmp(v->s, "null") == 0) {
+		st->cipher = CIPHER_NULL;
+		return 0;
+	}
+	rc = lookup_alg(p, v, "cipher_algo", SG_CIPHER_MAX, cbc_name_of, cipher_later,
+			RTE_DIM(cipher_later), 1, &c);
+	if (rc != 0)
+		return rc;
+	key_len = sg_crypto_key_len((enum sg_cipher)c);
+	rc = parse_key(p, t, n, i, "cipher_algo", v, "cipher_key", raw, sizeof(raw), &got);
+	if (rc != 0)
+		return rc;
+	if (got != key_len) {
+		sg_wipe(raw, sizeof(raw));
+		return conf_err(p, t[*i].line, "sa: cipher_key for %s must be %u bytes, got %zu",
+			v->s, key_len, got);
+	}
+	st->cipher = c;
+	prm->key_len = (uint8_t)key_len;
+	memcpy(prm->key, raw, key_len);
+	sg_wipe(raw, sizeof(raw));
+	return 0;
+}
+
+/* "auth_algo sha1-hmac auth_key K", or "auth_algo aes-gmac auth_key K"
+ * with a GMAC key and salt (RFC 4543 §3.2) of 20, 28 or 36 bytes. */
+static int
+parse_auth(struct parse *p, const struct tok *t, uint32_t n, uint32_t *i, struct sg_sa_prm *prm,
+		struct sa_state *st)
+{
+	uint8_t raw[SG_CRYPTO_AUTH_KEY_MAX];
+	const struct tok *v;
+	unsigned int a = AUTH_GMAC, key_len;
+	size_t got;
+	int rc;
+
+	v = conf_value(p, "sa", t, n, i);
+	if (v == NULL)
+		return -EINVAL;
+	st->auth_line = v->line;
+	if (strcmp(v->s, "null") == 0)
+		return conf_err(p, v->line, "sa: auth_algo null is refused: ESP without "
+			"integrity is open to active attacks (RFC 4303 §3.2); use an HMAC or an "
+			"aead_algo");
+	if (strcmp(v->s, "aes-gmac") != 0) {
+		rc = lookup_alg(p, v, "auth_algo", SG_AUTH_MAX, auth_name_of, auth_later,
+				RTE_DIM(auth_later), 2, &a);
+		if (rc != 0)
+			return rc;
+	}
+	rc = parse_key(p, t, n, i, "auth_algo", v, "auth_key", raw, sizeof(raw), &got);
+	if (rc != 0)
+		return rc;
+	if (a == AUTH_GMAC) {
+		if (got != 16 + SG_CRYPTO_SALT_LEN && got != 24 + SG_CRYPTO_SALT_LEN &&
+				got != 32 + SG_CRYPTO_SALT_LEN) {
+			sg_wipe(raw, sizeof(raw));
+			return conf_err(p, t[*i].line, "sa: auth_key for aes-gmac must be 20, 28 "
+				"or 36 bytes (a 16-, 24- or 32-byte key + 4-byte salt), got %zu",
+				got);
+		}
+		key_len = (unsigned int)got - SG_CRYPTO_SALT_LEN;
+		memcpy(prm->key, raw, key_len);
+		memcpy(prm->salt, raw + key_len, SG_CRYPTO_SALT_LEN);
+		prm->key_len = (uint8_t)key_len;
+		st->gmac_len = (unsigned int)got;
+	} else {
+		key_len = sg_crypto_auth_key_len((enum sg_auth)a);
+		if (got != key_len) {
+			sg_wipe(raw, sizeof(raw));
+			return conf_err(p, t[*i].line, "sa: auth_key for %s must be %u bytes, "
+				"got %zu", v->s, key_len, got);
+		}
+		memcpy(prm->auth_key, raw, key_len);
+		prm->auth_key_len = (uint8_t)key_len;
+	}
+	st->auth = a;
+	sg_wipe(raw, sizeof(raw));
+	return 0;
+}
+
+/*
+ * The SA's transform from what its line named: an aead_algo alone, or
+ * cipher_algo with auth_algo (AES-CBC with an HMAC, or null with GMAC).
+ */
+static int
+resolve_algs(struct parse *p, struct sg_conf_sa *sa, const struct sa_state *st)
+{
+	bool aead = has(st, KW_AEAD_ALGO), c = has(st, KW_CIPHER_ALGO), a = has(st, KW_AUTH_ALGO);
+	const char *d = sa->prm.dir == SG_SA_IN ? "in" : "out";
+	char names[NAMES_LEN];
+
+	if (aead && (c || a))
+		return conf_err(p, c ? st->cipher_line : st->auth_line, "sa: aead_algo and %s: "
+			"an AEAD authenticates itself, give one or the other",
+			c ? "cipher_algo" : "auth_algo");
+	if (aead)
+		return 0;
+	if (!c && !a)
+		return conf_err(p, sa->line, "sa %s %" PRIu32 ": missing aead_algo (supported: "
+			"%s), or cipher_algo and auth_algo", d, sa->prm.spi,
+			aead_names(names, sizeof(names)));
+	if (!a)
+		return conf_err(p, st->cipher_line, "sa: cipher_algo %s needs an auth_algo (%s)",
+			st->cipher == CIPHER_NULL ? "null" :
+			sg_crypto_cipher_name((enum sg_cipher)st->cipher),
+			alg_names(names, sizeof(names), 2));
+	if (!c)
+		return conf_err(p, st->auth_line, "sa: auth_algo needs a cipher_algo (%s)",
+			alg_names(names, sizeof(names), 1));
+	if (st->auth == AUTH_GMAC) {
+		if (st->cipher != CIPHER_NULL)
+			return conf_err(p, st->cipher_line, "sa: auth_algo aes-gmac authenticates "
+				"alone: it goes with cipher_algo null (RFC 4543)");
+		sa->prm.cipher = st->gmac_len == 16 + SG_CRYPTO_SALT_LEN ? SG_AEAD_AES128_GMAC :
+				st->gmac_len == 24 + SG_CRYPTO_SALT_LEN ? SG_AEAD_AES192_GMAC :
+				SG_AEAD_AES256_GMAC;
+		sa->prm.auth = SG_AUTH_AEAD;
+		return 0;
+	}
+	if (st->cipher == CIPHER_NULL)
+		return conf_err(p, st->cipher_line, "sa: cipher_algo null with %s is not "
+			"supported yet (integrity without encryption: only with aes-gmac)",
+			sg_crypto_auth_name((enum sg_auth)st->auth));
+	sa->prm.cipher = (enum sg_cipher)st->cipher;
+	sa->prm.auth = (enum sg_auth)st->auth;
 	return 0;
 }
 
@@ -355,18 +612,9 @@ parse_tfc(struct parse *p, const struct tok *t, uint32_t n, uint32_t *i, struct 
 static int
 parse_unsupported(struct parse *p, const struct tok *t, uint32_t n, uint32_t i)
 {
-	char names[NAMES_LEN];
 	size_t k;
 
-	aead_names(names, sizeof(names));
-	if (strcmp(t[i].s, "cipher_algo") == 0 || strcmp(t[i].s, "auth_algo") == 0) {
-		if (i + 1 < n && !conf_looks_secret(t[i + 1].s))
-			return conf_err(p, t[i].line,
-				"sa: %s %s is not supported yet (only aead_algo %s)", t[i].s,
-				t[i + 1].s, names);
-		return conf_err(p, t[i].line, "sa: %s is not supported yet (only aead_algo %s)",
-			t[i].s, names);
-	}
+	(void)n;
 	for (k = 0; k < RTE_DIM(sa_unsupported); k++)
 		if (strcmp(t[i].s, sa_unsupported[k].name) == 0)
 			return conf_err(p, t[i].line, "sa: %s %s", t[i].s, sa_unsupported[k].why);
@@ -432,9 +680,14 @@ parse_words(struct parse *p, const struct tok *t, uint32_t n, struct sg_conf_sa 
 		st->seen |= UINT32_C(1) << kw;
 		if (kw == KW_AEAD_ALGO) {
 			rc = parse_aead(p, t, n, &i, &sa->prm);
-		} else if (kw == KW_AEAD_KEY) {
-			rc = conf_err(p, t[i].line,
-				"sa: 'aead_key' must follow 'aead_algo <algorithm>'");
+		} else if (kw == KW_CIPHER_ALGO) {
+			rc = parse_cipher(p, t, n, &i, &sa->prm, st);
+		} else if (kw == KW_AUTH_ALGO) {
+			rc = parse_auth(p, t, n, &i, &sa->prm, st);
+		} else if (kw == KW_AEAD_KEY || kw == KW_CIPHER_KEY || kw == KW_AUTH_KEY) {
+			rc = conf_err(p, t[i].line, "sa: '%s' must follow '%s <algorithm>'",
+				t[i].s, kw == KW_AEAD_KEY ? "aead_algo" :
+				kw == KW_CIPHER_KEY ? "cipher_algo" : "auth_algo");
 		} else if (kw == KW_ESN) {
 			rc = parse_esn(p, t, n, &i, sa);
 		} else if (kw == KW_UDP_ENCAP || kw == KW_UDP_ENCAP_SECGW) {
@@ -485,7 +738,7 @@ parse_words(struct parse *p, const struct tok *t, uint32_t n, struct sg_conf_sa 
 
 /* Checks on the complete rule; errors name the line the rule starts on. */
 static int
-check_sa(struct parse *p, const struct sg_conf_sa *sa, const struct sa_state *st)
+check_sa(struct parse *p, struct sg_conf_sa *sa, const struct sa_state *st)
 {
 	static const struct {
 		enum sa_kw soft, hard;
@@ -499,12 +752,12 @@ check_sa(struct parse *p, const struct sg_conf_sa *sa, const struct sa_state *st
 	const uint64_t hard[] = {l->hard_sec, l->hard_bytes, l->hard_packets};
 	const char *d = sa->prm.dir == SG_SA_IN ? "in" : "out";
 	uint32_t spi = sa->prm.spi;
-	char names[NAMES_LEN];
 	size_t k;
+	int rc;
 
-	if (!has(st, KW_AEAD_ALGO))
-		return conf_err(p, sa->line, "sa %s %" PRIu32 ": missing aead_algo (supported: %s)",
-			d, spi, aead_names(names, sizeof(names)));
+	rc = resolve_algs(p, sa, st);
+	if (rc != 0)
+		return rc;
 	if (!has(st, KW_MODE))
 		return conf_err(p, sa->line, "sa %s %" PRIu32 ": missing 'mode ipv4-tunnel'", d,
 			spi);

@@ -8,40 +8,104 @@
 #include "sg_common.h"
 #include "sg_crypto.h"
 
-_Static_assert(SG_CRYPTO_TAG_LEN == 16, "sg_ct_neq16() compares a 16-byte ICV");
+_Static_assert(SG_CRYPTO_ICV_MAX <= 32 && SG_CRYPTO_ICV_MAX % 4 == 0, "sg_ct_neq() takes the ICV");
+_Static_assert(SG_CRYPTO_XFORM_MAX <= 128, "a transform and its ESN bit make a uint8_t group");
 
-/* How a burst is grouped: ops of one group share a job layout (and, for
- * GCM, the AAD length ipsec-mb branches on), so a burst of one group takes
- * no per-op branch at all. */
-enum group {
-	GRP_GCM8,   /* AES-GCM, 8-byte AAD */
-	GRP_GCM12,  /* AES-GCM, 12-byte (ESN) AAD */
-	GRP_CHACHA, /* ChaCha20-Poly1305, either AAD */
-	GRP_MAX
+/* How ipsec-mb is driven for a key. */
+enum kind {
+	KIND_GCM,    /* AES-GCM: cipher and GHASH, AAD apart */
+	KIND_CHACHA, /* ChaCha20-Poly1305 */
+	KIND_CBC,    /* AES-CBC, then HMAC over header, IV and ciphertext */
+	KIND_GMAC,   /* AES-GMAC: nothing encrypted, everything authenticated */
 };
 
-struct aead_desc {
+struct cipher_desc {
 	const char *name;
 	unsigned int key_len;
+	uint8_t kind;
+	uint8_t iv_len;
+	uint8_t pad_mask;
+	uint8_t in_mask;
 };
 
-static const struct aead_desc aeads[SG_AEAD_MAX] = {
-	[SG_AEAD_AES128_GCM] = {"aes-128-gcm", IMB_KEY_128_BYTES},
-	[SG_AEAD_AES256_GCM] = {"aes-256-gcm", IMB_KEY_256_BYTES},
-	[SG_AEAD_AES192_GCM] = {"aes-192-gcm", IMB_KEY_192_BYTES},
-	[SG_AEAD_CHACHA20_POLY1305] = {"chacha20-poly1305", 32},
+static const struct cipher_desc ciphers[SG_CIPHER_MAX] = {
+	[SG_AEAD_AES128_GCM] = {"aes-128-gcm", IMB_KEY_128_BYTES, KIND_GCM, 8, 3, 0},
+	[SG_AEAD_AES256_GCM] = {"aes-256-gcm", IMB_KEY_256_BYTES, KIND_GCM, 8, 3, 0},
+	[SG_AEAD_AES192_GCM] = {"aes-192-gcm", IMB_KEY_192_BYTES, KIND_GCM, 8, 3, 0},
+	[SG_AEAD_CHACHA20_POLY1305] = {"chacha20-poly1305", 32, KIND_CHACHA, 8, 3, 0},
+	/* RFC 3602 §2.4: payload, padding and trailer fill whole blocks. */
+	[SG_CIPHER_AES128_CBC] = {"aes-128-cbc", IMB_KEY_128_BYTES, KIND_CBC, 16, 15, 15},
+	[SG_CIPHER_AES192_CBC] = {"aes-192-cbc", IMB_KEY_192_BYTES, KIND_CBC, 16, 15, 15},
+	[SG_CIPHER_AES256_CBC] = {"aes-256-cbc", IMB_KEY_256_BYTES, KIND_CBC, 16, 15, 15},
+	[SG_AEAD_AES128_GMAC] = {"aes-128-gmac", IMB_KEY_128_BYTES, KIND_GMAC, 8, 3, 0},
+	[SG_AEAD_AES192_GMAC] = {"aes-192-gmac", IMB_KEY_192_BYTES, KIND_GMAC, 8, 3, 0},
+	[SG_AEAD_AES256_GMAC] = {"aes-256-gmac", IMB_KEY_256_BYTES, KIND_GMAC, 8, 3, 0},
+};
+
+struct auth_desc {
+	const char *name;
+	unsigned int key_len; /* RFC 2404 §3, RFC 4868 §2.1.1 */
+	unsigned int icv_len; /* truncated to half (RFC 4868 §2.3), 96 bits for SHA-1 */
+	unsigned int block;   /* the hash's block, which HMAC pads the key to */
+	IMB_HASH_ALG hash;
+};
+
+static const struct auth_desc auths[SG_AUTH_MAX] = {
+	[SG_AUTH_AEAD] = {NULL, 0, SG_CRYPTO_TAG_LEN, 0, IMB_AUTH_NULL},
+	[SG_AUTH_SHA1_96] = {"sha1-hmac", 20, 12, 64, IMB_AUTH_HMAC_SHA_1},
+	[SG_AUTH_SHA256_128] = {"sha256-hmac", 32, 16, 64, IMB_AUTH_HMAC_SHA_256},
+	[SG_AUTH_SHA384_192] = {"sha384-hmac", 48, 24, 128, IMB_AUTH_HMAC_SHA_384},
+	[SG_AUTH_SHA512_256] = {"sha512-hmac", 64, 32, 128, IMB_AUTH_HMAC_SHA_512},
+};
+
+#define XF(c, a) ((c) * SG_AUTH_MAX + (a))
+/* ESP header, IV, at least the trailer (a whole block for CBC), ICV. */
+#define XF_AEAD(c) [XF(c, SG_AUTH_AEAD)] = {1, 8, 16, 3, 0, 8 + 8 + 2 + 16}
+#define XF_CBC(c, a, icv) [XF(c, a)] = {1, 16, icv, 15, 15, 8 + 16 + 16 + icv}
+#define XF_CBC_ALL(c) XF_CBC(c, SG_AUTH_SHA1_96, 12), XF_CBC(c, SG_AUTH_SHA256_128, 16), \
+	XF_CBC(c, SG_AUTH_SHA384_192, 24), XF_CBC(c, SG_AUTH_SHA512_256, 32)
+
+const struct sg_crypto_xform sg_crypto_xforms[SG_CRYPTO_XFORM_MAX] = {
+	XF_AEAD(SG_AEAD_AES128_GCM),
+	XF_AEAD(SG_AEAD_AES256_GCM),
+	XF_AEAD(SG_AEAD_AES192_GCM),
+	XF_AEAD(SG_AEAD_CHACHA20_POLY1305),
+	XF_AEAD(SG_AEAD_AES128_GMAC),
+	XF_AEAD(SG_AEAD_AES192_GMAC),
+	XF_AEAD(SG_AEAD_AES256_GMAC),
+	XF_CBC_ALL(SG_CIPHER_AES128_CBC),
+	XF_CBC_ALL(SG_CIPHER_AES192_CBC),
+	XF_CBC_ALL(SG_CIPHER_AES256_CBC),
 };
 
 unsigned int
-sg_crypto_key_len(enum sg_aead aead)
+sg_crypto_key_len(enum sg_cipher cipher)
 {
-	return (unsigned int)aead < SG_AEAD_MAX ? aeads[aead].key_len : 0;
+	return (unsigned int)cipher < SG_CIPHER_MAX ? ciphers[cipher].key_len : 0;
+}
+
+bool
+sg_crypto_has_salt(enum sg_cipher cipher)
+{
+	return (unsigned int)cipher < SG_CIPHER_MAX && ciphers[cipher].kind != KIND_CBC;
 }
 
 const char *
-sg_crypto_aead_name(enum sg_aead aead)
+sg_crypto_cipher_name(enum sg_cipher cipher)
 {
-	return (unsigned int)aead < SG_AEAD_MAX ? aeads[aead].name : NULL;
+	return (unsigned int)cipher < SG_CIPHER_MAX ? ciphers[cipher].name : NULL;
+}
+
+unsigned int
+sg_crypto_auth_key_len(enum sg_auth auth)
+{
+	return (unsigned int)auth < SG_AUTH_MAX ? auths[auth].key_len : 0;
+}
+
+const char *
+sg_crypto_auth_name(enum sg_auth auth)
+{
+	return (unsigned int)auth < SG_AUTH_MAX ? auths[auth].name : NULL;
 }
 
 IMB_MGR *
@@ -93,38 +157,111 @@ sg_crypto_mgr_arch(const IMB_MGR *mgr)
 	return names[mgr->used_arch];
 }
 
-int
-sg_crypto_key_init(struct sg_crypto_key *k, IMB_MGR *mgr, enum sg_aead aead,
-		const uint8_t *key, unsigned int key_len, const uint8_t salt[SG_CRYPTO_SALT_LEN])
+/* RFC 2104: the hash states after one block of key ^ ipad and key ^ opad,
+ * which ipsec-mb continues from for every packet. */
+static void
+hmac_precompute(IMB_MGR *mgr, const struct auth_desc *a, const uint8_t *key, unsigned int len,
+		uint8_t *ipad, uint8_t *opad)
 {
-	if (k == NULL || mgr == NULL || key == NULL || salt == NULL ||
-			sg_crypto_key_len(aead) == 0 || key_len != sg_crypto_key_len(aead))
+	uint8_t block[128];
+	unsigned int i, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		uint8_t x = pass == 0 ? 0x36 : 0x5c;
+		uint8_t *out = pass == 0 ? ipad : opad;
+
+		memset(block, x, a->block);
+		for (i = 0; i < len; i++)
+			block[i] = (uint8_t)(key[i] ^ x);
+		switch (a->hash) {
+		case IMB_AUTH_HMAC_SHA_1:
+			IMB_SHA1_ONE_BLOCK(mgr, block, out);
+			break;
+		case IMB_AUTH_HMAC_SHA_256:
+			IMB_SHA256_ONE_BLOCK(mgr, block, out);
+			break;
+		case IMB_AUTH_HMAC_SHA_384:
+			IMB_SHA384_ONE_BLOCK(mgr, block, out);
+			break;
+		default:
+			IMB_SHA512_ONE_BLOCK(mgr, block, out);
+			break;
+		}
+	}
+	sg_wipe(block, sizeof(block));
+}
+
+int
+sg_crypto_key_init_auth(struct sg_crypto_key *k, IMB_MGR *mgr, enum sg_cipher cipher,
+		const uint8_t *key, unsigned int key_len, const uint8_t *salt, enum sg_auth auth,
+		const uint8_t *auth_key, unsigned int auth_key_len)
+{
+	const struct cipher_desc *c;
+	int xf = sg_crypto_xform_id(cipher, auth);
+
+	if (k == NULL || mgr == NULL || key == NULL || xf < 0 ||
+			key_len != sg_crypto_key_len(cipher) ||
+			(salt == NULL && sg_crypto_has_salt(cipher)) ||
+			auth_key_len != sg_crypto_auth_key_len(auth) ||
+			(auth_key == NULL && auth_key_len != 0))
 		return -EINVAL;
+	c = &ciphers[cipher];
 
 	memset(k, 0, sizeof(*k));
 	/* Control path: the checked pre-compute entry points are fine here. */
-	switch (aead) {
+	switch (cipher) {
 	case SG_AEAD_AES128_GCM:
+	case SG_AEAD_AES128_GMAC:
 		IMB_AES128_GCM_PRE(mgr, key, &k->gcm);
 		break;
 	case SG_AEAD_AES192_GCM:
+	case SG_AEAD_AES192_GMAC:
 		IMB_AES192_GCM_PRE(mgr, key, &k->gcm);
 		break;
 	case SG_AEAD_AES256_GCM:
+	case SG_AEAD_AES256_GMAC:
 		IMB_AES256_GCM_PRE(mgr, key, &k->gcm);
+		break;
+	case SG_CIPHER_AES128_CBC:
+		IMB_AES_KEYEXP_128(mgr, key, k->cbc.enc, k->cbc.dec);
+		break;
+	case SG_CIPHER_AES192_CBC:
+		IMB_AES_KEYEXP_192(mgr, key, k->cbc.enc, k->cbc.dec);
+		break;
+	case SG_CIPHER_AES256_CBC:
+		IMB_AES_KEYEXP_256(mgr, key, k->cbc.enc, k->cbc.dec);
 		break;
 	default: /* ChaCha20 has no key schedule: ipsec-mb reads the key */
 		memcpy(k->raw, key, key_len);
 		break;
 	}
+	if (c->kind == KIND_CBC)
+		hmac_precompute(mgr, &auths[auth], auth_key, auth_key_len, k->cbc.ipad,
+				k->cbc.opad);
 	if (imb_get_errno(mgr) != 0) {
 		sg_crypto_key_wipe(k);
 		return -EINVAL;
 	}
-	memcpy(k->salt, salt, SG_CRYPTO_SALT_LEN);
-	k->aead = (uint8_t)aead;
+	if (salt != NULL && c->kind != KIND_CBC)
+		memcpy(k->salt, salt, SG_CRYPTO_SALT_LEN);
+	k->cipher = (uint8_t)cipher;
+	k->auth = (uint8_t)auth;
+	k->xform = (uint8_t)xf;
 	k->key_len = (uint8_t)key_len;
+	k->icv_len = sg_crypto_xforms[xf].icv_len;
+	k->iv_len = sg_crypto_xforms[xf].iv_len;
+	k->kind = c->kind;
+	k->hash = (uint8_t)auths[auth].hash;
 	return 0;
+}
+
+int
+sg_crypto_key_init(struct sg_crypto_key *k, IMB_MGR *mgr, enum sg_cipher cipher,
+		const uint8_t *key, unsigned int key_len, const uint8_t salt[SG_CRYPTO_SALT_LEN])
+{
+	if (salt == NULL)
+		return -EINVAL;
+	return sg_crypto_key_init_auth(k, mgr, cipher, key, key_len, salt, SG_AUTH_AEAD, NULL, 0);
 }
 
 void
@@ -134,9 +271,16 @@ sg_crypto_key_wipe(struct sg_crypto_key *k)
 		sg_wipe(k, sizeof(*k));
 }
 
+/* Per-burst scratch: what a kind keeps aside while ipsec-mb works. */
+struct burst_aside {
+	/* HMAC decrypt: the ICV as received (ESN puts seq_hi where it was);
+	 * GMAC with ESN: the 4 bytes in front of the ESP header. */
+	uint8_t icv[SG_CRYPTO_BURST_MAX][SG_CRYPTO_ICV_MAX];
+};
+
 /* Fill one job of @p op's group; everything the manager reads is set,
  * since burst jobs come back from IMB_GET_NEXT_BURST with whatever the last
- * user left. */
+ * user left. user_data2 is what the computed tag is compared with. */
 static inline void
 fill_common(IMB_JOB *job, struct sg_crypto_op *op, int enc)
 {
@@ -154,6 +298,7 @@ fill_common(IMB_JOB *job, struct sg_crypto_op *op, int enc)
 	job->auth_tag_output = enc ? op->icv : op->tag;
 	job->auth_tag_output_len_in_bytes = SG_CRYPTO_TAG_LEN;
 	job->user_data = op;
+	job->user_data2 = op->icv;
 }
 
 static inline void
@@ -181,41 +326,146 @@ fill_chacha(IMB_JOB *job, struct sg_crypto_op *op, int enc)
 	job->u.CHACHA20_POLY1305.ctx = NULL;
 }
 
-static inline unsigned int
-group_of(const struct sg_crypto_op *op)
+static const uint8_t zero_iv[16] __rte_aligned(16);
+
+/*
+ * AES-CBC and HMAC (RFC 3602, RFC 2404, RFC 4868). The ICV covers ESP
+ * header, IV and ciphertext, then with ESN the sequence number's high half
+ * (RFC 4303 §2.2.1), placed where the ICV goes: outbound the tag is written
+ * over it, inbound the ICV as received is kept aside first. Outbound, the
+ * IV field holds the sequence number: encrypting it under a zero IV as the
+ * first block makes E_K(seq) the IV of the rest (NIST SP 800-38A, App. C).
+ */
+static inline void
+fill_cbc(IMB_JOB *job, struct sg_crypto_op *op, int enc, uint8_t *aside)
 {
-	if (op->key->aead == SG_AEAD_CHACHA20_POLY1305)
-		return GRP_CHACHA;
-	return op->aad_len == 8 ? GRP_GCM8 : GRP_GCM12;
+	const struct sg_crypto_key *k = op->key;
+	uint8_t *esp = op->data - SG_CRYPTO_IV_MAX - 8;
+	uint32_t esn = op->aad_len == 12 ? 4 : 0;
+
+	job->cipher_direction = enc ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
+	job->cipher_mode = IMB_CIPHER_CBC;
+	job->key_len_in_bytes = k->key_len;
+	job->enc_keys = k->cbc.enc;
+	job->dec_keys = k->cbc.dec;
+	job->iv_len_in_bytes = SG_CRYPTO_IV_MAX;
+	job->src = esp;
+	job->hash_alg = (IMB_HASH_ALG)k->hash;
+	job->u.HMAC._hashed_auth_key_xor_ipad = k->cbc.ipad;
+	job->u.HMAC._hashed_auth_key_xor_opad = k->cbc.opad;
+	job->hash_start_src_offset_in_bytes = 0;
+	job->msg_len_to_hash_in_bytes = 8 + SG_CRYPTO_IV_MAX + op->len + esn;
+	job->auth_tag_output_len_in_bytes = k->icv_len;
+	job->user_data = op;
+	if (enc) {
+		job->chain_order = IMB_ORDER_CIPHER_HASH;
+		job->iv = zero_iv;
+		job->dst = esp + 8;
+		job->cipher_start_src_offset_in_bytes = 8;
+		job->msg_len_to_cipher_in_bytes = SG_CRYPTO_IV_MAX + op->len;
+		job->auth_tag_output = op->icv;
+		job->user_data2 = op->icv;
+	} else {
+		job->chain_order = IMB_ORDER_HASH_CIPHER;
+		job->iv = esp + 8;
+		job->dst = op->data;
+		job->cipher_start_src_offset_in_bytes = 8 + SG_CRYPTO_IV_MAX;
+		job->msg_len_to_cipher_in_bytes = op->len;
+		job->auth_tag_output = op->tag;
+		memcpy(aside, op->icv, k->icv_len);
+		job->user_data2 = aside;
+	}
+	if (esn)
+		memcpy(op->icv, op->aad + 4, 4);
 }
 
-/* Fill jobs[at..] with the ops of group @p g, in order; returns the new at. */
-static inline uint32_t
-fill_group(IMB_JOB **jobs, uint32_t at, struct sg_crypto_op *ops, const uint8_t *grp,
-		uint16_t n, unsigned int g, int enc)
+/*
+ * AES-GMAC (RFC 4543 §3.3): the AAD is SPI, sequence number (64 bits with
+ * ESN), IV and payload, in one piece. Without ESN that is the packet as it
+ * is; with ESN the SPI moves 4 bytes forward and seq_hi takes its place, as
+ * Linux's esp_output_set_extra() does, and gmac_restore() puts them back.
+ */
+static inline void
+fill_gmac(IMB_JOB *job, struct sg_crypto_op *op, int enc, uint8_t *aside)
 {
-	uint16_t i;
+	const struct sg_crypto_key *k = op->key;
+	uint8_t *esp = op->data - 8 - 8;
+	uint32_t esn = op->aad_len == 12 ? 4 : 0;
 
-	for (i = 0; i < n; i++) {
-		if (grp[i] != g)
-			continue;
-		if (g == GRP_CHACHA)
-			fill_chacha(jobs[at++], &ops[i], enc);
-		else
-			fill_gcm(jobs[at++], &ops[i], enc);
+	job->cipher_direction = enc ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
+	job->chain_order = enc ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
+	job->cipher_mode = IMB_CIPHER_NULL;
+	job->key_len_in_bytes = k->key_len;
+	job->src = esp - esn;
+	job->dst = esp - esn;
+	job->cipher_start_src_offset_in_bytes = 0;
+	job->msg_len_to_cipher_in_bytes = 0;
+	job->iv = op->nonce;
+	job->iv_len_in_bytes = SG_CRYPTO_NONCE_LEN;
+	job->hash_alg = (IMB_HASH_ALG)(IMB_AUTH_AES_GMAC_128 +
+			(k->cipher - SG_AEAD_AES128_GMAC));
+	job->u.GMAC._key = &k->gcm;
+	job->u.GMAC._iv = op->nonce;
+	job->u.GMAC.iv_len_in_bytes = SG_CRYPTO_NONCE_LEN;
+	job->hash_start_src_offset_in_bytes = 0;
+	job->msg_len_to_hash_in_bytes = 8 + 8 + op->len + esn;
+	job->auth_tag_output = enc ? op->icv : op->tag;
+	job->auth_tag_output_len_in_bytes = SG_CRYPTO_TAG_LEN;
+	job->user_data = op;
+	job->user_data2 = op->icv;
+	if (esn) {
+		memcpy(aside, esp - 4, 4);
+		memcpy(esp - 4, op->aad, 4);     /* SPI */
+		memcpy(esp, op->aad + 4, 4);     /* seq_hi */
 	}
-	return at;
+}
+
+/* Undo fill_gmac()'s ESN layout: the SPI back in place, and what was before it. */
+static inline void
+gmac_restore(struct sg_crypto_op *op, const uint8_t *aside)
+{
+	uint8_t *esp = op->data - 8 - 8;
+
+	memcpy(esp, op->aad, 4);
+	memcpy(esp - 4, aside, 4);
+}
+
+/* A burst's group: the transform, and for the AEADs the ESN bit too (GCM
+ * takes one path for an 8-byte AAD and another for a 12-byte one). */
+static inline uint8_t
+group_of(const struct sg_crypto_op *op)
+{
+	return (uint8_t)(op->key->xform * 2 + (op->aad_len == 12));
+}
+
+static inline void
+fill_one(IMB_JOB *job, struct sg_crypto_op *op, int enc, uint8_t *aside)
+{
+	switch (op->key->kind) {
+	case KIND_GCM:
+		fill_gcm(job, op, enc);
+		break;
+	case KIND_CHACHA:
+		fill_chacha(job, op, enc);
+		break;
+	case KIND_CBC:
+		fill_cbc(job, op, enc, aside);
+		break;
+	default:
+		fill_gmac(job, op, enc, aside);
+		break;
+	}
 }
 
 static inline uint16_t
-aead_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
+esp_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 {
 	IMB_JOB *jobs[SG_CRYPTO_BURST_MAX];
+	struct burst_aside aside;
 	uint8_t grp[SG_CRYPTO_BURST_MAX];
 	uint32_t got, done, i, j;
-	unsigned int g;
 	uint16_t ok = 0;
-	uint8_t mixed = 0;
+	uint8_t mixed = 0, kind;
 
 	if (unlikely(n == 0))
 		return 0;
@@ -223,7 +473,7 @@ aead_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 		n = SG_CRYPTO_BURST_MAX;
 	for (i = 0; i < n; i++) {
 		ops[i].status = SG_CRYPTO_ERROR;
-		grp[i] = (uint8_t)group_of(&ops[i]);
+		grp[i] = group_of(&ops[i]);
 		mixed |= grp[i] ^ grp[0];
 	}
 
@@ -236,22 +486,46 @@ aead_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 		if (got < n)
 			return 0;
 	}
+	kind = ops[0].key->kind;
 	if (likely(!mixed)) {
 		/* One group: one branch per burst, none per op. */
-		if (grp[0] == GRP_CHACHA)
-			for (i = 0; i < n; i++)
-				fill_chacha(jobs[i], &ops[i], enc);
-		else
+		if (kind == KIND_GCM)
 			for (i = 0; i < n; i++)
 				fill_gcm(jobs[i], &ops[i], enc);
+		else if (kind == KIND_CHACHA)
+			for (i = 0; i < n; i++)
+				fill_chacha(jobs[i], &ops[i], enc);
+		else if (kind == KIND_CBC)
+			for (i = 0; i < n; i++)
+				fill_cbc(jobs[i], &ops[i], enc, aside.icv[i]);
+		else
+			for (i = 0; i < n; i++)
+				fill_gmac(jobs[i], &ops[i], enc, aside.icv[i]);
 	} else {
 		/* ipsec-mb takes one path per algorithm and, for GCM, one for an
 		 * 8-byte AAD and another for the 12-byte ESN one: jobs that
 		 * alternate mispredict it on most ops (measured: ~8 cycles per
 		 * 128 B op with ESN on half the SAs, sg_bench_dp --esn-mix).
-		 * Submit group by group; each op keeps its own status. */
-		for (g = 0, j = 0; g < GRP_MAX; g++)
-			j = fill_group(jobs, j, ops, grp, n, g, enc);
+		 * Submit group by group, in the order groups first appear; each
+		 * op keeps its own status. */
+		uint64_t left[SG_CRYPTO_BURST_MAX / 64] = {0};
+
+		RTE_BUILD_BUG_ON(SG_CRYPTO_BURST_MAX % 64 != 0);
+		for (i = 0; i < n; i++)
+			left[i / 64] |= UINT64_C(1) << (i % 64);
+		for (i = 0, j = 0; i < n; i++) {
+			uint32_t k;
+
+			if (!(left[i / 64] & (UINT64_C(1) << (i % 64))))
+				continue;
+			for (k = i; k < n; k++) {
+				if (grp[k] != grp[i])
+					continue;
+				left[k / 64] &= ~(UINT64_C(1) << (k % 64));
+				fill_one(jobs[j++], &ops[k], enc, aside.icv[k]);
+			}
+		}
+		kind = UINT8_MAX; /* any kind may need restoring */
 	}
 
 	done = IMB_SUBMIT_BURST_NOCHECK(mgr, n, jobs);
@@ -263,24 +537,28 @@ aead_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 
 		if (unlikely(jobs[i]->status != IMB_STATUS_COMPLETED))
 			continue;
-		if (!enc && sg_ct_neq16(op->tag, op->icv) != 0) {
+		if (!enc && sg_ct_neq(op->tag, jobs[i]->user_data2, op->key->icv_len) != 0) {
 			op->status = SG_CRYPTO_AUTH_FAILED;
 			continue;
 		}
 		op->status = SG_CRYPTO_OK;
 		ok++;
 	}
+	if (unlikely(kind == KIND_GMAC || kind == UINT8_MAX))
+		for (i = 0; i < n; i++)
+			if (ops[i].key->kind == KIND_GMAC && ops[i].aad_len == 12)
+				gmac_restore(&ops[i], aside.icv[i]);
 	return ok;
 }
 
 uint16_t
 sg_crypto_encrypt_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n)
 {
-	return aead_burst(mgr, ops, n, 1);
+	return esp_burst(mgr, ops, n, 1);
 }
 
 uint16_t
 sg_crypto_decrypt_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n)
 {
-	return aead_burst(mgr, ops, n, 0);
+	return esp_burst(mgr, ops, n, 0);
 }

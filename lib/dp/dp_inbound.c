@@ -131,6 +131,7 @@ static inline int
 in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct in_meta *meta,
 		struct sg_crypto_op *op, struct esn_batch *eb)
 {
+	const struct sg_crypto_xform *x = &sg_crypto_xforms[sa->xform];
 	const struct rte_ipv4_hdr *ip;
 	const struct rte_esp_hdr *esp;
 	uint32_t esp_len;
@@ -152,6 +153,12 @@ in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct in_m
 	}
 	meta->esp_off = (uint16_t)(m->l2_len + m->l3_len + m->l4_len);
 	esp = rte_pktmbuf_mtod_offset(m, const struct rte_esp_hdr *, meta->esp_off);
+	esp_len = m->pkt_len - meta->esp_off;
+	/* The transform's own bounds (the burst's check took the smallest of
+	 * all): AES-CBC needs a whole block and whole blocks (RFC 3602 §2.4). */
+	if (unlikely(esp_len < x->min_len || ((esp_len - SG_ESP_HDR_LEN - x->iv_len -
+			x->icv_len) & x->in_mask)))
+		return esp_len < x->min_len ? SG_DROP_ESP_SHORT : SG_DROP_ESP_BLOCKS;
 	seq = rte_be_to_cpu_32(esp->seq);
 	if (sa->replay != NULL) {
 		if (sa->flags & SG_SA_F_ESN) {
@@ -167,10 +174,9 @@ in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct in_m
 			return SG_DROP_REPLAY;
 		}
 	}
-	esp_len = m->pkt_len - meta->esp_off;
 	op->key = sa->key;
-	op->data = (uint8_t *)esp + SG_ESP_HDR_LEN + SG_ESP_IV_LEN;
-	op->len = esp_len - SG_ESP_HDR_LEN - SG_ESP_IV_LEN - SG_ESP_ICV_LEN;
+	op->data = (uint8_t *)esp + SG_ESP_HDR_LEN + x->iv_len;
+	op->len = esp_len - SG_ESP_HDR_LEN - x->iv_len - x->icv_len;
 	op->icv = op->data + op->len;
 	dp_op_nonce_aad(op, sa, esp + 1, seq);
 	meta->sa = sa;
@@ -238,7 +244,7 @@ in_post(struct sg_dp_lcore *lc, struct rte_mbuf *m, const struct in_meta *meta,
 	ecn_decap(rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len), inner);
 	/* Only authentic traffic counts, and keeps an SA from going idle. */
 	dp_sa_count(lc, sa, inner_len);
-	rte_pktmbuf_adj(m, (uint16_t)(meta->esp_off + SG_ESP_HDR_LEN + SG_ESP_IV_LEN));
+	rte_pktmbuf_adj(m, (uint16_t)(op->data - rte_pktmbuf_mtod(m, uint8_t *)));
 	rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - inner_len));
 	m->l2_len = 0;
 	m->l3_len = (uint16_t)(ihl > 0 ? (uint32_t)ihl : sizeof(*inner));

@@ -12,9 +12,11 @@
 #include "sg_spd.h"
 #include "dp_priv.h"
 
-/* Bytes added in front of the inner packet: outer IPv4, ESP header, IV;
+/* Bytes added in front of the inner packet: outer IPv4, ESP header, IV (8
+ * bytes for the AEADs, the length in the transform table for the rest);
  * ESP in UDP (RFC 3948) adds the UDP header. */
 #define OUT_HEAD ((uint16_t)SG_ESP4_OVERHEAD_HEAD)
+#define OUT_HEAD_NO_IV ((uint16_t)(OUT_HEAD - SG_ESP_IV_LEN))
 #define OUT_UDP ((uint16_t)sizeof(struct rte_udp_hdr))
 
 /*
@@ -24,10 +26,10 @@
  */
 static uint32_t
 out_tfc_len(const struct sg_dp_lcore *lc, const struct rte_mbuf *m, const struct sg_sa *sa,
-		uint32_t len, uint16_t head)
+		uint32_t len, uint16_t head, const struct sg_crypto_xform *x)
 {
-	uint32_t trail = SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN + SG_ESP_ALIGN - 1;
-	uint32_t cap = dp_esp_payload_max(lc, head), room = rte_pktmbuf_tailroom(m);
+	uint32_t trail = SG_ESP_TRAILER_LEN + x->icv_len + x->pad_mask;
+	uint32_t cap = dp_esp_payload_max(lc, head, x), room = rte_pktmbuf_tailroom(m);
 
 	if (room > trail)
 		cap = RTE_MIN(cap, len + room - trail);
@@ -42,12 +44,13 @@ out_tfc_len(const struct sg_dp_lcore *lc, const struct rte_mbuf *m, const struct
 static inline enum sg_drop
 out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_crypto_op *op)
 {
+	const struct sg_crypto_xform *x = &sg_crypto_xforms[sa->xform];
 	struct rte_ipv4_hdr *outer, *inner;
 	struct rte_esp_hdr *esp;
-	uint32_t inner_len, payload_len, pad;
-	uint16_t head = OUT_HEAD;
+	uint32_t inner_len, payload_len, pad, tail;
+	uint16_t head = OUT_HEAD_NO_IV + x->iv_len;
 	uint8_t *trailer, proto = SG_IPPROTO_ESP;
-	uint64_t seq, iv_be;
+	uint64_t seq, iv_be, zero = 0;
 
 	if (unlikely(!dp_sa_live(lc, sa))) {
 		sa->other_drop++;
@@ -70,21 +73,20 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 	}
 	inner_len = payload_len = m->pkt_len;
 	if (unlikely(sa->flags & SG_SA_F_TFC))
-		payload_len = out_tfc_len(lc, m, sa, inner_len, head);
-	pad = sg_esp_pad_len(payload_len);
+		payload_len = out_tfc_len(lc, m, sa, inner_len, head, x);
+	pad = sg_esp_pad_len_mask(payload_len, x->pad_mask);
+	tail = pad + SG_ESP_TRAILER_LEN + x->icv_len;
 	inner = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 	/* RFC 4301 §8.1: with DF set, the sender learns the MTU (RFC 1191);
 	 * without, the ESP packet is fragmented on its way out. */
-	if (unlikely(head + payload_len + pad + SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN >
-			lc->ctx->esp_mtu) && (inner->fragment_offset & rte_cpu_to_be_16(SG_IPV4_DF)))
+	if (unlikely(head + payload_len + tail > lc->ctx->esp_mtu) &&
+			(inner->fragment_offset & rte_cpu_to_be_16(SG_IPV4_DF)))
 		return SG_DROP_FRAG_NEEDED;
-	if (unlikely(rte_pktmbuf_tailroom(m) < payload_len - inner_len + pad +
-			SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN ||
+	if (unlikely(rte_pktmbuf_tailroom(m) < payload_len - inner_len + tail ||
 			rte_pktmbuf_headroom(m) < head + RTE_ETHER_HDR_LEN))
 		return SG_DROP_NO_ROOM;
 
-	trailer = (uint8_t *)rte_pktmbuf_append(m, payload_len - inner_len + pad +
-			SG_ESP_TRAILER_LEN + SG_ESP_ICV_LEN);
+	trailer = (uint8_t *)rte_pktmbuf_append(m, payload_len - inner_len + tail);
 	if (unlikely(payload_len != inner_len)) {
 		/* The receiver finds the inner packet's end from its own length
 		 * field and drops the zeros with the trailer. */
@@ -117,12 +119,16 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 	esp->spi = sa->spi_be;
 	esp->seq = rte_cpu_to_be_32((uint32_t)seq);
 	/* The IV is the 64-bit sequence number: unique under the key because
-	 * the counter never cycles (RFC 4106 §3 requires uniqueness only). */
+	 * the counter never cycles (RFC 4106 §3 requires uniqueness only). A
+	 * 16-byte AES-CBC IV field gets seq || 0, which lib/crypto encrypts
+	 * into an unpredictable IV (RFC 3602 §2.1). Both stores land on the
+	 * same 8 bytes for an 8-byte IV, the sequence number last: no branch. */
 	iv_be = rte_cpu_to_be_64(seq);
-	memcpy(esp + 1, &iv_be, SG_ESP_IV_LEN);
+	memcpy((uint8_t *)(esp + 1) + x->iv_len - sizeof(zero), &zero, sizeof(zero));
+	memcpy(esp + 1, &iv_be, sizeof(iv_be));
 
 	op->key = sa->key;
-	op->data = (uint8_t *)esp + SG_ESP_HDR_LEN + SG_ESP_IV_LEN;
+	op->data = (uint8_t *)esp + SG_ESP_HDR_LEN + x->iv_len;
 	op->len = payload_len + pad + SG_ESP_TRAILER_LEN;
 	op->icv = op->data + op->len;
 	dp_op_nonce_aad(op, sa, &iv_be, seq);
@@ -157,8 +163,9 @@ static struct rte_mbuf *
 out_frag_needed(struct sg_dp_lcore *lc, const struct rte_mbuf *m, const struct sg_sa *sa)
 {
 	const struct sg_dp_port *p = &lc->ctx->port[m->port];
-	uint16_t head = OUT_HEAD + (sa->flags & SG_SA_F_UDP ? OUT_UDP : 0);
-	uint32_t mtu = dp_esp_payload_max(lc, head);
+	const struct sg_crypto_xform *x = &sg_crypto_xforms[sa->xform];
+	uint16_t head = OUT_HEAD_NO_IV + x->iv_len + (sa->flags & SG_SA_F_UDP ? OUT_UDP : 0);
+	uint32_t mtu = dp_esp_payload_max(lc, head, x);
 
 	return dp_icmp_frag_needed(lc, m, p->nb_addr > 0 ? p->addr_be[0] : sa->tun_src_be,
 			(uint16_t)RTE_MIN(mtu, (uint32_t)UINT16_MAX));

@@ -58,17 +58,18 @@ dp_prefetch_ahead(struct rte_mbuf *mb[], uint16_t i, uint16_t n)
 
 /*
  * The largest ESP payload (inner packet and TFC padding) whose packet,
- * behind @p head bytes of outer headers, fits the MTU ESP leaves by: what
+ * behind @p head bytes of outer headers (IV included) and sealed with
+ * transform @p x, fits the MTU ESP leaves by: what
  * TFC padding pads to at most, and the MTU a sender is told to use.
  */
 static inline uint32_t
-dp_esp_payload_max(const struct sg_dp_lcore *lc, uint16_t head)
+dp_esp_payload_max(const struct sg_dp_lcore *lc, uint16_t head, const struct sg_crypto_xform *x)
 {
 	uint32_t mtu = lc->ctx->esp_mtu;
 
-	if (mtu <= (uint32_t)head + SG_ESP_ICV_LEN + SG_ESP_TRAILER_LEN)
+	if (mtu <= (uint32_t)head + x->icv_len + SG_ESP_TRAILER_LEN + x->pad_mask)
 		return 0;
-	return RTE_ALIGN_FLOOR(mtu - head - SG_ESP_ICV_LEN, SG_ESP_ALIGN) - SG_ESP_TRAILER_LEN;
+	return ((mtu - head - x->icv_len) & ~(uint32_t)x->pad_mask) - SG_ESP_TRAILER_LEN;
 }
 
 /*

@@ -113,6 +113,16 @@ sg_esp_pad_len(uint32_t payload_len)
 }
 
 /**
+ * ESP padding needed so that payload + trailer ends aligned to @p mask + 1
+ * (a power of two: 4, or a cipher's 16-byte block, RFC 4303 §2.4).
+ */
+static inline uint32_t
+sg_esp_pad_len_mask(uint32_t payload_len, uint32_t mask)
+{
+	return (0U - (payload_len + SG_ESP_TRAILER_LEN)) & mask;
+}
+
+/**
  * Check RFC 4303 §2.4 default padding: bytes 1, 2, 3, ... pad_len.
  * @return true when the padding is the monotonic sequence.
  */

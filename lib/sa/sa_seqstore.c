@@ -470,7 +470,7 @@ sg_seqstore_fingerprint(const struct sg_seqstore *st, IMB_MGR *mgr, const struct
 	 * SPI would repeat the same nonces. */
 	memcpy(buf, st->hdr.salt, SALT_LEN);
 	n += SALT_LEN;
-	buf[n++] = (uint8_t)prm->aead;
+	buf[n++] = (uint8_t)prm->cipher;
 	buf[n++] = prm->key_len;
 	memcpy(buf + n, prm->key, prm->key_len);
 	n += prm->key_len;

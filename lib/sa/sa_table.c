@@ -159,9 +159,10 @@ prm_flags(const struct sg_sa_prm *prm)
 static int
 prm_check(const struct sg_sa_prm *prm)
 {
-	unsigned int klen = sg_crypto_key_len(prm->aead);
+	unsigned int klen = sg_crypto_key_len(prm->cipher);
 
-	if (klen == 0 || prm->key_len != klen)
+	if (klen == 0 || prm->key_len != klen || sg_crypto_xform_id(prm->cipher, prm->auth) < 0 ||
+			prm->auth_key_len != sg_crypto_auth_key_len(prm->auth))
 		return -EINVAL;
 	if (prm->dir != SG_SA_IN && prm->dir != SG_SA_OUT)
 		return -EINVAL;
@@ -201,7 +202,8 @@ key_new(const struct sg_sa_prm *prm, IMB_MGR *mgr, int socket, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	*err = sg_crypto_key_init(key, mgr, prm->aead, prm->key, prm->key_len, prm->salt);
+	*err = sg_crypto_key_init_auth(key, mgr, prm->cipher, prm->key, prm->key_len, prm->salt,
+			prm->auth, prm->auth_key, prm->auth_key_len);
 	if (*err != 0) {
 		sg_crypto_key_wipe(key);
 		rte_free(key);
@@ -264,7 +266,7 @@ sg_sa_table_add(struct sg_sa_table *t, const struct sg_sa_prm *prm, IMB_MGR *mgr
 	sa->tun_dst_be = rte_cpu_to_be_32(prm->tun_dst);
 	sa->dir = (uint8_t)prm->dir;
 	sa->mode = (uint8_t)prm->mode;
-	sa->aead = (uint8_t)prm->aead;
+	sa->xform = (uint8_t)sg_crypto_xform_id(prm->cipher, prm->auth);
 	sa->flags = prm_flags(prm) | (rw != NULL ? SG_SA_F_REPLAY : 0);
 	sa->udp_sport_be = rte_cpu_to_be_16(prm->udp_sport);
 	sa->udp_dport_be = rte_cpu_to_be_16(prm->udp_dport);
@@ -374,7 +376,7 @@ sg_sa_table_rekey(struct sg_sa_table *t, uint32_t idx, const struct sg_sa_prm *p
 	sa->tun_src_be = rte_cpu_to_be_32(prm->tun_src);
 	sa->tun_dst_be = rte_cpu_to_be_32(prm->tun_dst);
 	sa->mode = (uint8_t)prm->mode;
-	sa->aead = (uint8_t)prm->aead;
+	sa->xform = (uint8_t)sg_crypto_xform_id(prm->cipher, prm->auth);
 	sa->flags = prm_flags(prm);
 	sa->udp_sport_be = rte_cpu_to_be_16(prm->udp_sport);
 	sa->udp_dport_be = rte_cpu_to_be_16(prm->udp_dport);

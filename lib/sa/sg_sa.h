@@ -58,10 +58,14 @@ struct sg_sa_prm {
 	uint32_t spi;
 	enum sg_sa_dir dir;
 	enum sg_sa_mode mode;
-	enum sg_aead aead;
+	enum sg_cipher cipher;
 	uint8_t key[SG_CRYPTO_KEY_MAX];
 	uint8_t key_len;
-	uint8_t salt[SG_CRYPTO_SALT_LEN];
+	uint8_t salt[SG_CRYPTO_SALT_LEN]; /**< AEADs and GMAC; zero for AES-CBC */
+	/** Integrity: SG_AUTH_AEAD, or the HMAC paired with AES-CBC, and its key. */
+	enum sg_auth auth;
+	uint8_t auth_key[SG_CRYPTO_AUTH_KEY_MAX];
+	uint8_t auth_key_len;
 	uint32_t tun_src; /**< outer source, host byte order */
 	uint32_t tun_dst; /**< outer destination, host byte order */
 	/** ESP in UDP (RFC 3948): the outer UDP source and destination ports
@@ -227,7 +231,7 @@ struct sg_sa {
 	uint8_t dir;   /**< enum sg_sa_dir */
 	uint8_t mode;  /**< enum sg_sa_mode */
 	uint8_t flags; /**< enum sg_sa_flag */
-	uint8_t aead;  /**< enum sg_aead */
+	uint8_t xform; /**< sg_crypto_xform_id(): sizes in sg_crypto_xforms[] */
 	/** SG_SA_F_UDP (RFC 3948): the outer UDP ports, as on the wire:
 	 * source and destination of the packets this SA sends or takes. */
 	uint16_t udp_sport_be;

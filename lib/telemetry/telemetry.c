@@ -174,7 +174,16 @@ add_sa(struct rte_tel_data *d, const struct sg_sa *sa, const struct sg_shard *sh
 	rte_tel_data_start_dict(c);
 	rte_tel_data_add_dict_u64(c, "spi", sg_sa_spi(sa));
 	rte_tel_data_add_dict_string(c, "dir", sa->dir == SG_SA_IN ? "in" : "out");
-	rte_tel_data_add_dict_string(c, "aead", sg_crypto_aead_name(sa->aead));
+	/* ipsec-secgw's words: an AEAD's "aead", else "cipher" and "auth". */
+	if (sg_crypto_xform_auth(sa->xform) == SG_AUTH_AEAD) {
+		rte_tel_data_add_dict_string(c, "aead",
+				sg_crypto_cipher_name(sg_crypto_xform_cipher(sa->xform)));
+	} else {
+		rte_tel_data_add_dict_string(c, "cipher",
+				sg_crypto_cipher_name(sg_crypto_xform_cipher(sa->xform)));
+		rte_tel_data_add_dict_string(c, "auth",
+				sg_crypto_auth_name(sg_crypto_xform_auth(sa->xform)));
+	}
 	rte_tel_data_add_dict_int(c, "owner_lcore", sg_sa_table_owner(sh->sat));
 	rte_tel_data_add_dict_u64(c, "packets", sa->packets);
 	rte_tel_data_add_dict_u64(c, "bytes", sa->bytes);

@@ -51,7 +51,7 @@ struct opts {
 	int bound_only;
 	uint32_t bound_offset;
 	int esn_mix; /* ESN on about half of the outbound SAs */
-	enum sg_aead aead; /* every SA's and the bound's (--aead) */
+	enum sg_cipher aead; /* every SA's and the bound's (--aead) */
 	const char *csv;
 };
 

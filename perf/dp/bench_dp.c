@@ -158,12 +158,12 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->esn_mix = 1;
 			break;
 		case 'A':
-			for (c = 0; c < SG_AEAD_MAX; c++)
-				if (strcmp(optarg, sg_crypto_aead_name((enum sg_aead)c)) == 0)
+			for (c = 0; c < SG_CIPHER_MAX; c++)
+				if (strcmp(optarg, sg_crypto_cipher_name((enum sg_cipher)c)) == 0)
 					break;
-			if (c == SG_AEAD_MAX)
+			if (c == SG_CIPHER_MAX)
 				rte_exit(EXIT_FAILURE, "--aead: unknown AEAD %s\n", optarg);
-			o->aead = (enum sg_aead)c;
+			o->aead = (enum sg_cipher)c;
 			break;
 		case 'c':
 			o->csv = optarg;
@@ -278,7 +278,7 @@ main(int argc, char **argv)
 
 	printf("# sg_bench_dp: ipsec-mb %s (%s), %s, burst %u, %u sessions, %u frames "
 	       "per size, %u bursts x %u reps, lcore %u, TSC %.2f GHz\n",
-	       imb_get_version_str(), sg_crypto_mgr_arch(bmgr), sg_crypto_aead_name(o.aead),
+	       imb_get_version_str(), sg_crypto_mgr_arch(bmgr), sg_crypto_cipher_name(o.aead),
 	       o.burst, o.sessions, o.packets,
 	       o.bursts, o.reps, rte_lcore_id(), (double)rte_get_tsc_hz() / 1e9);
 	if (o.csv != NULL) {

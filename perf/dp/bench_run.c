@@ -161,7 +161,7 @@ run_bound(enum dir d, const struct frames *f, const struct opts *o, IMB_MGR *mgr
 	uint8_t tags[SG_CRYPTO_BURST_MAX][SG_CRYPTO_TAG_LEN];
 	uint64_t t0, cyc = 0, ops = 0;
 	uint32_t b, k = 0, i, got, done;
-	int enc = d == DIR_OUT, cc = key->aead == SG_AEAD_CHACHA20_POLY1305;
+	int enc = d == DIR_OUT, cc = key->cipher == SG_AEAD_CHACHA20_POLY1305;
 
 	for (b = 0; b < o->bursts; b++) {
 		t0 = rte_rdtsc();

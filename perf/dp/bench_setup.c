@@ -237,7 +237,7 @@ add_route(uint32_t dst, uint8_t depth, uint16_t port)
 }
 
 static int
-add_sa(struct sg_shard *s, IMB_MGR *mgr, enum sg_aead aead, enum sg_sa_dir dir, uint32_t spi,
+add_sa(struct sg_shard *s, IMB_MGR *mgr, enum sg_cipher aead, enum sg_sa_dir dir, uint32_t spi,
 		const uint8_t *key, uint32_t src, uint32_t dst, bool esn)
 {
 	unsigned int kl = sg_crypto_key_len(aead);
@@ -248,7 +248,7 @@ add_sa(struct sg_shard *s, IMB_MGR *mgr, enum sg_aead aead, enum sg_sa_dir dir, 
 	p.spi = spi;
 	p.dir = dir;
 	p.mode = SG_SA_TUNNEL4;
-	p.aead = aead;
+	p.cipher = aead;
 	p.key_len = (uint8_t)kl;
 	memcpy(p.key, key, kl);
 	memcpy(p.salt, key + kl, SG_CRYPTO_SALT_LEN);

@@ -198,7 +198,7 @@ run_size(const struct opts *o, uint32_t n, IMB_MGR *mgr, int socket)
 	memset(&p, 0, sizeof(p));
 	p.dir = SG_SA_IN;
 	p.mode = SG_SA_TUNNEL4;
-	p.aead = SG_AEAD_AES128_GCM;
+	p.cipher = SG_AEAD_AES128_GCM;
 	p.key_len = 16;
 	p.replay_win = o->win;
 	p.tun_src = 0xc0000201;

@@ -24,7 +24,7 @@ REASONS = ["malformed", "not_ipv4", "fragment", "not_for_us", "esp_short", "unkn
            "sp_discard", "no_policy", "seq_overflow", "seq_reserve", "sa_expired", "no_route", "mtu",
            "no_room", "crypto", "handoff_full", "tx_full", "punt_bad", "punt_rate", "punt_full",
            "natt_keepalive", "encap_mismatch", "punt_tx_rate", "tfc_dummy",
-           "frag_needed", "reassembly"]
+           "frag_needed", "reassembly", "esp_blocks"]
 
 
 class Feed:

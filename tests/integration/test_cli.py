@@ -24,10 +24,13 @@ APP = ["--", "-p", "0x3", "-u", "0x1", "-f", "RULES"]
 # The error is reported on the last line appended.
 RULE_ERRORS = [
     ("unknown keyword on an sa line", [GOOD_SA + " colour blue"], ["colour"]),
-    ("ipsec-secgw AES-CBC + SHA1 SA (cipher_algo aes-128-cbc)",
-     ["sa out 5 cipher_algo aes-128-cbc cipher_key %s auth_algo sha1-hmac auth_key %s "
-      "mode ipv4-tunnel src %s dst %s" % (hexkey(bytes(16)), hexkey(bytes(20)), GW, PEER)],
-     ["cipher_algo"]),
+    ("ipsec-secgw 3DES-CBC + SHA1 SA (cipher_algo 3des-cbc)",
+     ["sa out 5 cipher_algo 3des-cbc cipher_key %s auth_algo sha1-hmac auth_key %s "
+      "mode ipv4-tunnel src %s dst %s" % (hexkey(bytes(24)), hexkey(bytes(20)), GW, PEER)],
+     ["cipher_algo 3des-cbc is not supported yet"]),
+    ("AES-CBC without an auth_algo",
+     ["sa out 5 cipher_algo aes-128-cbc cipher_key %s mode ipv4-tunnel src %s dst %s"
+      % (hexkey(bytes(16)), GW, PEER)], ["needs an auth_algo"]),
     ("aes-128-gcm with a 36-byte key",
      ["sa in 78 aead_algo aes-128-gcm aead_key %s mode ipv4-tunnel src %s dst %s"
       % (hexkey(KEY32), PEER, GW)], ["key"]),

@@ -27,7 +27,7 @@ pass; the wire's ESP decrypts with B's keys; swanctl --list-sas shows
 shardgate's counters; swanctl --rekey moves to new SPIs with no ping lost;
 a byte lifetime in shardgate makes charon rekey (under a
 ping, none lost); a hard packet lifetime makes charon close (and recreate) the CHILD_SA; swanctl --terminate empties
-both shardgates; an AES-CBC/HMAC proposal is refused with a reason in
+both shardgates; an AES-CTR/HMAC proposal is refused with a reason in
 charon's log, installs no SA and no policy, and its traffic is dropped,
 not sent in the clear.
 """
@@ -485,7 +485,7 @@ def body(s):
             # exceed rekey_bytes here and wrap the soft limit
             "life": (25, "esp_proposals = %s\n        rekey_bytes = 60000\n        life_bytes = "
                      "400000\n        rand_bytes = 0\n        rekey_time = 0" % ESP_PROPOSAL),
-            "cbc": (32, "esp_proposals = aes128-sha256\n        rekey_time = 0"),
+            "ctr": (32, "esp_proposals = aes128ctr-sha256\n        rekey_time = 0"),
             # no rekey: the hard packet limit in shardgate ends the CHILD_SA
             "hard": (26, "esp_proposals = %s\n        rekey_packets = 0\n        life_packets = "
                      "20\n        rand_packets = 0\n        rekey_time = 0" % ESP_PROPOSAL),
@@ -507,7 +507,7 @@ def body(s):
                 gws, A, B)
         s.guard("packet lifetime: shardgate's hard expiry makes charon close the CHILD_SA", hard_life, s,
                 gws, A, B)
-        s.guard("unsupported proposal refused", refused_cbc, s, gws, A, B)
+        s.guard("unsupported proposal refused", refused_ctr, s, gws, A, B)
         s.guard("bad requests from a client change nothing", bad_requests, s, gws)
     finally:
         for c in charons.values():
@@ -731,15 +731,15 @@ def hard_life(s, gws, A, B):
     terminate(s, gws, A, B, "hard")
 
 
-def refused_cbc(s, gws, A, B):
+def refused_ctr(s, gws, A, B):
     before = gws["a"].stats().get("drop_no_policy", 0)
     # B initiates: A, the responder, installs first and must refuse
-    cp = B.swanctl("--initiate", "--child", "cbc", "--timeout", "20", timeout=40)
-    s.check("swanctl --initiate --child cbc (from B) fails", cp.returncode != 0,
+    cp = B.swanctl("--initiate", "--child", "ctr", "--timeout", "20", timeout=40)
+    s.check("swanctl --initiate --child ctr (from B) fails", cp.returncode != 0,
             cp.stdout[-800:])
     log = A.logtext()
     s.check("charon A's log says why: the algorithm is not one shardgate carries",
-            re.search(r"kernel-shardgate: refusing SA 0x[0-9a-f]{8}: AES_CBC with a 16-byte key "
+            re.search(r"kernel-shardgate: refusing SA 0x[0-9a-f]{8}: AES_CTR with a 20-byte key "
                       r"and HMAC_SHA2_256_128 is not an algorithm shardgate carries", log)
             is not None, "\n".join(l for l in log.splitlines() if "shardgate" in l)[-1200:])
     for side in ("a", "b"):

@@ -29,11 +29,11 @@ test_more_aeads(void)
 
 	CU_ASSERT_EQUAL_FATAL(parse(text, &c), 0);
 	CU_ASSERT_EQUAL_FATAL(c.nb_sa, 2);
-	CU_ASSERT_EQUAL(c.sa[0].prm.aead, SG_AEAD_AES192_GCM);
+	CU_ASSERT_EQUAL(c.sa[0].prm.cipher, SG_AEAD_AES192_GCM);
 	CU_ASSERT_EQUAL(c.sa[0].prm.key_len, 24);
 	CU_ASSERT(memcmp(c.sa[0].prm.key, k192, sizeof(k192)) == 0);
 	CU_ASSERT(memcmp(c.sa[0].prm.salt, s192, sizeof(s192)) == 0);
-	CU_ASSERT_EQUAL(c.sa[1].prm.aead, SG_AEAD_CHACHA20_POLY1305);
+	CU_ASSERT_EQUAL(c.sa[1].prm.cipher, SG_AEAD_CHACHA20_POLY1305);
 	CU_ASSERT_EQUAL(c.sa[1].prm.key_len, 32);
 	CU_ASSERT_EQUAL(c.sa[1].prm.key[0], 0xd1);
 	CU_ASSERT_EQUAL(c.sa[1].prm.key[31], 0xf0);

@@ -30,7 +30,7 @@ extern struct rte_mempool *pool;
 extern struct sg_dp_lcore *lc;
 
 /* Add an SA between TUN_A and TUN_B to the worker's table; its index. */
-uint32_t add_sa(enum sg_sa_dir dir, uint32_t spi, enum sg_aead aead, const uint8_t *key,
+uint32_t add_sa(enum sg_sa_dir dir, uint32_t spi, enum sg_cipher aead, const uint8_t *key,
 		const uint8_t *salt, bool esn, uint32_t win);
 /* Delete every SA and zero the worker's counters. */
 void reset_all(void);

@@ -94,7 +94,8 @@ test_payload_max(void)
 		uint32_t got;
 
 		mtu_ctx->esp_mtu = v[i].mtu;
-		got = dp_esp_payload_max(mtu_lc, v[i].head);
+		got = dp_esp_payload_max(mtu_lc, v[i].head,
+				&sg_crypto_xforms[sg_crypto_xform_id(SG_AEAD_AES128_GCM, SG_AUTH_AEAD)]);
 		if (got != v[i].want)
 			fprintf(stderr, "\n  row %u: mtu %u head %u: %u, want %u\n", i, v[i].mtu,
 				v[i].head, got, v[i].want);

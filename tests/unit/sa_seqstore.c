@@ -57,7 +57,7 @@ key_prm(struct sg_sa_prm *p, uint8_t k)
 {
 	memset(p, 0, sizeof(*p));
 	p->dir = SG_SA_OUT;
-	p->aead = SG_AEAD_AES128_GCM;
+	p->cipher = SG_AEAD_AES128_GCM;
 	p->key_len = 16;
 	memset(p->key, k, 16);
 	memset(p->salt, 0xa5, sizeof(p->salt));

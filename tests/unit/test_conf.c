@@ -31,7 +31,7 @@ parse(const char *text, struct sg_conf *c)
 	return sg_conf_parse_string(NAME, text, c, err, sizeof(err));
 }
 
-static int
+int
 conf_is_zero(const struct sg_conf *c)
 {
 	static const struct sg_conf zero;
@@ -39,7 +39,7 @@ conf_is_zero(const struct sg_conf *c)
 	return memcmp(c, &zero, sizeof(zero)) == 0;
 }
 
-static int
+int
 no_key_in(const char *msg)
 {
 	size_t i;
@@ -87,7 +87,7 @@ test_sa_fields(void)
 	CU_ASSERT_EQUAL(a->prm.spi, 300);
 	CU_ASSERT_EQUAL(a->prm.dir, SG_SA_IN);
 	CU_ASSERT_EQUAL(a->prm.mode, SG_SA_TUNNEL4);
-	CU_ASSERT_EQUAL(a->prm.aead, SG_AEAD_AES128_GCM);
+	CU_ASSERT_EQUAL(a->prm.cipher, SG_AEAD_AES128_GCM);
 	CU_ASSERT_EQUAL(a->prm.key_len, sizeof(k128));
 	CU_ASSERT(memcmp(a->prm.key, k128, sizeof(k128)) == 0);
 	CU_ASSERT(memcmp(a->prm.salt, s128, sizeof(s128)) == 0);
@@ -109,7 +109,7 @@ test_sa_fields(void)
 	CU_ASSERT_EQUAL(a->line, 4);
 	CU_ASSERT_EQUAL(a->prm.spi, UINT32_MAX);
 	CU_ASSERT_EQUAL(a->prm.dir, SG_SA_OUT);
-	CU_ASSERT_EQUAL(a->prm.aead, SG_AEAD_AES256_GCM);
+	CU_ASSERT_EQUAL(a->prm.cipher, SG_AEAD_AES256_GCM);
 	CU_ASSERT_EQUAL(a->prm.key_len, sizeof(k256));
 	CU_ASSERT(memcmp(a->prm.key, k256, sizeof(k256)) == 0);
 	CU_ASSERT(memcmp(a->prm.salt, s256, sizeof(s256)) == 0);
@@ -373,7 +373,7 @@ check_gcm_cfg(const struct sg_conf *c)
 	CU_ASSERT(memcmp(c->sa[0].prm.salt, s5, sizeof(s5)) == 0);
 	CU_ASSERT_EQUAL(c->sa[0].prm.tun_dst, 0xac100205u);
 	CU_ASSERT_EQUAL(c->sa[1].line, 20);
-	CU_ASSERT_EQUAL(c->sa[1].prm.aead, SG_AEAD_AES256_GCM);
+	CU_ASSERT_EQUAL(c->sa[1].prm.cipher, SG_AEAD_AES256_GCM);
 	CU_ASSERT_EQUAL(c->sa[1].prm.key[31], 0xa0);
 	CU_ASSERT(memcmp(c->sa[1].prm.salt, s6, sizeof(s6)) == 0);
 	CU_ASSERT_EQUAL(c->sa[2].line, 25);
@@ -603,14 +603,15 @@ static const struct bad bad[] = {
 	{"sa in 5 " GCM128 " mode ipv4-tunnel src 10.0.0.1\n", 1, "needs both src and dst"},
 	{"sa in 5 mode ipv4-tunnel src 10.0.0.1 dst 10.0.0.2\n", 1,
 		"sa in 5: missing aead_algo (supported: aes-128-gcm, aes-256-gcm, aes-192-gcm, "
-		"chacha20-poly1305)"},
+		"chacha20-poly1305), or cipher_algo and auth_algo"},
 	{"sa out 6 " GCM128 " src 10.0.0.1 dst 10.0.0.2\n", 1, "sa out 6: missing 'mode"},
 	/* bad[13]: what ipsec-secgw has and shardgate has not yet */
-	{"sa out 5 cipher_algo aes-128-cbc cipher_key 0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0 "
+	{"sa out 5 cipher_algo 3des-cbc cipher_key 0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0 "
 		"auth_algo sha1-hmac auth_key 0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0" TUN "\n",
-		1, "sa: cipher_algo aes-128-cbc is not supported yet (only aead_algo aes-128-gcm, "
-		"aes-256-gcm, aes-192-gcm, chacha20-poly1305)"},
-	{SA("out", "5") " auth_algo null\n", 1, "sa: auth_algo null is not supported yet"},
+		1, "sa: cipher_algo 3des-cbc is not supported yet (only aes-128-cbc, aes-192-cbc, "
+		"aes-256-cbc, null (with aes-gmac))"},
+	{SA("out", "5") " auth_algo null\n", 1, "sa: auth_algo null is refused: ESP without "
+		"integrity"},
 	{"sa in 5 aead_algo aes-192-gcm aead_key " K20 TUN "\n", 1,
 		"aead_key for aes-192-gcm must be 28 bytes (24-byte key + 4-byte salt), got 20"},
 	{"sa in 5 aead_algo chacha20-poly1305 aead_key " K20 TUN "\n", 1,
@@ -818,26 +819,32 @@ static const struct bad bad[] = {
 static void
 test_errors(void)
 {
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(bad); i++)
+		conf_check_bad("bad", i, bad[i].text, bad[i].line, bad[i].why);
+}
+
+void
+conf_check_bad(const char *table, unsigned int i, const char *text, unsigned int line,
+		const char *why)
+{
 	char prefix[64];
 	struct sg_conf c;
-	unsigned int i;
 	int rc;
 
-	for (i = 0; i < RTE_DIM(bad); i++) {
-		memset(&c, 0xa5, sizeof(c));
-		rc = parse(bad[i].text, &c);
-		snprintf(prefix, sizeof(prefix), NAME ":%u: ", bad[i].line);
-		if (rc != -EINVAL || strncmp(err, prefix, strlen(prefix)) != 0 ||
-				strstr(err, bad[i].why) == NULL || !conf_is_zero(&c) ||
-				!no_key_in(err))
-			fprintf(stderr, "\n  bad[%u]: rc %d, got \"%s\"\n  want \"%s...%s\"\n", i,
-				rc, err, prefix, bad[i].why);
-		CU_ASSERT_EQUAL(rc, -EINVAL);
-		CU_ASSERT_NSTRING_EQUAL(err, prefix, strlen(prefix));
-		CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].why));
-		CU_ASSERT(conf_is_zero(&c));
-		CU_ASSERT(no_key_in(err));
-	}
+	memset(&c, 0xa5, sizeof(c));
+	rc = parse(text, &c);
+	snprintf(prefix, sizeof(prefix), NAME ":%u: ", line);
+	if (rc != -EINVAL || strncmp(err, prefix, strlen(prefix)) != 0 ||
+			strstr(err, why) == NULL || !conf_is_zero(&c) || !no_key_in(err))
+		fprintf(stderr, "\n  %s[%u]: rc %d, got \"%s\"\n  want \"%s...%s\"\n", table, i,
+			rc, err, prefix, why);
+	CU_ASSERT_EQUAL(rc, -EINVAL);
+	CU_ASSERT_NSTRING_EQUAL(err, prefix, strlen(prefix));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, why));
+	CU_ASSERT(conf_is_zero(&c));
+	CU_ASSERT(no_key_in(err));
 }
 
 int
@@ -856,6 +863,8 @@ main(void)
 			CU_add_test(s, "aes-192-gcm and chacha20-poly1305", test_more_aeads) == NULL ||
 			CU_add_test(s, "esn N", test_esn_start) == NULL ||
 			CU_add_test(s, "tfc_pad", test_tfc_pad) == NULL ||
+			CU_add_test(s, "AES-CBC with HMACs, AES-GMAC", test_cbc_gmac) == NULL ||
+			CU_add_test(s, "cipher_algo/auth_algo errors", test_alg_errors) == NULL ||
 			CU_add_test(s, "file on disk", test_file) == NULL ||
 			CU_add_test(s, "ipsec-secgw ep0.cfg", test_secgw_sample) == NULL ||
 			CU_add_test(s, "empty input and arguments", test_empty_and_args) == NULL ||

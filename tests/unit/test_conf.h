@@ -2,7 +2,7 @@
 #ifndef TEST_CONF_H
 #define TEST_CONF_H
 
-/* Shared by the conf suite's files (test_conf.c, conf_sa_opts.c). */
+/* Shared by the conf suite's files (test_conf.c, conf_sa_opts.c, conf_algs.c). */
 
 #include "sg_conf.h"
 
@@ -24,6 +24,23 @@ extern char err[ERR_LEN];
 
 /* Parse @p text as the file NAME into @p c (err gets the message). */
 int parse(const char *text, struct sg_conf *c);
+
+/* Whether @p c is all zeros (a failed parse leaves nothing behind). */
+int conf_is_zero(const struct sg_conf *c);
+
+/* Whether @p msg shows none of the test keys' bytes. */
+int no_key_in(const char *msg);
+
+/*
+ * Check that @p text fails to parse with "NAME:@p line: ...@p why", leaves
+ * the conf zeroed and shows no key; @p table and @p i name it in a message.
+ */
+void conf_check_bad(const char *table, unsigned int i, const char *text, unsigned int line,
+		const char *why);
+
+/* AES-CBC with HMACs and AES-GMAC, good and bad (conf_algs.c). */
+void test_cbc_gmac(void);
+void test_alg_errors(void);
 
 /* Per-SA options beyond the basics (conf_sa_opts.c). */
 void test_more_aeads(void);

@@ -8,6 +8,7 @@
 #include "sg_common.h"
 #include "sg_crypto.h"
 #include "sg_test.h"
+#include "test_crypto.h"
 
 /* Room for the longest plaintext any test uses. */
 #define DATA_MAX 1536
@@ -15,7 +16,7 @@
 /* A known-answer vector, hex encoded so it reads as in its source. */
 struct kat {
 	const char *name;
-	enum sg_aead aead;
+	enum sg_cipher aead;
 	const char *key;
 	const char *iv; /* 12 bytes: salt (4) || ESP IV (8), RFC 4106 §4 */
 	const char *aad;
@@ -344,7 +345,7 @@ static const struct kat kats[] = {
  * last 16 bytes of the ciphertext (all of it when shorter).
  */
 struct gen {
-	enum sg_aead aead;
+	enum sg_cipher aead;
 	uint32_t len;
 	uint8_t aad_len;
 	const char *ct_head;
@@ -447,7 +448,7 @@ nibble(char c)
 }
 
 /* Decode hex into out; the tables are trusted, but a typo must not pass. */
-static size_t
+size_t
 unhex(const char *s, uint8_t *out, size_t max)
 {
 	size_t n = strlen(s) / 2, i;
@@ -729,13 +730,13 @@ mixed_op(unsigned int i, uint32_t *seed)
 static void
 mixed_keys(uint32_t *seed)
 {
-	static const enum sg_aead algs[4] = {SG_AEAD_AES128_GCM, SG_AEAD_AES256_GCM,
+	static const enum sg_cipher algs[4] = {SG_AEAD_AES128_GCM, SG_AEAD_AES256_GCM,
 		SG_AEAD_CHACHA20_POLY1305, SG_AEAD_AES192_GCM};
 	uint8_t key[SG_CRYPTO_KEY_MAX], salt[SG_CRYPTO_SALT_LEN];
 	unsigned int i, j;
 
 	for (i = 0; i < 4; i++) {
-		enum sg_aead a = algs[i];
+		enum sg_cipher a = algs[i];
 
 		for (j = 0; j < sizeof(key); j++)
 			key[j] = (uint8_t)rnd(seed);
@@ -849,9 +850,9 @@ test_key_init_rejects(void)
 	/* Each algorithm takes only its own length. */
 	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_AEAD_AES128_GCM, key, 32, salt), -EINVAL);
 	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_AEAD_AES256_GCM, key, 16, salt), -EINVAL);
-	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_AEAD_MAX, key, 16, salt), -EINVAL);
-	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, (enum sg_aead)-1, key, 16, salt), -EINVAL);
-	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, (enum sg_aead)77, key, 32, salt), -EINVAL);
+	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_CIPHER_MAX, key, 16, salt), -EINVAL);
+	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, (enum sg_cipher)-1, key, 16, salt), -EINVAL);
+	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, (enum sg_cipher)77, key, 32, salt), -EINVAL);
 	CU_ASSERT_EQUAL(sg_crypto_key_init(NULL, mgr, SG_AEAD_AES128_GCM, key, 16, salt), -EINVAL);
 	CU_ASSERT_EQUAL(sg_crypto_key_init(k, NULL, SG_AEAD_AES128_GCM, key, 16, salt), -EINVAL);
 	CU_ASSERT_EQUAL(sg_crypto_key_init(k, mgr, SG_AEAD_AES128_GCM, NULL, 16, salt), -EINVAL);
@@ -880,7 +881,7 @@ test_key_wipe(void)
 	CU_ASSERT(!sg_all_zero(&k->gcm, sizeof(k->gcm)));
 	CU_ASSERT(memcmp(k->salt, salt, sizeof(salt)) == 0);
 	CU_ASSERT_EQUAL(k->key_len, 32);
-	CU_ASSERT_EQUAL(k->aead, SG_AEAD_AES256_GCM);
+	CU_ASSERT_EQUAL(k->cipher, SG_AEAD_AES256_GCM);
 	sg_crypto_key_wipe(k);
 	CU_ASSERT(sg_all_zero(k, sizeof(*k)));
 	/* ChaCha20's key is kept as is: gone after the wipe too */
@@ -904,16 +905,22 @@ test_names(void)
 	CU_ASSERT(found);
 	CU_ASSERT_EQUAL(sg_crypto_key_len(SG_AEAD_AES128_GCM), 16);
 	CU_ASSERT_EQUAL(sg_crypto_key_len(SG_AEAD_AES256_GCM), 32);
-	CU_ASSERT_EQUAL(sg_crypto_key_len(SG_AEAD_MAX), 0);
-	CU_ASSERT_STRING_EQUAL(sg_crypto_aead_name(SG_AEAD_AES128_GCM), "aes-128-gcm");
-	CU_ASSERT_STRING_EQUAL(sg_crypto_aead_name(SG_AEAD_AES256_GCM), "aes-256-gcm");
+	CU_ASSERT_EQUAL(sg_crypto_key_len(SG_CIPHER_MAX), 0);
+	CU_ASSERT_STRING_EQUAL(sg_crypto_cipher_name(SG_AEAD_AES128_GCM), "aes-128-gcm");
+	CU_ASSERT_STRING_EQUAL(sg_crypto_cipher_name(SG_AEAD_AES256_GCM), "aes-256-gcm");
 	CU_ASSERT_EQUAL(sg_crypto_key_len(SG_AEAD_AES192_GCM), 24);
 	CU_ASSERT_EQUAL(sg_crypto_key_len(SG_AEAD_CHACHA20_POLY1305), 32);
 	/* ipsec-secgw's spellings */
-	CU_ASSERT_STRING_EQUAL(sg_crypto_aead_name(SG_AEAD_AES192_GCM), "aes-192-gcm");
-	CU_ASSERT_STRING_EQUAL(sg_crypto_aead_name(SG_AEAD_CHACHA20_POLY1305), "chacha20-poly1305");
-	CU_ASSERT_PTR_NULL(sg_crypto_aead_name(SG_AEAD_MAX));
+	CU_ASSERT_STRING_EQUAL(sg_crypto_cipher_name(SG_AEAD_AES192_GCM), "aes-192-gcm");
+	CU_ASSERT_STRING_EQUAL(sg_crypto_cipher_name(SG_AEAD_CHACHA20_POLY1305), "chacha20-poly1305");
+	CU_ASSERT_PTR_NULL(sg_crypto_cipher_name(SG_CIPHER_MAX));
 	sg_crypto_mgr_free(NULL);
+}
+
+IMB_MGR *
+test_crypto_mgr(void)
+{
+	return mgr;
 }
 
 static int
@@ -939,6 +946,7 @@ suite_fini(void)
 	for (i = 0; i < N_KEYS; i++)
 		sg_crypto_key_wipe(&keys[i]);
 	rte_free(keys);
+	test_esp_fini();
 	sg_crypto_mgr_free(mgr);
 	return 0;
 }
@@ -960,6 +968,11 @@ main(void)
 		{"burst sizes 1..64", test_burst_sizes},
 		{"key_init rejects", test_key_init_rejects},
 		{"key_wipe", test_key_wipe},
+		{"ESP transforms: names and sizes", test_esp_names},
+		{"ESP KAT: CBC+HMAC, GMAC, GCM, ChaCha20, ESN", test_esp_kat},
+		{"ESP: one burst of every transform", test_esp_mixed},
+		{"ESP: any change fails the ICV", test_esp_tampered},
+		{"ESP: CBC/GMAC keys checked and wiped", test_esp_keys},
 	};
 	CU_pSuite s;
 	unsigned int i;

@@ -78,7 +78,7 @@ static const uint8_t kat256_esp[] = {0x00, 0x00, 0x12, 0x34, 0x00, 0x00, 0x00, 0
 static uint16_t udp_sport, udp_dport;
 
 uint32_t
-add_sa(enum sg_sa_dir dir, uint32_t spi, enum sg_aead aead, const uint8_t *key,
+add_sa(enum sg_sa_dir dir, uint32_t spi, enum sg_cipher aead, const uint8_t *key,
 		const uint8_t *salt, bool esn, uint32_t win)
 {
 	struct sg_sa_prm p;
@@ -88,7 +88,7 @@ add_sa(enum sg_sa_dir dir, uint32_t spi, enum sg_aead aead, const uint8_t *key,
 	p.spi = spi;
 	p.dir = dir;
 	p.mode = SG_SA_TUNNEL4;
-	p.aead = aead;
+	p.cipher = aead;
 	p.key_len = (uint8_t)sg_crypto_key_len(aead);
 	memcpy(p.key, key, p.key_len);
 	memcpy(p.salt, salt, 4);
@@ -310,7 +310,7 @@ test_round_trip(void)
 	unsigned int len, alg;
 
 	for (alg = 0; alg < 2; alg++) {
-		enum sg_aead aead = alg ? SG_AEAD_AES256_GCM : SG_AEAD_AES128_GCM;
+		enum sg_cipher aead = alg ? SG_AEAD_AES256_GCM : SG_AEAD_AES128_GCM;
 		uint32_t out;
 
 		reset_all();

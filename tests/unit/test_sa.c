@@ -21,12 +21,12 @@ static IMB_MGR *mgr;
 static int sock;
 
 static void
-prm_fill(struct sg_sa_prm *p, uint32_t spi, enum sg_sa_dir dir, enum sg_aead aead, uint32_t win,
+prm_fill(struct sg_sa_prm *p, uint32_t spi, enum sg_sa_dir dir, enum sg_cipher aead, uint32_t win,
 		bool esn)
 {
 	unsigned int i;
 
-	*p = (struct sg_sa_prm){.spi = spi, .dir = dir, .mode = SG_SA_TUNNEL4, .aead = aead,
+	*p = (struct sg_sa_prm){.spi = spi, .dir = dir, .mode = SG_SA_TUNNEL4, .cipher = aead,
 		.key_len = (uint8_t)sg_crypto_key_len(aead), .replay_win = win, .esn = esn,
 		.tun_src = 0xc0000201, .tun_dst = 0xc6336407, /* 192.0.2.1, 198.51.100.7 */
 		.life = {.hard_bytes = 1000000 + spi, .hard_packets = 5000 + spi}};
@@ -53,7 +53,7 @@ heap_allocs(void)
  * test-01 (an ESP packet, AAD = SPI || seq) and GCM spec test case 14.
  */
 static const struct sa_kat {
-	enum sg_aead aead;
+	enum sg_cipher aead;
 	uint8_t len, aad_len;
 	const char *key, *nonce, *aad, *pt, *ct, *tag;
 } sa_kats[] = {
@@ -148,7 +148,7 @@ test_table_add(void)
 	CU_ASSERT_EQUAL(sa->tun_src_be, rte_cpu_to_be_32(0xc0000201));
 	CU_ASSERT_EQUAL(sa->tun_dst_be, rte_cpu_to_be_32(0xc6336407));
 	CU_ASSERT(sa->dir == SG_SA_IN && sa->mode == SG_SA_TUNNEL4);
-	CU_ASSERT(sa->aead == SG_AEAD_AES256_GCM && sg_sa_table_owner(t) == 3 && sa->idx == (uint32_t)in);
+	CU_ASSERT(sa->xform == sg_crypto_xform_id(SG_AEAD_AES256_GCM, SG_AUTH_AEAD) && sg_sa_table_owner(t) == 3 && sa->idx == (uint32_t)in);
 	CU_ASSERT_EQUAL(sa->flags, SG_SA_F_ESN | SG_SA_F_REPLAY);
 	CU_ASSERT(sa->life.hard_bytes == 1000000 + 0x1000 &&
 			sa->life.hard_packets == 5000 + 0x1000);
@@ -156,7 +156,7 @@ test_table_add(void)
 	CU_ASSERT_EQUAL(sa->seq + sa->packets + sa->bytes + sa->auth_fail + sa->dead, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sa->key);
 	CU_ASSERT_EQUAL((uintptr_t)sa->key % RTE_CACHE_LINE_SIZE, 0);
-	CU_ASSERT(sa->key->aead == SG_AEAD_AES256_GCM && sa->key->key_len == 32);
+	CU_ASSERT(sa->key->cipher == SG_AEAD_AES256_GCM && sa->key->key_len == 32);
 	CU_ASSERT(memcmp(sa->key->salt, p.salt, SG_CRYPTO_SALT_LEN) == 0);
 	CU_ASSERT(memcmp(sa->salt, p.salt, SG_CRYPTO_SALT_LEN) == 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sa->replay);
@@ -288,11 +288,11 @@ test_table_bad_prm(void)
 	for (i = 0;; i++) {
 		prm_fill(&p, 0x500, SG_SA_IN, SG_AEAD_AES128_GCM, 64, false);
 		switch (i) {
-		case 0: p.aead = SG_AEAD_MAX; break;
-		case 1: p.aead = (enum sg_aead)-1; break;
+		case 0: p.cipher = SG_CIPHER_MAX; break;
+		case 1: p.cipher = (enum sg_cipher)-1; break;
 		case 2: p.key_len = 24; break;
 		case 3: p.key_len = 32; break; /* AES-256 length for AES-128 */
-		case 4: p.aead = SG_AEAD_AES256_GCM; break; /* key_len still 16 */
+		case 4: p.cipher = SG_AEAD_AES256_GCM; break; /* key_len still 16 */
 		case 5: p.key_len = 0; break;
 		case 6: p.dir = (enum sg_sa_dir)2; break;
 		case 7: p.mode = (enum sg_sa_mode)1; break;
@@ -481,7 +481,7 @@ test_table_del(void)
 	CU_ASSERT_EQUAL(sg_sa_table_rekey(t, 6, &p, mgr, sock), -ENOENT);
 	p.dir = SG_SA_IN;
 	CU_ASSERT_EQUAL(sg_sa_table_rekey(t, (uint32_t)b, &p, mgr, sock), -EINVAL);
-	CU_ASSERT(sg_sa_spi(sa) == 0x4242 && sa->seq == 99 && sa->aead == SG_AEAD_AES256_GCM);
+	CU_ASSERT(sg_sa_spi(sa) == 0x4242 && sa->seq == 99 && sa->xform == sg_crypto_xform_id(SG_AEAD_AES256_GCM, SG_AUTH_AEAD));
 	p.dir = SG_SA_OUT;
 	CU_ASSERT_EQUAL(sg_sa_table_rekey(t, (uint32_t)b, &p, mgr, sock), 0);
 	CU_ASSERT(sg_sa_spi(sa) == 0x77 && sa->seq == 0 && sa->idx == (uint32_t)b);

@@ -55,7 +55,7 @@ prm_fill(struct sg_sa_prm *p, uint32_t spi, enum sg_sa_dir dir, uint32_t win)
 	unsigned int i;
 
 	*p = (struct sg_sa_prm){.spi = spi, .dir = dir, .mode = SG_SA_TUNNEL4,
-		.aead = SG_AEAD_AES128_GCM, .key_len = 16, .replay_win = win,
+		.cipher = SG_AEAD_AES128_GCM, .key_len = 16, .replay_win = win,
 		.tun_src = 0xc0000201, .tun_dst = 0xc6336407}; /* 192.0.2.1, 198.51.100.7 */
 	for (i = 0; i < p->key_len; i++)
 		p->key[i] = (uint8_t)(0xa5 ^ (spi * 131 + i * 7));

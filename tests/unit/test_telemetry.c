@@ -230,7 +230,7 @@ suite_init(void)
 	workers[1]->stats.drops[SG_DROP_REPLAY] = 3;
 	memset(&p, 0, sizeof(p));
 	p.mode = SG_SA_TUNNEL4;
-	p.aead = SG_AEAD_AES128_GCM;
+	p.cipher = SG_AEAD_AES128_GCM;
 	p.key_len = 16;
 	for (i = 0; i < NB_SA; i++) {
 		p.spi = (uint32_t)(5000 + i);
