@@ -30,6 +30,19 @@ gateway_origin_name(const struct gateway *gw, uint8_t o)
 	return o < GATEWAY_ORIGINS && gw->origin[o][0] != '\0' ? gw->origin[o] : "?";
 }
 
+/* The SA's algorithms in ipsec-secgw's words: "aead", or "cipher" and "auth". */
+static void
+alg_json(struct reply *r, const struct sg_sa *sa)
+{
+	enum sg_auth a = sg_crypto_xform_auth(sa->xform);
+	const char *c = sg_crypto_cipher_name(sg_crypto_xform_cipher(sa->xform));
+
+	if (a == SG_AUTH_AEAD)
+		reply_printf(r, ",\"aead\":\"%s\"", c);
+	else
+		reply_printf(r, ",\"cipher\":\"%s\",\"auth\":\"%s\"", c, sg_crypto_auth_name(a));
+}
+
 void
 control_list_sa(struct gateway *gw, uint64_t page, struct reply *r)
 {
@@ -53,6 +66,7 @@ control_list_sa(struct gateway *gw, uint64_t page, struct reply *r)
 					"\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64, shown ? "," : "",
 					dir_name(sa->dir), sg_sa_spi(sa), sg_sa_table_owner(t),
 					gateway_origin_name(gw, sa->origin), sa->packets, sa->bytes);
+			alg_json(r, sa);
 			if (sa->dir == SG_SA_OUT)
 				reply_printf(r, ",\"seq\":%" PRIu64 ",\"seq_reserved\":%" PRIu64 "}",
 						sa->seq, sa->seq_limit);
