@@ -11,14 +11,6 @@
 _Static_assert(SG_CRYPTO_ICV_MAX <= 32 && SG_CRYPTO_ICV_MAX % 4 == 0, "sg_ct_neq() takes the ICV");
 _Static_assert(SG_CRYPTO_XFORM_MAX <= 128, "a transform and its ESN bit make a uint8_t group");
 
-/* How ipsec-mb is driven for a key. */
-enum kind {
-	KIND_GCM,    /* AES-GCM: cipher and GHASH, AAD apart */
-	KIND_CHACHA, /* ChaCha20-Poly1305 */
-	KIND_CBC,    /* AES-CBC, then HMAC over header, IV and ciphertext */
-	KIND_GMAC,   /* AES-GMAC: nothing encrypted, everything authenticated */
-};
-
 struct cipher_desc {
 	const char *name;
 	unsigned int key_len;
@@ -29,17 +21,17 @@ struct cipher_desc {
 };
 
 static const struct cipher_desc ciphers[SG_CIPHER_MAX] = {
-	[SG_AEAD_AES128_GCM] = {"aes-128-gcm", IMB_KEY_128_BYTES, KIND_GCM, 8, 3, 0},
-	[SG_AEAD_AES256_GCM] = {"aes-256-gcm", IMB_KEY_256_BYTES, KIND_GCM, 8, 3, 0},
-	[SG_AEAD_AES192_GCM] = {"aes-192-gcm", IMB_KEY_192_BYTES, KIND_GCM, 8, 3, 0},
-	[SG_AEAD_CHACHA20_POLY1305] = {"chacha20-poly1305", 32, KIND_CHACHA, 8, 3, 0},
+	[SG_AEAD_AES128_GCM] = {"aes-128-gcm", IMB_KEY_128_BYTES, SG_CRYPTO_KIND_GCM, 8, 3, 0},
+	[SG_AEAD_AES256_GCM] = {"aes-256-gcm", IMB_KEY_256_BYTES, SG_CRYPTO_KIND_GCM, 8, 3, 0},
+	[SG_AEAD_AES192_GCM] = {"aes-192-gcm", IMB_KEY_192_BYTES, SG_CRYPTO_KIND_GCM, 8, 3, 0},
+	[SG_AEAD_CHACHA20_POLY1305] = {"chacha20-poly1305", 32, SG_CRYPTO_KIND_CHACHA, 8, 3, 0},
 	/* RFC 3602 §2.4: payload, padding and trailer fill whole blocks. */
-	[SG_CIPHER_AES128_CBC] = {"aes-128-cbc", IMB_KEY_128_BYTES, KIND_CBC, 16, 15, 15},
-	[SG_CIPHER_AES192_CBC] = {"aes-192-cbc", IMB_KEY_192_BYTES, KIND_CBC, 16, 15, 15},
-	[SG_CIPHER_AES256_CBC] = {"aes-256-cbc", IMB_KEY_256_BYTES, KIND_CBC, 16, 15, 15},
-	[SG_AEAD_AES128_GMAC] = {"aes-128-gmac", IMB_KEY_128_BYTES, KIND_GMAC, 8, 3, 0},
-	[SG_AEAD_AES192_GMAC] = {"aes-192-gmac", IMB_KEY_192_BYTES, KIND_GMAC, 8, 3, 0},
-	[SG_AEAD_AES256_GMAC] = {"aes-256-gmac", IMB_KEY_256_BYTES, KIND_GMAC, 8, 3, 0},
+	[SG_CIPHER_AES128_CBC] = {"aes-128-cbc", IMB_KEY_128_BYTES, SG_CRYPTO_KIND_CBC, 16, 15, 15},
+	[SG_CIPHER_AES192_CBC] = {"aes-192-cbc", IMB_KEY_192_BYTES, SG_CRYPTO_KIND_CBC, 16, 15, 15},
+	[SG_CIPHER_AES256_CBC] = {"aes-256-cbc", IMB_KEY_256_BYTES, SG_CRYPTO_KIND_CBC, 16, 15, 15},
+	[SG_AEAD_AES128_GMAC] = {"aes-128-gmac", IMB_KEY_128_BYTES, SG_CRYPTO_KIND_GMAC, 8, 3, 0},
+	[SG_AEAD_AES192_GMAC] = {"aes-192-gmac", IMB_KEY_192_BYTES, SG_CRYPTO_KIND_GMAC, 8, 3, 0},
+	[SG_AEAD_AES256_GMAC] = {"aes-256-gmac", IMB_KEY_256_BYTES, SG_CRYPTO_KIND_GMAC, 8, 3, 0},
 };
 
 struct auth_desc {
@@ -60,8 +52,8 @@ static const struct auth_desc auths[SG_AUTH_MAX] = {
 
 #define XF(c, a) ((c) * SG_AUTH_MAX + (a))
 /* ESP header, IV, at least the trailer (a whole block for CBC), ICV. */
-#define XF_AEAD(c) [XF(c, SG_AUTH_AEAD)] = {1, 8, 16, 3, 0, 8 + 8 + 2 + 16}
-#define XF_CBC(c, a, icv) [XF(c, a)] = {1, 16, icv, 15, 15, 8 + 16 + 16 + icv}
+#define XF_AEAD(c) [XF(c, SG_AUTH_AEAD)] = {1, 8, 16, 3, 0, 8 + 8 + 2 + 16, 8 + 8 + 16}
+#define XF_CBC(c, a, icv) [XF(c, a)] = {1, 16, icv, 15, 15, 8 + 16 + 16 + icv, 8 + 16 + icv}
 #define XF_CBC_ALL(c) XF_CBC(c, SG_AUTH_SHA1_96, 12), XF_CBC(c, SG_AUTH_SHA256_128, 16), \
 	XF_CBC(c, SG_AUTH_SHA384_192, 24), XF_CBC(c, SG_AUTH_SHA512_256, 32)
 
@@ -87,7 +79,7 @@ sg_crypto_key_len(enum sg_cipher cipher)
 bool
 sg_crypto_has_salt(enum sg_cipher cipher)
 {
-	return (unsigned int)cipher < SG_CIPHER_MAX && ciphers[cipher].kind != KIND_CBC;
+	return (unsigned int)cipher < SG_CIPHER_MAX && ciphers[cipher].kind != SG_CRYPTO_KIND_CBC;
 }
 
 const char *
@@ -235,14 +227,14 @@ sg_crypto_key_init_auth(struct sg_crypto_key *k, IMB_MGR *mgr, enum sg_cipher ci
 		memcpy(k->raw, key, key_len);
 		break;
 	}
-	if (c->kind == KIND_CBC)
+	if (c->kind == SG_CRYPTO_KIND_CBC)
 		hmac_precompute(mgr, &auths[auth], auth_key, auth_key_len, k->cbc.ipad,
 				k->cbc.opad);
 	if (imb_get_errno(mgr) != 0) {
 		sg_crypto_key_wipe(k);
 		return -EINVAL;
 	}
-	if (salt != NULL && c->kind != KIND_CBC)
+	if (salt != NULL && c->kind != SG_CRYPTO_KIND_CBC)
 		memcpy(k->salt, salt, SG_CRYPTO_SALT_LEN);
 	k->cipher = (uint8_t)cipher;
 	k->auth = (uint8_t)auth;
@@ -442,19 +434,65 @@ static inline void
 fill_one(IMB_JOB *job, struct sg_crypto_op *op, int enc, uint8_t *aside)
 {
 	switch (op->key->kind) {
-	case KIND_GCM:
+	case SG_CRYPTO_KIND_GCM:
 		fill_gcm(job, op, enc);
 		break;
-	case KIND_CHACHA:
+	case SG_CRYPTO_KIND_CHACHA:
 		fill_chacha(job, op, enc);
 		break;
-	case KIND_CBC:
+	case SG_CRYPTO_KIND_CBC:
 		fill_cbc(job, op, enc, aside);
 		break;
 	default:
 		fill_gmac(job, op, enc, aside);
 		break;
 	}
+}
+
+/* Statuses of @p done finished jobs whose tags, if @p enc is 0, are 16
+ * bytes to compare with the ICV in the packet. */
+static inline uint16_t
+complete(IMB_JOB **jobs, uint32_t done, int enc)
+{
+	uint16_t ok = 0;
+	uint32_t i;
+
+	for (i = 0; i < done; i++) {
+		struct sg_crypto_op *op = jobs[i]->user_data;
+
+		if (unlikely(jobs[i]->status != IMB_STATUS_COMPLETED))
+			continue;
+		if (!enc && sg_ct_neq16(op->tag, op->icv) != 0) {
+			op->status = SG_CRYPTO_AUTH_FAILED;
+			continue;
+		}
+		op->status = SG_CRYPTO_OK;
+		ok++;
+	}
+	return ok;
+}
+
+/* The same for decrypt jobs of any kind: the tag is the key's icv_len
+ * bytes, compared with what user_data2 points at. */
+static uint16_t
+complete_any(IMB_JOB **jobs, uint32_t done)
+{
+	uint16_t ok = 0;
+	uint32_t i;
+
+	for (i = 0; i < done; i++) {
+		struct sg_crypto_op *op = jobs[i]->user_data;
+
+		if (unlikely(jobs[i]->status != IMB_STATUS_COMPLETED))
+			continue;
+		if (sg_ct_neq(op->tag, jobs[i]->user_data2, op->key->icv_len) != 0) {
+			op->status = SG_CRYPTO_AUTH_FAILED;
+			continue;
+		}
+		op->status = SG_CRYPTO_OK;
+		ok++;
+	}
+	return ok;
 }
 
 static inline uint16_t
@@ -464,7 +502,7 @@ esp_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 	struct burst_aside aside;
 	uint8_t grp[SG_CRYPTO_BURST_MAX];
 	uint32_t got, done, i, j;
-	uint16_t ok = 0;
+	uint16_t ok;
 	uint8_t mixed = 0, kind;
 
 	if (unlikely(n == 0))
@@ -489,13 +527,13 @@ esp_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 	kind = ops[0].key->kind;
 	if (likely(!mixed)) {
 		/* One group: one branch per burst, none per op. */
-		if (kind == KIND_GCM)
+		if (kind == SG_CRYPTO_KIND_GCM)
 			for (i = 0; i < n; i++)
 				fill_gcm(jobs[i], &ops[i], enc);
-		else if (kind == KIND_CHACHA)
+		else if (kind == SG_CRYPTO_KIND_CHACHA)
 			for (i = 0; i < n; i++)
 				fill_chacha(jobs[i], &ops[i], enc);
-		else if (kind == KIND_CBC)
+		else if (kind == SG_CRYPTO_KIND_CBC)
 			for (i = 0; i < n; i++)
 				fill_cbc(jobs[i], &ops[i], enc, aside.icv[i]);
 		else
@@ -532,21 +570,16 @@ esp_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 	if (done < n)
 		done += IMB_FLUSH_BURST(mgr, n - done, jobs + done);
 
-	for (i = 0; i < done; i++) {
-		struct sg_crypto_op *op = jobs[i]->user_data;
-
-		if (unlikely(jobs[i]->status != IMB_STATUS_COMPLETED))
-			continue;
-		if (!enc && sg_ct_neq(op->tag, jobs[i]->user_data2, op->key->icv_len) != 0) {
-			op->status = SG_CRYPTO_AUTH_FAILED;
-			continue;
-		}
-		op->status = SG_CRYPTO_OK;
-		ok++;
-	}
-	if (unlikely(kind == KIND_GMAC || kind == UINT8_MAX))
+	/* A burst of AEADs or GMAC compares 16-byte tags with the packets'
+	 * ICVs, straight-line; the rest compare with user_data2, icv_len long. */
+	if (enc || kind == SG_CRYPTO_KIND_GCM || kind == SG_CRYPTO_KIND_CHACHA ||
+			kind == SG_CRYPTO_KIND_GMAC)
+		ok = complete(jobs, done, enc);
+	else
+		ok = complete_any(jobs, done);
+	if (unlikely(kind == SG_CRYPTO_KIND_GMAC || kind == UINT8_MAX))
 		for (i = 0; i < n; i++)
-			if (ops[i].key->kind == KIND_GMAC && ops[i].aad_len == 12)
+			if (ops[i].key->kind == SG_CRYPTO_KIND_GMAC && ops[i].aad_len == 12)
 				gmac_restore(&ops[i], aside.icv[i]);
 	return ok;
 }

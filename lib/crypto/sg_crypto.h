@@ -94,6 +94,7 @@ struct sg_crypto_xform {
 	uint8_t pad_mask; /**< outbound, payload + trailer align to pad_mask + 1 */
 	uint8_t in_mask;  /**< inbound, ciphertext must be a multiple of in_mask + 1 */
 	uint8_t min_len;  /**< shortest ESP packet (header to ICV) worth decrypting */
+	uint8_t overhead; /**< ESP header, IV and ICV: what the payload is not */
 };
 
 #define SG_CRYPTO_XFORM_MAX (SG_CIPHER_MAX * SG_AUTH_MAX)
@@ -127,6 +128,14 @@ sg_crypto_xform_auth(unsigned int xform)
 	return (enum sg_auth)(xform % SG_AUTH_MAX);
 }
 
+/** How ipsec-mb is driven for a key (sg_crypto_key.kind). */
+enum sg_crypto_kind {
+	SG_CRYPTO_KIND_GCM,    /**< AES-GCM: cipher and GHASH, AAD apart */
+	SG_CRYPTO_KIND_CHACHA, /**< ChaCha20-Poly1305 */
+	SG_CRYPTO_KIND_CBC,    /**< AES-CBC, then HMAC over header, IV and ciphertext */
+	SG_CRYPTO_KIND_GMAC,   /**< AES-GMAC: nothing encrypted, everything authenticated */
+};
+
 /**
  * Expanded key material for one SA. Cache-aligned because ipsec-mb reads
  * the round keys and GHASH powers with aligned vector loads. Wipe it with
@@ -152,7 +161,7 @@ struct sg_crypto_key {
 	uint8_t key_len;
 	uint8_t icv_len;
 	uint8_t iv_len;
-	uint8_t kind;    /**< how ipsec-mb is driven (crypto.c) */
+	uint8_t kind;    /**< enum sg_crypto_kind */
 	uint8_t hash;    /**< IMB_HASH_ALG for the kind */
 } __rte_cache_aligned;
 /**

@@ -154,10 +154,11 @@ in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct in_m
 	meta->esp_off = (uint16_t)(m->l2_len + m->l3_len + m->l4_len);
 	esp = rte_pktmbuf_mtod_offset(m, const struct rte_esp_hdr *, meta->esp_off);
 	esp_len = m->pkt_len - meta->esp_off;
-	/* The transform's own bounds (the burst's check took the smallest of
-	 * all): AES-CBC needs a whole block and whole blocks (RFC 3602 §2.4). */
-	if (unlikely(esp_len < x->min_len || ((esp_len - SG_ESP_HDR_LEN - x->iv_len -
-			x->icv_len) & x->in_mask)))
+	/* The transform's own bounds, where the burst's check (the AEADs'
+	 * SG_ESP_MIN_PAYLOAD) is not enough: AES-CBC needs a whole block and
+	 * whole blocks (RFC 3602 §2.4). */
+	if (unlikely(sa->flags & SG_SA_F_LEN_CHECK) &&
+			((esp_len < x->min_len) | ((esp_len - x->overhead) & x->in_mask)))
 		return esp_len < x->min_len ? SG_DROP_ESP_SHORT : SG_DROP_ESP_BLOCKS;
 	seq = rte_be_to_cpu_32(esp->seq);
 	if (sa->replay != NULL) {
@@ -176,7 +177,7 @@ in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct in_m
 	}
 	op->key = sa->key;
 	op->data = (uint8_t *)esp + SG_ESP_HDR_LEN + x->iv_len;
-	op->len = esp_len - SG_ESP_HDR_LEN - x->iv_len - x->icv_len;
+	op->len = esp_len - x->overhead;
 	op->icv = op->data + op->len;
 	dp_op_nonce_aad(op, sa, esp + 1, seq);
 	meta->sa = sa;

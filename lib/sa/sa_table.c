@@ -13,6 +13,7 @@
 
 #include "sg_common.h"
 #include "sg_crypto.h"
+#include "sg_pkt.h"
 #include "sg_sa.h"
 
 /*
@@ -147,13 +148,17 @@ tfc_check(const struct sg_sa_prm *prm)
 	return 0;
 }
 
-/* Flags an SA made from @p prm has (the replay window's aside). */
+/* Flags an SA made from @p prm has (the replay window's aside); @p prm is checked. */
 static uint8_t
 prm_flags(const struct sg_sa_prm *prm)
 {
+	const struct sg_crypto_xform *x =
+			&sg_crypto_xforms[sg_crypto_xform_id(prm->cipher, prm->auth)];
+
 	/* ESN moves where the counter must stop (RFC 4303 §3.3.3). */
 	return (prm->esn ? SG_SA_F_ESN : 0) | (prm->udp_encap ? SG_SA_F_UDP : 0) |
-			(prm->tfc[0] != 0 ? SG_SA_F_TFC : 0);
+			(prm->tfc[0] != 0 ? SG_SA_F_TFC : 0) |
+			(x->in_mask != 0 || x->min_len > SG_ESP_MIN_PAYLOAD ? SG_SA_F_LEN_CHECK : 0);
 }
 
 static int

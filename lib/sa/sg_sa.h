@@ -213,6 +213,9 @@ enum sg_sa_flag {
 	SG_SA_F_REPLAY = 1 << 1, /**< replay window in use */
 	SG_SA_F_UDP = 1 << 2,    /**< ESP in UDP (NAT traversal, RFC 3948) */
 	SG_SA_F_TFC = 1 << 3,    /**< outbound TFC padding (sg_sa.tfc) */
+	/** inbound: the transform needs more than SG_ESP_MIN_PAYLOAD bytes of
+	 * ESP, or whole cipher blocks (sg_crypto_xform min_len, in_mask) */
+	SG_SA_F_LEN_CHECK = 1 << 4,
 };
 
 /**

@@ -51,7 +51,8 @@ struct opts {
 	int bound_only;
 	uint32_t bound_offset;
 	int esn_mix; /* ESN on about half of the outbound SAs */
-	enum sg_cipher aead; /* every SA's and the bound's (--aead) */
+	enum sg_cipher aead; /* every SA's and the bound's cipher (--aead, --cipher) */
+	enum sg_auth auth;   /* and its integrity (--auth; SG_AUTH_AEAD with an AEAD) */
 	const char *csv;
 };
 
@@ -91,7 +92,7 @@ extern volatile uint64_t sink;
 uint64_t rnd(void);
 uint16_t frame_size(const char *tag, uint32_t k);
 int size_ok(const char *tag);
-uint32_t crypto_len_of(uint16_t fs);
+uint32_t crypto_len_of(uint16_t fs, const struct opts *o);
 void make_frames(struct frames *f, const char *tag, enum dir d, const struct opts *o);
 void free_frames(struct frames *f);
 void setup(const struct opts *o);

@@ -11,7 +11,8 @@
  *   sg_bench_dp [EAL args --] [--sizes 64,128,512,1420,imix] [--dirs in,out]
  *               [--burst N] [--sessions N] [--packets N] [--bursts N]
  *               [--reps N] [--bound-only] [--bound-offset N] [--esn-mix]
- *               [--aead aes-128-gcm|aes-192-gcm|aes-256-gcm|chacha20-poly1305]
+ *               [--aead aes-128-gcm|aes-192-gcm|aes-256-gcm|chacha20-poly1305|aes-128-gmac|...]
+ *               [--cipher aes-128-cbc|aes-192-cbc|aes-256-cbc --auth sha1-hmac|sha256-hmac|...]
  *               [--csv FILE]
  *
  * A size is the plaintext Ethernet frame with its 4-byte FCS, as in
@@ -66,7 +67,8 @@ usage(const char *prog)
 {
 	printf("usage: %s [EAL args --] [--sizes 64,128,512,1420,imix] [--dirs in,out]\n"
 	       "       [--burst N] [--sessions N] [--packets N] [--bursts N] [--reps N]\n"
-	       "       [--bound-only] [--bound-offset N] [--esn-mix] [--aead NAME] [--csv FILE]\n",
+	       "       [--bound-only] [--bound-offset N] [--esn-mix] [--aead NAME]\n"
+	       "       [--cipher NAME --auth NAME] [--csv FILE]\n",
 	       prog);
 }
 
@@ -116,11 +118,13 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{"bound-offset", required_argument, NULL, 'O'},
 		{"esn-mix", no_argument, NULL, 'E'},
 		{"aead", required_argument, NULL, 'A'},
+		{"cipher", required_argument, NULL, 'C'},
+		{"auth", required_argument, NULL, 'H'},
 		{"csv", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	int c, sizes_set = 0, dirs_set = 0;
+	int c, which, sizes_set = 0, dirs_set = 0;
 
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (c) {
@@ -158,12 +162,23 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->esn_mix = 1;
 			break;
 		case 'A':
+		case 'C':
+			which = c;
 			for (c = 0; c < SG_CIPHER_MAX; c++)
 				if (strcmp(optarg, sg_crypto_cipher_name((enum sg_cipher)c)) == 0)
 					break;
 			if (c == SG_CIPHER_MAX)
-				rte_exit(EXIT_FAILURE, "--aead: unknown AEAD %s\n", optarg);
+				rte_exit(EXIT_FAILURE, "--%s: unknown cipher %s\n",
+						which == 'A' ? "aead" : "cipher", optarg);
 			o->aead = (enum sg_cipher)c;
+			break;
+		case 'H':
+			for (c = 1; c < SG_AUTH_MAX; c++)
+				if (strcmp(optarg, sg_crypto_auth_name((enum sg_auth)c)) == 0)
+					break;
+			if (c == SG_AUTH_MAX)
+				rte_exit(EXIT_FAILURE, "--auth: unknown HMAC %s\n", optarg);
+			o->auth = (enum sg_auth)c;
 			break;
 		case 'c':
 			o->csv = optarg;
@@ -246,7 +261,8 @@ main(int argc, char **argv)
 	};
 	static struct result res[DIR_MAX][MAX_SIZES][MAX_REPS];
 	struct sg_crypto_key *bkey;
-	uint8_t key[SG_CRYPTO_KEY_MAX], salt[4] = {1, 2, 3, 4};
+	uint8_t key[SG_CRYPTO_KEY_MAX + SG_CRYPTO_AUTH_KEY_MAX], salt[4] = {1, 2, 3, 4};
+	char alg[48];
 	uint8_t *buf;
 	IMB_MGR *bmgr;
 	unsigned int si, rep, s;
@@ -267,8 +283,16 @@ main(int argc, char **argv)
 	buf = rte_zmalloc("sgb_buf", (size_t)SG_DP_BURST_MAX * SLOT, RTE_CACHE_LINE_SIZE);
 	for (s = 0; s < sizeof(key); s++)
 		key[s] = (uint8_t)rnd();
+	if (sg_crypto_xform_id(o.aead, o.auth) < 0)
+		rte_exit(EXIT_FAILURE, "%s %s: not a transform (AES-CBC takes --auth, the rest "
+				"none)\n", sg_crypto_cipher_name(o.aead),
+				o.auth ? sg_crypto_auth_name(o.auth) : "without --auth");
+	snprintf(alg, sizeof(alg), "%s%s%s", sg_crypto_cipher_name(o.aead), o.auth ? "/" : "",
+			o.auth ? sg_crypto_auth_name(o.auth) : "");
 	if (bmgr == NULL || bkey == NULL || buf == NULL ||
-			sg_crypto_key_init(bkey, bmgr, o.aead, key, sg_crypto_key_len(o.aead), salt) != 0)
+			sg_crypto_key_init_auth(bkey, bmgr, o.aead, key, sg_crypto_key_len(o.aead),
+				salt, o.auth, key + SG_CRYPTO_KEY_MAX,
+				sg_crypto_auth_key_len(o.auth)) != 0)
 		rte_exit(EXIT_FAILURE, "ipsec-mb set-up failed\n");
 	if (!o.bound_only)
 		setup(&o);
@@ -278,7 +302,7 @@ main(int argc, char **argv)
 
 	printf("# sg_bench_dp: ipsec-mb %s (%s), %s, burst %u, %u sessions, %u frames "
 	       "per size, %u bursts x %u reps, lcore %u, TSC %.2f GHz\n",
-	       imb_get_version_str(), sg_crypto_mgr_arch(bmgr), sg_crypto_cipher_name(o.aead),
+	       imb_get_version_str(), sg_crypto_mgr_arch(bmgr), alg,
 	       o.burst, o.sessions, o.packets,
 	       o.bursts, o.reps, rte_lcore_id(), (double)rte_get_tsc_hz() / 1e9);
 	if (o.csv != NULL) {
@@ -312,7 +336,8 @@ main(int argc, char **argv)
 					if (f.crypto_len == NULL)
 						rte_exit(EXIT_FAILURE, "out of memory\n");
 					for (k = 0; k < f.n; k++)
-						f.crypto_len[k] = crypto_len_of(frame_size(o.sizes[si], k));
+						f.crypto_len[k] = crypto_len_of(frame_size(o.sizes[si], k),
+								&o);
 				} else {
 					make_frames(&f, o.sizes[si], (enum dir)d, &o);
 				}

@@ -58,13 +58,16 @@ size_ok(const char *tag)
 	return v >= 64 && v <= 1420;
 }
 
-/* Bytes the AEAD covers for a plaintext frame of @p fs (FCS included). */
+/* Bytes the cipher covers for a plaintext frame of @p fs (FCS included):
+ * the inner packet padded to the transform's alignment, and the trailer. */
 uint32_t
-crypto_len_of(uint16_t fs)
+crypto_len_of(uint16_t fs, const struct opts *o)
 {
+	const struct sg_crypto_xform *x =
+			&sg_crypto_xforms[sg_crypto_xform_id(o->aead, o->auth)];
 	uint32_t inner = fs - FCS_LEN - RTE_ETHER_HDR_LEN;
 
-	return inner + sg_esp_pad_len(inner) + SG_ESP_TRAILER_LEN;
+	return inner + sg_esp_pad_len_mask(inner, x->pad_mask) + SG_ESP_TRAILER_LEN;
 }
 
 static void
@@ -150,7 +153,7 @@ make_frames(struct frames *f, const char *tag, enum dir d, const struct opts *o)
 		uint16_t ip_len = (uint16_t)(fs - FCS_LEN - RTE_ETHER_HDR_LEN);
 		uint8_t *slot = f->data + (size_t)k * SLOT;
 
-		f->crypto_len[k] = crypto_len_of(fs);
+		f->crypto_len[k] = crypto_len_of(fs, o);
 		f->session[k] = i;
 		if (d == DIR_OUT) {
 			put_eth(slot, PORT_PROT);
@@ -236,11 +239,12 @@ add_route(uint32_t dst, uint8_t depth, uint16_t port)
 		rte_exit(EXIT_FAILURE, "route add failed\n");
 }
 
+/* An SA of the run's transform; @p key holds its key, salt and HMAC key. */
 static int
-add_sa(struct sg_shard *s, IMB_MGR *mgr, enum sg_cipher aead, enum sg_sa_dir dir, uint32_t spi,
+add_sa(struct sg_shard *s, IMB_MGR *mgr, const struct opts *o, enum sg_sa_dir dir, uint32_t spi,
 		const uint8_t *key, uint32_t src, uint32_t dst, bool esn)
 {
-	unsigned int kl = sg_crypto_key_len(aead);
+	unsigned int kl = sg_crypto_key_len(o->aead);
 	struct sg_sa_prm p;
 	int idx;
 
@@ -248,10 +252,14 @@ add_sa(struct sg_shard *s, IMB_MGR *mgr, enum sg_cipher aead, enum sg_sa_dir dir
 	p.spi = spi;
 	p.dir = dir;
 	p.mode = SG_SA_TUNNEL4;
-	p.cipher = aead;
+	p.cipher = o->aead;
 	p.key_len = (uint8_t)kl;
 	memcpy(p.key, key, kl);
-	memcpy(p.salt, key + kl, SG_CRYPTO_SALT_LEN);
+	if (sg_crypto_has_salt(o->aead))
+		memcpy(p.salt, key + kl, SG_CRYPTO_SALT_LEN);
+	p.auth = o->auth;
+	p.auth_key_len = (uint8_t)sg_crypto_auth_key_len(o->auth);
+	memcpy(p.auth_key, key + kl + SG_CRYPTO_SALT_LEN, p.auth_key_len);
 	p.tun_src = src;
 	p.tun_dst = dst;
 	p.replay_win = 0; /* the same ESP frames are decrypted again and again (-w 0) */
@@ -307,8 +315,8 @@ setup(const struct opts *o)
 	add_route(SITE_A, 16, PORT_PROT);
 
 	for (i = 0; i < o->sessions; i++) {
-		uint8_t kab[SG_CRYPTO_KEY_MAX + SG_CRYPTO_SALT_LEN];
-		uint8_t kba[SG_CRYPTO_KEY_MAX + SG_CRYPTO_SALT_LEN];
+		uint8_t kab[SG_CRYPTO_KEY_MAX + SG_CRYPTO_SALT_LEN + SG_CRYPTO_AUTH_KEY_MAX];
+		uint8_t kba[SG_CRYPTO_KEY_MAX + SG_CRYPTO_SALT_LEN + SG_CRYPTO_AUTH_KEY_MAX];
 		struct sg_sa *sa;
 		unsigned int b;
 		int idx;
@@ -320,10 +328,10 @@ setup(const struct opts *o)
 		/* --esn-mix: ESN on a scattered half of the outbound SAs, so that the
 		 * SAs of one burst differ (inbound ESN needs a replay window, which
 		 * the looping frames would trip). */
-		idx = add_sa(shard, lc->mgr, o->aead, SG_SA_OUT, SPI_AB + i, kab, GW_A, PEER(i),
+		idx = add_sa(shard, lc->mgr, o, SG_SA_OUT, SPI_AB + i, kab, GW_A, PEER(i),
 				o->esn_mix && (i * UINT32_C(2654435761)) >> 31);
 		out_gidx[i] = sg_shard_gidx(0, (uint32_t)idx);
-		idx = add_sa(shard, lc->mgr, o->aead, SG_SA_IN, SPI_BA + i, kba, PEER(i), GW_A,
+		idx = add_sa(shard, lc->mgr, o, SG_SA_IN, SPI_BA + i, kba, PEER(i), GW_A,
 				false);
 		in_idx[i] = (uint32_t)idx;
 		sa = sg_sa_table_get(shard->sat, (uint32_t)idx);
@@ -331,7 +339,7 @@ setup(const struct opts *o)
 		if (sg_shard_dir_add(sdir, SPI_BA + i, 0) != 0)
 			rte_exit(EXIT_FAILURE, "directory add failed\n");
 		/* The peer's outbound twin of our inbound SA: same SPI, key and tunnel. */
-		idx = add_sa(peer_shard, peer_lc->mgr, o->aead, SG_SA_OUT, SPI_BA + i, kba, PEER(i),
+		idx = add_sa(peer_shard, peer_lc->mgr, o, SG_SA_OUT, SPI_BA + i, kba, PEER(i),
 				GW_A, false);
 		peer_gidx[i] = sg_shard_gidx(1, (uint32_t)idx);
 		memset(kab, 0, sizeof(kab));

@@ -20,17 +20,24 @@ high half 1) and Scapy decrypts every packet; Scapy with the wrong ESN high
 half must fail the ICV (hmac again). Every IV must be AES_K(seq || 0), as NIST SP
 800-38A App. C has it, checked with pyca's AES: unpredictable to anyone
 without the key, never the previous packet's last block.
+
+Live, through shardgatectl: 'rekey out' moves SA 8001 to a new SPI, key
+and algorithm (AES-256-CBC with HMAC-SHA-512-256); 'add sa in' and 'add sp
+in' make a CBC SA that decrypts what Scapy then sends. Bad requests change
+nothing: a rekey to a cipher with no auth_algo, an 'add sa' whose HMAC key
+is too short.
 """
 
 import hashlib
 import hmac
+import json
 import struct
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from sgtest import (suite_main, IP, UDP, TCP, Raw, SecurityAssociation, ESP, IPSecIntegrityError,
-                    frame, base_rules, hexkey, split_frame, diff_bytes, check_outputs, peer_sa,
-                    SPI_IN_128, KEY_IN_128, PEER, GW, UNPROT, PROT)
+                    LiveGateway, frame, base_rules, hexkey, split_frame, diff_bytes, check_outputs,
+                    peer_sa, SPI_IN_128, KEY_IN_128, PEER, GW, UNPROT, PROT)
 
 SCAPY_AUTH = {"sha1-hmac": "HMAC-SHA1-96", "sha256-hmac": "SHA2-256-128",
               "sha384-hmac": "SHA2-384-192", "sha512-hmac": "SHA2-512-256"}
@@ -216,5 +223,82 @@ def body(s):
              (t.get("cipher"), t.get("auth"), t.get("packets")), (c, a, 7))
 
 
+def live_run(s):
+    s.section("live: shardgatectl rekey out, add sa in, bad requests")
+    c, ck, a, ak, _, _ = OUT[8001]
+    new = ("aes-256-cbc", key(32, 40), "sha512-hmac", key(64, 41))
+    added = ("aes-192-cbc", key(24, 42), "sha256-hmac", key(32, 43))
+    g = LiveGateway(s.exe, rules(), live=(PROT, UNPROT))
+    pts = [bytes(IP(src="10.2.0.5", dst="10.1.3.%d" % (20 + i)) / UDP(sport=4000 + i, dport=9) /
+                 Raw(payload(50 + 300 * i, i))) for i in range(4)]
+    with g:
+        s.runs += 1
+
+        def req(*line):
+            rc, out, err = g.ctl(*line)
+            try:
+                return json.loads(out.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                return {"unparsed": out + err, "rc": rc}
+
+        d = g.send(PROT, [frame(p, PROT) for p in pts[:2]])
+        s.eq("two packets out on SA 8001", d.get("outbound"), 2)
+        sas = req("list", "sa").get("sa")
+        r = req("rekey", "out", 8001, 8011, "cipher_algo", new[0], "cipher_key", hexkey(new[1]))
+        s.check("rekey out to a cipher without auth_algo: refused with the reason",
+                r.get("ok") is False and "needs an auth_algo" in r.get("error", ""), r)
+        s.eq("... and nothing changed", req("list", "sa").get("sa"), sas)
+        r = req("rekey", "out", 8001, 8011, "cipher_algo", new[0], "cipher_key", hexkey(new[1]),
+                "auth_algo", new[2], "auth_key", hexkey(new[3]))
+        s.eq("rekey out 8001 8011 to %s/%s: ok" % (new[0], new[2]), r.get("ok"), True)
+        t = g.sa("out", 8011) or {}
+        s.eq("telemetry: SA out 8011 is %s with %s" % (new[0], new[2]),
+             (t.get("cipher"), t.get("auth")), (new[0], new[2]))
+        d = g.send(PROT, [frame(p, PROT) for p in pts[2:]])
+        s.eq("two packets out on SA 8011", d.get("outbound"), 2)
+
+        line = ("sa in 7011 cipher_algo %s cipher_key %s auth_algo %s auth_key %s "
+                "mode ipv4-tunnel src %s dst %s" % (added[0], hexkey(added[1]), added[2], "%s",
+                                                    PEER, GW))
+        sas = req("list", "sa").get("sa")
+        r = req("add", *(line % hexkey(added[3][:20])).split())
+        s.check("add sa with a 20-byte sha256-hmac key: refused with the reason",
+                r.get("ok") is False and "must be 32 bytes" in r.get("error", ""), r)
+        s.check("... and the reply shows no key", hexkey(added[3][:20]) not in json.dumps(r), r)
+        s.eq("... and nothing changed", req("list", "sa").get("sa"), sas)
+        r = req("add", *(line % hexkey(added[3])).split())
+        s.eq("add sa in 7011 (%s/%s): ok" % (added[0], added[2]), r.get("ok"), True)
+        r = req("add", *"sp ipv4 in esp protect 7011 pri 20 dst 10.2.10.0/24".split())
+        s.eq("add sp in for it: ok", r.get("ok"), True)
+        peer = scapy_sa(7011, *added, PEER, GW)
+        ins = [bytes(IP(src="10.1.0.9", dst="10.2.10.%d" % (5 + i)) / UDP(sport=5000 + i) /
+                     Raw(payload(20 + 200 * i, i))) for i in range(3)]
+        d = g.send(UNPROT, [frame(bytes(peer.encrypt(IP(p), seq_num=i + 1)), UNPROT)
+                            for i, p in enumerate(ins)])
+        s.eq("three packets in on SA 7011", d.get("inbound"), 3)
+        g.stop()
+    s.check_clean_exit("cbc live", g)
+
+    check_outputs(s, "live inbound", [split_frame(f)[3] for f in g.out.get(PROT, [])], [
+        ("SA 7011 #%d" % i, p) for i, p in enumerate(ins)])
+    esp = [split_frame(f)[3] for f in g.out.get(UNPROT, [])]
+    s.eq("live: SPIs out, two old, two new", [struct.unpack("!I", e[20:24])[0] for e in esp],
+         [8001, 8001, 8011, 8011])
+    for i, (e, p) in enumerate(zip(esp, pts)):
+        spi = struct.unpack("!I", e[20:24])[0]
+        sa = scapy_sa(spi, c, ck, a, ak, GW, PEER) if spi == 8001 else \
+            scapy_sa(spi, *new, GW, PEER)
+        try:
+            dec = bytes(sa.decrypt(IP(e)))
+        except IPSecIntegrityError as ex:
+            dec = ("ICV: %s" % ex).encode()
+        s.check("live #%d (SA %d): Scapy decrypts it" % (i, spi), dec == p, diff_bytes(dec, p))
+
+
+def all_runs(s):
+    body(s)
+    live_run(s)
+
+
 if __name__ == "__main__":
-    suite_main("cbc", body)
+    suite_main("cbc", all_runs)

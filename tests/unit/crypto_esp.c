@@ -269,14 +269,14 @@ test_esp_names(void)
 	static const struct {
 		enum sg_cipher c;
 		enum sg_auth a;
-		uint8_t iv, icv, pad_mask, in_mask, min;
+		uint8_t iv, icv, pad_mask, in_mask, min, overhead;
 	} xf[] = {
-		{SG_AEAD_AES128_GCM, SG_AUTH_AEAD, 8, 16, 3, 0, 34},
-		{SG_AEAD_AES256_GMAC, SG_AUTH_AEAD, 8, 16, 3, 0, 34},
-		{SG_CIPHER_AES128_CBC, SG_AUTH_SHA1_96, 16, 12, 15, 15, 52},
-		{SG_CIPHER_AES192_CBC, SG_AUTH_SHA256_128, 16, 16, 15, 15, 56},
-		{SG_CIPHER_AES256_CBC, SG_AUTH_SHA384_192, 16, 24, 15, 15, 64},
-		{SG_CIPHER_AES256_CBC, SG_AUTH_SHA512_256, 16, 32, 15, 15, 72},
+		{SG_AEAD_AES128_GCM, SG_AUTH_AEAD, 8, 16, 3, 0, 34, 32},
+		{SG_AEAD_AES256_GMAC, SG_AUTH_AEAD, 8, 16, 3, 0, 34, 32},
+		{SG_CIPHER_AES128_CBC, SG_AUTH_SHA1_96, 16, 12, 15, 15, 52, 36},
+		{SG_CIPHER_AES192_CBC, SG_AUTH_SHA256_128, 16, 16, 15, 15, 56, 40},
+		{SG_CIPHER_AES256_CBC, SG_AUTH_SHA384_192, 16, 24, 15, 15, 64, 48},
+		{SG_CIPHER_AES256_CBC, SG_AUTH_SHA512_256, 16, 32, 15, 15, 72, 56},
 	};
 	unsigned int i;
 
@@ -301,7 +301,7 @@ test_esp_names(void)
 		x = &sg_crypto_xforms[id];
 		CU_ASSERT(x->iv_len == xf[i].iv && x->icv_len == xf[i].icv &&
 				x->pad_mask == xf[i].pad_mask && x->in_mask == xf[i].in_mask &&
-				x->min_len == xf[i].min);
+				x->min_len == xf[i].min && x->overhead == xf[i].overhead);
 		CU_ASSERT(sg_crypto_xform_cipher((unsigned int)id) == xf[i].c &&
 				sg_crypto_xform_auth((unsigned int)id) == xf[i].a);
 	}

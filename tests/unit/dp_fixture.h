@@ -32,6 +32,9 @@ extern struct sg_dp_lcore *lc;
 /* Add an SA between TUN_A and TUN_B to the worker's table; its index. */
 uint32_t add_sa(enum sg_sa_dir dir, uint32_t spi, enum sg_cipher aead, const uint8_t *key,
 		const uint8_t *salt, bool esn, uint32_t win);
+/* add_sa() with an integrity algorithm (AES-CBC's HMAC; SG_AUTH_AEAD for the rest). */
+uint32_t add_sa_auth(enum sg_sa_dir dir, uint32_t spi, enum sg_cipher aead, enum sg_auth auth,
+		const uint8_t *key, const uint8_t *salt, bool esn, uint32_t win);
 /* Delete every SA and zero the worker's counters. */
 void reset_all(void);
 /* Every mbuf of the pool is back. */

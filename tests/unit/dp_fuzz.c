@@ -15,25 +15,62 @@
 #include "dp_priv.h"
 #include "dp_fixture.h"
 
+#define NGOOD 3
+
+/*
+ * A valid ESP frame (Ethernet on) for an inbound SA @p spi of transform
+ * (@p c, @p a) into @p good: what its outbound twin, same SPI and keys,
+ * makes of a small UDP packet. Returns its length.
+ */
+static uint16_t
+good_frame(uint8_t *good, size_t room, uint32_t spi, enum sg_cipher c, enum sg_auth a)
+{
+	uint8_t inner[64] = {0x45, 0, 0, 64, 0, 1, 0, 0, 64, SG_IPPROTO_UDP, 0, 0, 10, 1, 0, 2,
+		10, 2, 0, 9};
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)good;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint32_t out;
+	uint16_t nbad, len;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	add_sa_auth(SG_SA_IN, spi, c, a, kat128_key, kat128_salt, false, 64);
+	out = add_sa_auth(SG_SA_OUT, spi, c, a, kat128_key, kat128_salt, false, 0);
+	memcpy(rte_pktmbuf_append(m, sizeof(inner)), inner, sizeof(inner));
+	CU_ASSERT_EQUAL_FATAL(dp_esp_outbound(lc, &m, &out, 1, &nbad, 0), 1);
+	len = (uint16_t)(sizeof(*eth) + m->pkt_len);
+	CU_ASSERT_FATAL(len <= room);
+	memset(eth, 0, sizeof(*eth));
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	memcpy(eth + 1, rte_pktmbuf_mtod(m, void *), m->pkt_len);
+	rte_pktmbuf_free(m);
+	return len;
+}
+
 /*
  * Hostile input through the whole inbound pipeline: 20000 frames made by
- * flipping, overwriting and cutting a valid ESP frame (Ethernet on), in
- * bursts of up to 64. Nothing crashes, every frame is counted exactly once
- * under some drop reason (there are no routes, so none can leave), and every
- * mbuf comes back.
+ * flipping, overwriting and cutting valid ESP frames (Ethernet on) of three
+ * transforms (AES-GCM, AES-CBC with HMAC-SHA-256, AES-GMAC), in bursts of up
+ * to 64. Nothing crashes, every frame is counted exactly once under some
+ * drop reason (there are no routes, so none can leave), and every mbuf
+ * comes back.
  */
 void
 test_fuzz_inbound(void)
 {
 	struct rte_mbuf *mb[SG_DP_BURST_MAX];
-	uint8_t good[256], buf[256];
+	uint8_t goods[NGOOD][256], buf[256], *good = goods[0];
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)good;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	uint32_t seed = 12345, frames = 0, i, n, len;
-	uint16_t good_len;
+	uint16_t good_len, lens[NGOOD];
 
 	reset_all();
 	add_sa(SG_SA_IN, 0x1234, SG_AEAD_AES128_GCM, kat128_key, kat128_salt, false, 64);
+	lens[1] = good_frame(goods[1], sizeof(goods[1]), 0x2345, SG_CIPHER_AES128_CBC,
+			SG_AUTH_SHA256_128);
+	lens[2] = good_frame(goods[2], sizeof(goods[2]), 0x3456, SG_AEAD_AES128_GMAC,
+			SG_AUTH_AEAD);
+	memset(&lc->stats, 0, sizeof(lc->stats));
 	memset(eth, 0, sizeof(*eth));
 	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	memset(ip, 0, sizeof(*ip));
@@ -44,14 +81,15 @@ test_fuzz_inbound(void)
 	ip->src_addr = rte_cpu_to_be_32(TUN_A);
 	ip->dst_addr = rte_cpu_to_be_32(TUN_B);
 	memcpy(ip + 1, kat128_esp, sizeof(kat128_esp));
-	good_len = (uint16_t)(sizeof(*eth) + sizeof(*ip) + sizeof(kat128_esp));
+	lens[0] = (uint16_t)(sizeof(*eth) + sizeof(*ip) + sizeof(kat128_esp));
 
 	while (frames < 20000) {
 		n = 1 + (seed >> 16) % SG_DP_BURST_MAX;
 		for (i = 0; i < n; i++) {
-			unsigned int k, edits;
+			unsigned int k, edits, base = (seed >> 4) % NGOOD;
 
-			memcpy(buf, good, good_len);
+			good_len = lens[base];
+			memcpy(buf, goods[base], good_len);
 			len = good_len;
 			seed = seed * 1103515245 + 12345;
 			edits = 1 + (seed >> 16) % 4;

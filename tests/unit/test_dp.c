@@ -76,10 +76,19 @@ static const uint8_t kat256_esp[] = {0x00, 0x00, 0x12, 0x34, 0x00, 0x00, 0x00, 0
 
 /* ESP in UDP ports for add_sa() (RFC 3948); 0: plain ESP. */
 static uint16_t udp_sport, udp_dport;
+/* add_sa_auth()'s HMAC key. */
+static const uint8_t hmac_key[SG_CRYPTO_AUTH_KEY_MAX] = {0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10};
 
 uint32_t
 add_sa(enum sg_sa_dir dir, uint32_t spi, enum sg_cipher aead, const uint8_t *key,
 		const uint8_t *salt, bool esn, uint32_t win)
+{
+	return add_sa_auth(dir, spi, aead, SG_AUTH_AEAD, key, salt, esn, win);
+}
+
+uint32_t
+add_sa_auth(enum sg_sa_dir dir, uint32_t spi, enum sg_cipher aead, enum sg_auth auth,
+		const uint8_t *key, const uint8_t *salt, bool esn, uint32_t win)
 {
 	struct sg_sa_prm p;
 	int idx;
@@ -91,7 +100,11 @@ add_sa(enum sg_sa_dir dir, uint32_t spi, enum sg_cipher aead, const uint8_t *key
 	p.cipher = aead;
 	p.key_len = (uint8_t)sg_crypto_key_len(aead);
 	memcpy(p.key, key, p.key_len);
-	memcpy(p.salt, salt, 4);
+	if (sg_crypto_has_salt(aead))
+		memcpy(p.salt, salt, 4);
+	p.auth = auth;
+	p.auth_key_len = (uint8_t)sg_crypto_auth_key_len(p.auth);
+	memcpy(p.auth_key, hmac_key, p.auth_key_len);
 	p.tun_src = TUN_A;
 	p.tun_dst = TUN_B;
 	p.replay_win = win;
@@ -303,26 +316,50 @@ inner_packet(uint8_t *buf, unsigned int len, unsigned int mark)
 	return tot;
 }
 
+/*
+ * Every kind of transform, out and back in, for inner packets of 20 to
+ * 1420 bytes: the ESP payload ends aligned to the cipher's block (4 bytes
+ * for the AEADs and GMAC, 16 for AES-CBC: RFC 4303 §2.4, RFC 3602 §2.4),
+ * and the packet decrypts to itself.
+ */
 static void
 test_round_trip(void)
 {
+	static const struct {
+		enum sg_cipher c;
+		enum sg_auth a;
+		bool esn;
+	} xf[] = {
+		{SG_AEAD_AES128_GCM, SG_AUTH_AEAD, false},
+		{SG_AEAD_AES256_GCM, SG_AUTH_AEAD, true},
+		{SG_CIPHER_AES128_CBC, SG_AUTH_SHA1_96, false},
+		{SG_CIPHER_AES256_CBC, SG_AUTH_SHA512_256, true},
+		{SG_CIPHER_AES192_CBC, SG_AUTH_SHA384_192, false},
+		{SG_AEAD_AES128_GMAC, SG_AUTH_AEAD, true},
+	};
 	uint8_t buf[1500];
 	unsigned int len, alg;
 
-	for (alg = 0; alg < 2; alg++) {
-		enum sg_cipher aead = alg ? SG_AEAD_AES256_GCM : SG_AEAD_AES128_GCM;
+	for (alg = 0; alg < RTE_DIM(xf); alg++) {
+		const struct sg_crypto_xform *x =
+				&sg_crypto_xforms[sg_crypto_xform_id(xf[alg].c, xf[alg].a)];
 		uint32_t out;
 
 		reset_all();
-		out = add_sa(SG_SA_OUT, 77, aead, kat256_key, kat256_salt, alg == 1, 0);
-		add_sa(SG_SA_IN, 77, aead, kat256_key, kat256_salt, alg == 1, 1024);
+		out = add_sa_auth(SG_SA_OUT, 77, xf[alg].c, xf[alg].a, kat256_key, kat256_salt,
+				xf[alg].esn, 0);
+		add_sa_auth(SG_SA_IN, 77, xf[alg].c, xf[alg].a, kat256_key, kat256_salt,
+				xf[alg].esn, 1024);
 		for (len = 0; len <= 1400; len += (len < 64 ? 1 : 37)) {
 			uint16_t tot = inner_packet(buf, len, len);
 			struct rte_mbuf *m = mbuf_with(buf, tot);
+			uint32_t payload;
 
 			CU_ASSERT_EQUAL_FATAL(encap(&m, out), 1);
-			/* ICV starts 4-byte aligned relative to the ESP header (RFC 4303 §2.4). */
-			CU_ASSERT_EQUAL((m->pkt_len - sizeof(struct rte_ipv4_hdr) - SG_ESP_ICV_LEN) % 4, 0);
+			payload = m->pkt_len - sizeof(struct rte_ipv4_hdr) - x->overhead;
+			CU_ASSERT_EQUAL(payload & x->pad_mask, 0);
+			/* the smallest padding that aligns it */
+			CU_ASSERT(payload - tot - SG_ESP_TRAILER_LEN <= x->pad_mask);
 			CU_ASSERT_EQUAL_FATAL(decap(&m), 1);
 			CU_ASSERT_EQUAL(m->pkt_len, tot);
 			CU_ASSERT_EQUAL(memcmp(rte_pktmbuf_mtod(m, uint8_t *), buf, tot), 0);
