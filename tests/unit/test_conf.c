@@ -499,18 +499,56 @@ test_file(void)
 	CU_ASSERT(conf_is_zero(&c));
 }
 
-/* ipsec-secgw's own sample: read as far as its first unsupported rule. */
+/*
+ * ipsec-secgw's own sample (Debian's dpdk-doc, which scripts/setup.sh
+ * installs): read as far as its first unsupported rule, an IPv6 policy.
+ * With its IPv6 rules blanked (line numbers kept), its first AES-CBC/
+ * HMAC-SHA-1 tunnel SAs (lines 69-76) load, and the first refusal is SA
+ * 10's transport mode (line 79).
+ */
 static void
 test_secgw_sample(void)
 {
 	static const char ep0[] = "/usr/share/dpdk/examples/ipsec-secgw/ep0.cfg";
+	static char text[64 * 1024];
 	struct sg_conf c;
 	char expect[ERR_LEN];
+	int in_v6 = 0;
+	size_t n, i;
+	FILE *f;
 
-	if (access(ep0, R_OK) != 0)
-		return;
+	f = fopen(ep0, "r");
+	if (f == NULL)
+		CU_FAIL_FATAL("ipsec-secgw's ep0.cfg is missing: install dpdk-doc (scripts/setup.sh)");
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	CU_ASSERT_FATAL(n > 0 && n < sizeof(text) - 1);
+	text[n] = '\0';
 	CU_ASSERT_EQUAL(sg_conf_parse_file(ep0, &c, err, sizeof(err)), -EINVAL);
 	snprintf(expect, sizeof(expect), "%s:40: sp: ipv6 policies are not supported yet", ep0);
+	CU_ASSERT_NSTRING_EQUAL(err, expect, strlen(expect));
+	CU_ASSERT(conf_is_zero(&c));
+
+	/* blank each "sp ipv6" or "rt ipv6" rule, continuation lines too */
+	for (i = 0; i < n; i++) {
+		size_t end = i;
+
+		while (end < n && text[end] != '\n')
+			end++;
+		if (strncmp(text + i, "sp ipv6", 7) == 0 || strncmp(text + i, "rt ipv6", 7) == 0)
+			in_v6 = 1;
+		if (in_v6) {
+			int cont = end > i && text[end - 1] == '\\';
+
+			memset(text + i, ' ', end - i);
+			in_v6 = cont;
+		}
+		i = end;
+	}
+	CU_ASSERT_EQUAL(sg_conf_parse_string(ep0, text, &c, err, sizeof(err)), -EINVAL);
+	snprintf(expect, sizeof(expect), "%s:79: sa: mode transport is not supported yet", ep0);
+	if (strncmp(err, expect, strlen(expect)) != 0)
+		printf("\n  ep0.cfg without IPv6: %s\n", err);
 	CU_ASSERT_NSTRING_EQUAL(err, expect, strlen(expect));
 	CU_ASSERT(conf_is_zero(&c));
 }
