@@ -210,7 +210,9 @@ sa_unsupported(kernel_ipsec_sa_id_t *id, kernel_ipsec_add_sa_t *data)
 	}
 	if (data->mode != MODE_TUNNEL)
 	{
-		return "only tunnel mode is supported";
+		/* shardgate's transport SAs are for forwarded traffic; charon's
+		 * protect the host's own, which goes by the slow path */
+		return "only tunnel mode is supported through the plugin";
 	}
 	if (data->ipcomp != IPCOMP_NONE)
 	{

@@ -41,6 +41,8 @@ alg_json(struct reply *r, const struct sg_sa *sa)
 		reply_printf(r, ",\"aead\":\"%s\"", c);
 	else
 		reply_printf(r, ",\"cipher\":\"%s\",\"auth\":\"%s\"", c, sg_crypto_auth_name(a));
+	reply_printf(r, ",\"mode\":\"%s\"", sa->mode == SG_SA_TRANSPORT4 ? "transport" :
+			"ipv4-tunnel");
 }
 
 void

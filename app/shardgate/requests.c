@@ -503,7 +503,7 @@ rekey_prm(struct gateway *gw, enum sg_sa_dir dir, const struct sg_sa *old, uint3
 		const char *crypto, struct sg_conf *conf, struct reply *r)
 {
 	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], *text, why[160], udp[32];
-	char tfc[SG_SA_TFC_TEXT_LEN + 16];
+	char tfc[SG_SA_TFC_TEXT_LEN + 16], mode[96];
 	struct in_addr a;
 	int n, ret;
 
@@ -522,15 +522,20 @@ rekey_prm(struct gateway *gw, enum sg_sa_dir dir, const struct sg_sa *old, uint3
 		snprintf(tfc, sizeof(tfc), " tfc_pad %s", sg_sa_tfc_format(old->tfc, sizes,
 				sizeof(sizes)));
 	}
-	n = snprintf(NULL, 0, "sa %s %u %s mode ipv4-tunnel src %s dst %s%s%s%s", dir_name(dir),
-			new_spi, crypto, src, dst, (old->flags & SG_SA_F_ESN) ? " esn" : "", udp, tfc);
+	/* the new SA keeps the old one's mode and ends (a transport SA may name none) */
+	if (old->mode == SG_SA_TRANSPORT4 && old->tun_src_be == 0)
+		snprintf(mode, sizeof(mode), "mode transport");
+	else
+		snprintf(mode, sizeof(mode), "mode %s src %s dst %s",
+				old->mode == SG_SA_TRANSPORT4 ? "transport" : "ipv4-tunnel", src, dst);
+	n = snprintf(NULL, 0, "sa %s %u %s %s%s%s%s", dir_name(dir), new_spi, crypto, mode,
+			(old->flags & SG_SA_F_ESN) ? " esn" : "", udp, tfc);
 	text = malloc((size_t)n + 1);
 	if (text == NULL) {
 		fail(r, "out of memory");
 		return -1;
 	}
-	snprintf(text, (size_t)n + 1, "sa %s %u %s mode ipv4-tunnel src %s dst %s%s%s%s",
-			dir_name(dir), new_spi, crypto, src, dst,
+	snprintf(text, (size_t)n + 1, "sa %s %u %s %s%s%s%s", dir_name(dir), new_spi, crypto, mode,
 			(old->flags & SG_SA_F_ESN) ? " esn" : "", udp, tfc);
 	ret = parse(text, conf, r);
 	sg_wipe(text, (size_t)n);

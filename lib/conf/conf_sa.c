@@ -475,10 +475,15 @@ parse_mode(struct parse *p, const struct tok *v, struct sg_sa_prm *prm)
 		prm->mode = SG_SA_TUNNEL4;
 		return 0;
 	}
-	if (strcmp(v->s, "ipv6-tunnel") == 0 || strcmp(v->s, "transport") == 0)
-		return conf_err(p, v->line, "sa: mode %s is not supported yet (only ipv4-tunnel)",
-			v->s);
-	return conf_err(p, v->line, "sa: unknown mode '%s' (expected ipv4-tunnel)", v->s);
+	if (strcmp(v->s, "transport") == 0) {
+		prm->mode = SG_SA_TRANSPORT4;
+		return 0;
+	}
+	if (strcmp(v->s, "ipv6-tunnel") == 0)
+		return conf_err(p, v->line, "sa: mode %s is not supported yet (only ipv4-tunnel "
+			"and transport)", v->s);
+	return conf_err(p, v->line, "sa: unknown mode '%s' (expected ipv4-tunnel or transport)",
+		v->s);
 }
 
 /* RFC 3948 §2.1 and IKEv2's NAT-T port. */
@@ -759,11 +764,20 @@ check_sa(struct parse *p, struct sg_conf_sa *sa, const struct sa_state *st)
 	if (rc != 0)
 		return rc;
 	if (!has(st, KW_MODE))
-		return conf_err(p, sa->line, "sa %s %" PRIu32 ": missing 'mode ipv4-tunnel'", d,
-			spi);
-	if (!has(st, KW_SRC) || !has(st, KW_DST))
+		return conf_err(p, sa->line, "sa %s %" PRIu32 ": missing 'mode ipv4-tunnel' (or "
+			"'mode transport')", d, spi);
+	if (sa->prm.mode == SG_SA_TUNNEL4 && (!has(st, KW_SRC) || !has(st, KW_DST)))
 		return conf_err(p, sa->line,
 			"sa %s %" PRIu32 ": mode ipv4-tunnel needs both src and dst", d, spi);
+	/* ipsec-secgw's transport SAs name no hosts; shardgate takes both, to
+	 * check and place them, or neither. */
+	if (sa->prm.mode == SG_SA_TRANSPORT4 && has(st, KW_SRC) != has(st, KW_DST))
+		return conf_err(p, sa->line, "sa %s %" PRIu32 ": mode transport takes both src "
+			"and dst (the two hosts) or neither", d, spi);
+	if (sa->prm.mode == SG_SA_TRANSPORT4 && (has(st, KW_UDP_ENCAP) ||
+			has(st, KW_UDP_ENCAP_SECGW) || has(st, KW_TFC_PAD)))
+		return conf_err(p, sa->line, "sa %s %" PRIu32 ": mode transport with %s is not "
+			"supported yet", d, spi, has(st, KW_TFC_PAD) ? "tfc_pad" : "udp_encap");
 	for (k = 0; k < RTE_DIM(pairs); k++) {
 		/* 0 means unlimited, so only two limits can disagree. */
 		if (soft[k] == 0 || hard[k] == 0 || soft[k] <= hard[k])

@@ -144,7 +144,9 @@ in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct in_m
 
 		if (r != SG_DROP_MAX)
 			return r;
-	} else if (unlikely(ip->dst_addr != sa->tun_dst_be || ip->src_addr != sa->tun_src_be)) {
+	} else if (unlikely(ip->dst_addr != sa->tun_dst_be || ip->src_addr != sa->tun_src_be) &&
+			!(sa->mode == SG_SA_TRANSPORT4 && sa->tun_src_be == 0)) {
+		/* a transport SA that names no hosts takes any (ipsec-secgw's) */
 		return SG_DROP_BAD_TUNNEL;
 	}
 	if (unlikely(!dp_sa_live(lc, sa))) {
@@ -185,6 +187,37 @@ in_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct in_m
 	return SG_DROP_MAX;
 }
 
+/*
+ * Transport mode (RFC 4303 §3.1.1): the IPv4 header the packet came with
+ * moves up to the payload, takes the trailer's protocol number and the
+ * shorter length, and the ESP header, IV, trailer and ICV are gone. The
+ * outer header was checked on receipt; there is no inner one to check.
+ */
+static __rte_noinline enum sg_drop
+in_post_transport(struct sg_dp_lcore *lc, struct rte_mbuf *m, const struct in_meta *meta,
+		const struct sg_crypto_op *op, const struct rte_esp_tail *tail)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len), *nip;
+	uint32_t ihl = m->l3_len, payload_len = op->len - SG_ESP_TRAILER_LEN - tail->pad_len;
+	struct sg_sa *sa = meta->sa;
+	uint8_t proto = tail->next_proto;
+
+	if (unlikely(proto == SG_IPPROTO_NONE))
+		return SG_DROP_TFC_DUMMY;
+	nip = (struct rte_ipv4_hdr *)(op->data - ihl);
+	memmove(nip, ip, ihl);
+	nip->next_proto_id = proto;
+	nip->total_length = rte_cpu_to_be_16((uint16_t)(ihl + payload_len));
+	nip->hdr_checksum = 0;
+	nip->hdr_checksum = rte_ipv4_cksum(nip);
+	dp_sa_count(lc, sa, ihl + payload_len);
+	rte_pktmbuf_adj(m, (uint16_t)((uint8_t *)nip - rte_pktmbuf_mtod(m, uint8_t *)));
+	rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - ihl - payload_len));
+	m->l2_len = 0;
+	m->l3_len = (uint16_t)ihl;
+	return SG_DROP_MAX;
+}
+
 /* After the ICV passed: window, trailer, inner header, strip. */
 static inline enum sg_drop
 in_post(struct sg_dp_lcore *lc, struct rte_mbuf *m, const struct in_meta *meta,
@@ -220,6 +253,8 @@ in_post(struct sg_dp_lcore *lc, struct rte_mbuf *m, const struct in_meta *meta,
 		sa->other_drop++;
 		return SG_DROP_BAD_PAD;
 	}
+	if (unlikely(sa->mode != SG_SA_TUNNEL4))
+		return in_post_transport(lc, m, meta, op, tail);
 	if (unlikely(tail->next_proto != SG_IPPROTO_IPIP)) {
 		/* A dummy packet (traffic flow confidentiality) carries nothing:
 		 * it has moved the window, and is dropped as the sender meant. */

@@ -37,6 +37,85 @@ out_tfc_len(const struct sg_dp_lcore *lc, const struct rte_mbuf *m, const struct
 }
 
 /*
+ * The ESP header at @p esp for the next sequence number of @p sa, its IV
+ * field, and the crypto op over the @p len bytes of payload, padding and
+ * trailer behind them; @p counted bytes go to the SA's lifetime.
+ */
+static inline void
+out_esp(struct sg_dp_lcore *lc, struct sg_sa *sa, struct rte_esp_hdr *esp,
+		struct sg_crypto_op *op, const struct sg_crypto_xform *x, uint32_t len,
+		uint32_t counted)
+{
+	uint64_t seq = ++sa->seq, iv_be, zero = 0;
+
+	esp->spi = sa->spi_be;
+	esp->seq = rte_cpu_to_be_32((uint32_t)seq);
+	/* The IV is the 64-bit sequence number: unique under the key because
+	 * the counter never cycles (RFC 4106 §3 requires uniqueness only). A
+	 * 16-byte AES-CBC IV field gets seq || 0, which lib/crypto encrypts
+	 * into an unpredictable IV (RFC 3602 §2.1). Both stores land on the
+	 * same 8 bytes for an 8-byte IV, the sequence number last: no branch. */
+	iv_be = rte_cpu_to_be_64(seq);
+	memcpy((uint8_t *)(esp + 1) + x->iv_len - sizeof(zero), &zero, sizeof(zero));
+	memcpy(esp + 1, &iv_be, sizeof(iv_be));
+
+	op->key = sa->key;
+	op->data = (uint8_t *)esp + SG_ESP_HDR_LEN + x->iv_len;
+	op->len = len;
+	op->icv = op->data + op->len;
+	dp_op_nonce_aad(op, sa, &iv_be, seq);
+	dp_sa_count(lc, sa, counted);
+}
+
+/*
+ * Transport mode (RFC 4303 §3.1.1): the ESP header and IV go between the
+ * IPv4 header (options and all) and its payload, whose protocol number
+ * moves to the trailer. Only whole datagrams (RFC 4301 §7), and when the
+ * SA names its hosts, only theirs. Out of line: tunnel SAs never come here.
+ */
+static __rte_noinline enum sg_drop
+out_transport(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa,
+		struct sg_crypto_op *op, const struct sg_crypto_xform *x)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *), *nip;
+	uint16_t ihl = m->l3_len, head = (uint16_t)(SG_ESP_HDR_LEN + x->iv_len);
+	uint32_t len = m->pkt_len, payload_len = len - ihl, pad, tail;
+	uint8_t *trailer;
+
+	if (ip->fragment_offset & rte_cpu_to_be_16(SG_IPV4_FRAG_MASK)) {
+		sa->other_drop++;
+		return SG_DROP_FRAGMENT;
+	}
+	if (sa->tun_src_be != 0 && (ip->src_addr != sa->tun_src_be ||
+			ip->dst_addr != sa->tun_dst_be)) {
+		sa->other_drop++;
+		return SG_DROP_BAD_TUNNEL;
+	}
+	pad = sg_esp_pad_len_mask(payload_len, x->pad_mask);
+	tail = pad + SG_ESP_TRAILER_LEN + x->icv_len;
+	if (len + head + tail > lc->ctx->esp_mtu &&
+			(ip->fragment_offset & rte_cpu_to_be_16(SG_IPV4_DF)))
+		return SG_DROP_FRAG_NEEDED;
+	if (rte_pktmbuf_tailroom(m) < tail || rte_pktmbuf_headroom(m) < head + RTE_ETHER_HDR_LEN)
+		return SG_DROP_NO_ROOM;
+	trailer = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)tail);
+	sg_esp_pad_fill(trailer, (uint8_t)pad);
+	trailer[pad] = (uint8_t)pad;
+	trailer[pad + 1] = ip->next_proto_id;
+	nip = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, head);
+	memmove(nip, ip, ihl);
+	nip->next_proto_id = SG_IPPROTO_ESP;
+	nip->total_length = rte_cpu_to_be_16((uint16_t)m->pkt_len);
+	nip->hdr_checksum = 0;
+	nip->hdr_checksum = rte_ipv4_cksum(nip);
+	out_esp(lc, sa, (struct rte_esp_hdr *)((uint8_t *)nip + ihl), op, x,
+			payload_len + pad + SG_ESP_TRAILER_LEN, len);
+	m->l2_len = 0;
+	m->l3_len = ihl;
+	return SG_DROP_MAX;
+}
+
+/*
  * Encapsulate one packet (data at the inner IPv4 header) for @p sa and set
  * up its crypto op. RFC 4303 §3.3: sequence number, then IV, then padding
  * and trailer; the outer header follows RFC 4301 §5.1.2.1.
@@ -50,7 +129,6 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 	uint32_t inner_len, payload_len, pad, tail;
 	uint16_t head = OUT_HEAD_NO_IV + x->iv_len;
 	uint8_t *trailer, proto = SG_IPPROTO_ESP;
-	uint64_t seq, iv_be, zero = 0;
 
 	if (unlikely(!dp_sa_live(lc, sa))) {
 		sa->other_drop++;
@@ -67,6 +145,8 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 			return ret == -ERANGE ? SG_DROP_SEQ_OVERFLOW : SG_DROP_SEQ_RESERVE;
 		}
 	}
+	if (unlikely(sa->mode != SG_SA_TUNNEL4))
+		return out_transport(lc, m, sa, op, x);
 	if (unlikely(sa->flags & SG_SA_F_UDP)) {
 		head += OUT_UDP;
 		proto = SG_IPPROTO_UDP;
@@ -115,24 +195,7 @@ out_pre(struct sg_dp_lcore *lc, struct rte_mbuf *m, struct sg_sa *sa, struct sg_
 		esp = (struct rte_esp_hdr *)(udp + 1);
 	}
 
-	seq = ++sa->seq;
-	esp->spi = sa->spi_be;
-	esp->seq = rte_cpu_to_be_32((uint32_t)seq);
-	/* The IV is the 64-bit sequence number: unique under the key because
-	 * the counter never cycles (RFC 4106 §3 requires uniqueness only). A
-	 * 16-byte AES-CBC IV field gets seq || 0, which lib/crypto encrypts
-	 * into an unpredictable IV (RFC 3602 §2.1). Both stores land on the
-	 * same 8 bytes for an 8-byte IV, the sequence number last: no branch. */
-	iv_be = rte_cpu_to_be_64(seq);
-	memcpy((uint8_t *)(esp + 1) + x->iv_len - sizeof(zero), &zero, sizeof(zero));
-	memcpy(esp + 1, &iv_be, sizeof(iv_be));
-
-	op->key = sa->key;
-	op->data = (uint8_t *)esp + SG_ESP_HDR_LEN + x->iv_len;
-	op->len = payload_len + pad + SG_ESP_TRAILER_LEN;
-	op->icv = op->data + op->len;
-	dp_op_nonce_aad(op, sa, &iv_be, seq);
-	dp_sa_count(lc, sa, inner_len);
+	out_esp(lc, sa, esp, op, x, payload_len + pad + SG_ESP_TRAILER_LEN, inner_len);
 	m->l2_len = 0;
 	m->l3_len = sizeof(*outer);
 	return SG_DROP_MAX;
@@ -165,10 +228,16 @@ out_frag_needed(struct sg_dp_lcore *lc, const struct rte_mbuf *m, const struct s
 	const struct sg_dp_port *p = &lc->ctx->port[m->port];
 	const struct sg_crypto_xform *x = &sg_crypto_xforms[sa->xform];
 	uint16_t head = OUT_HEAD_NO_IV + x->iv_len + (sa->flags & SG_SA_F_UDP ? OUT_UDP : 0);
-	uint32_t mtu = dp_esp_payload_max(lc, head, x);
+	uint32_t mtu, src;
 
-	return dp_icmp_frag_needed(lc, m, p->nb_addr > 0 ? p->addr_be[0] : sa->tun_src_be,
-			(uint16_t)RTE_MIN(mtu, (uint32_t)UINT16_MAX));
+	/* transport: the packet keeps its own header, which counts once */
+	if (sa->mode != SG_SA_TUNNEL4)
+		head = (uint16_t)(m->l3_len + SG_ESP_HDR_LEN + x->iv_len);
+	mtu = dp_esp_payload_max(lc, head, x) + (sa->mode != SG_SA_TUNNEL4 ? m->l3_len : 0);
+	src = p->nb_addr > 0 ? p->addr_be[0] : sa->tun_src_be;
+	if (src == 0) /* a transport SA for any host, on a port with no address */
+		src = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *)->dst_addr;
+	return dp_icmp_frag_needed(lc, m, src, (uint16_t)RTE_MIN(mtu, (uint32_t)UINT16_MAX));
 }
 
 uint16_t

@@ -171,7 +171,11 @@ prm_check(const struct sg_sa_prm *prm)
 		return -EINVAL;
 	if (prm->dir != SG_SA_IN && prm->dir != SG_SA_OUT)
 		return -EINVAL;
-	if (prm->mode != SG_SA_TUNNEL4)
+	if (prm->mode != SG_SA_TUNNEL4 && prm->mode != SG_SA_TRANSPORT4)
+		return -EINVAL;
+	/* Transport mode carries no inner packet whose end would mark where
+	 * TFC padding starts, and no UDP encapsulation is done for it. */
+	if (prm->mode == SG_SA_TRANSPORT4 && (prm->tfc[0] != 0 || prm->udp_encap))
 		return -EINVAL;
 	/* SPI 0 is reserved and never sent on the wire (RFC 4303 §2.1). */
 	if (prm->spi == 0)

@@ -30,6 +30,10 @@ enum sg_sa_dir {
 /** Encapsulation mode. Roadmap: IPv6 outer, transport. */
 enum sg_sa_mode {
 	SG_SA_TUNNEL4,
+	/** Transport mode (RFC 4303 §3.1.1), IPv4: ESP between the IP header
+	 * and its payload, for packets between the SA's two hosts (src and
+	 * dst when given, any when 0.0.0.0, as ipsec-secgw's transport SAs). */
+	SG_SA_TRANSPORT4,
 };
 
 /** Default anti-replay window when none is configured (packets). */

@@ -174,6 +174,8 @@ add_sa(struct rte_tel_data *d, const struct sg_sa *sa, const struct sg_shard *sh
 	rte_tel_data_start_dict(c);
 	rte_tel_data_add_dict_u64(c, "spi", sg_sa_spi(sa));
 	rte_tel_data_add_dict_string(c, "dir", sa->dir == SG_SA_IN ? "in" : "out");
+	rte_tel_data_add_dict_string(c, "mode", sa->mode == SG_SA_TRANSPORT4 ? "transport" :
+			"ipv4-tunnel");
 	/* ipsec-secgw's words: an AEAD's "aead", else "cipher" and "auth". */
 	if (sg_crypto_xform_auth(sa->xform) == SG_AUTH_AEAD) {
 		rte_tel_data_add_dict_string(c, "aead",

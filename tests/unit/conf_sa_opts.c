@@ -43,6 +43,24 @@ test_more_aeads(void)
 	sg_conf_free(&c);
 }
 
+/* "mode transport", as ipsec-secgw writes it (no hosts) and with both hosts. */
+void
+test_transport(void)
+{
+	const char *text =
+		"sa out 40 " GCM128 " mode transport\n"
+		"sa in 41 " GCM128 " mode transport src 10.1.0.9 dst 10.2.0.9 esn\n";
+	struct sg_conf c;
+
+	CU_ASSERT_EQUAL_FATAL(parse(text, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(c.nb_sa, 2);
+	CU_ASSERT(c.sa[0].prm.mode == SG_SA_TRANSPORT4 && c.sa[0].prm.tun_src == 0 &&
+			c.sa[0].prm.tun_dst == 0);
+	CU_ASSERT(c.sa[1].prm.mode == SG_SA_TRANSPORT4 && c.sa[1].prm.tun_src == 0x0a010009 &&
+			c.sa[1].prm.tun_dst == 0x0a020009 && c.sa[1].prm.esn);
+	sg_conf_free(&c);
+}
+
 /* ipsec-secgw's "esn N": ESN on, starting at N; "esn 0" leaves it off. */
 void
 test_esn_start(void)

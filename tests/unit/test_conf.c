@@ -502,9 +502,9 @@ test_file(void)
 /*
  * ipsec-secgw's own sample (Debian's dpdk-doc, which scripts/setup.sh
  * installs): read as far as its first unsupported rule, an IPv6 policy.
- * With its IPv6 rules blanked (line numbers kept), its first AES-CBC/
- * HMAC-SHA-1 tunnel SAs (lines 69-76) load, and the first refusal is SA
- * 10's transport mode (line 79).
+ * With its IPv6 rules blanked (line numbers kept), its AES-CBC/HMAC-SHA-1
+ * SAs, tunnel and transport mode (lines 69-84), load, and the first
+ * refusal is line 85's SA without integrity (cipher and auth null).
  */
 static void
 test_secgw_sample(void)
@@ -546,7 +546,7 @@ test_secgw_sample(void)
 		i = end;
 	}
 	CU_ASSERT_EQUAL(sg_conf_parse_string(ep0, text, &c, err, sizeof(err)), -EINVAL);
-	snprintf(expect, sizeof(expect), "%s:79: sa: mode transport is not supported yet", ep0);
+	snprintf(expect, sizeof(expect), "%s:85: sa: auth_algo null is refused", ep0);
 	if (strncmp(err, expect, strlen(expect)) != 0)
 		printf("\n  ep0.cfg without IPv6: %s\n", err);
 	CU_ASSERT_NSTRING_EQUAL(err, expect, strlen(expect));
@@ -659,7 +659,12 @@ static const struct bad bad[] = {
 	{"sa in 5 aead_algo aes-999-gcm aead_key " K20 TUN "\n", 1,
 		"sa: unknown aead_algo 'aes-999-gcm'"},
 	{"sa in 5 " GCM128 " mode ipv6-tunnel\n", 1, "sa: mode ipv6-tunnel is not supported yet"},
-	{"sa in 5 " GCM128 " mode transport\n", 1, "sa: mode transport is not supported yet"},
+	{"sa in 5 " GCM128 " mode transport src 10.0.0.1\n", 1,
+		"sa in 5: mode transport takes both src and dst (the two hosts) or neither"},
+	{"sa out 5 " GCM128 " mode transport udp-encap\n", 1,
+		"sa out 5: mode transport with udp_encap is not supported yet"},
+	{"sa out 5 " GCM128 " mode transport tfc_pad 500\n", 1,
+		"sa out 5: mode transport with tfc_pad is not supported yet"},
 	{"sa in 5 " GCM128 " mode tunnel\n", 1, "sa: unknown mode 'tunnel'"},
 	{SA("in", "5") " type inline-crypto-offload port_id 0\n", 1,
 		"sa: type inline-crypto-offload is not supported yet"},
@@ -901,6 +906,7 @@ main(void)
 			CU_add_test(s, "aes-192-gcm and chacha20-poly1305", test_more_aeads) == NULL ||
 			CU_add_test(s, "esn N", test_esn_start) == NULL ||
 			CU_add_test(s, "tfc_pad", test_tfc_pad) == NULL ||
+			CU_add_test(s, "mode transport", test_transport) == NULL ||
 			CU_add_test(s, "AES-CBC with HMACs, AES-GMAC", test_cbc_gmac) == NULL ||
 			CU_add_test(s, "cipher_algo/auth_algo errors", test_alg_errors) == NULL ||
 			CU_add_test(s, "file on disk", test_file) == NULL ||

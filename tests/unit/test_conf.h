@@ -46,5 +46,6 @@ void test_alg_errors(void);
 void test_more_aeads(void);
 void test_esn_start(void);
 void test_tfc_pad(void);
+void test_transport(void);
 
 #endif /* TEST_CONF_H */

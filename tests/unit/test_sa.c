@@ -295,7 +295,7 @@ test_table_bad_prm(void)
 		case 4: p.cipher = SG_AEAD_AES256_GCM; break; /* key_len still 16 */
 		case 5: p.key_len = 0; break;
 		case 6: p.dir = (enum sg_sa_dir)2; break;
-		case 7: p.mode = (enum sg_sa_mode)1; break;
+		case 7: p.mode = (enum sg_sa_mode)2; break;
 		case 8: p.replay_win = SG_REPLAY_WIN_MAX + 1; break;
 		case 9: p.replay_win = UINT32_MAX; break;
 		case 10: p.esn = true; p.replay_win = 0; break; /* ESN needs a window */
@@ -305,6 +305,15 @@ test_table_bad_prm(void)
 		case 14: p.dir = SG_SA_OUT; p.replay_win = 0; p.tfc[0] = 512; p.tfc[1] = 256; break;
 		case 15: p.dir = SG_SA_OUT; p.replay_win = 0; p.tfc[1] = 512; break; /* a gap */
 		case 16: p.dir = SG_SA_OUT; p.replay_win = 0; p.tfc[0] = 5; p.tfc[3] = 9; break;
+		/* transport mode pads nothing and is not put in UDP */
+		case 17: p.dir = SG_SA_OUT; p.replay_win = 0; p.mode = SG_SA_TRANSPORT4;
+			p.tfc[0] = 512; break;
+		case 18: p.mode = SG_SA_TRANSPORT4; p.udp_encap = true; p.udp_sport = 4500;
+			p.udp_dport = 4500; break;
+		case 19: p.cipher = SG_CIPHER_AES128_CBC; break; /* CBC without an HMAC */
+		case 20: p.cipher = SG_CIPHER_AES128_CBC; p.auth = SG_AUTH_SHA1_96;
+			p.auth_key_len = 16; break; /* HMAC-SHA-1's key is 20 bytes */
+		case 21: p.auth = SG_AUTH_SHA256_128; p.auth_key_len = 32; break; /* GCM + HMAC */
 		default: goto done;
 		}
 		if (sg_sa_table_add(t, &p, mgr, 0, sock) != -EINVAL)
