@@ -25,12 +25,14 @@ done
 # intel-ipsec-mb, hwloc, libnuma, CUnit. Tests: Scapy (an independent ESP
 # peer), tshark, iproute2, ping, nftables and conntrack (the NAT that NAT-T
 # is tested through), dpdk-doc (ipsec-secgw's sample rule files, which the
-# conf suite reads; its source, for perf/run.sh --secgw). Perf: matplotlib.
+# conf suite reads; its source, for perf/run.sh --secgw), clang and its
+# runtime libraries (libFuzzer, for tests/fuzz). Perf: matplotlib.
 packages=(
 	gcc libc6-dev pkg-config meson ninja-build
 	dpdk dpdk-dev libdpdk-dev libipsec-mb-dev
 	libhwloc-dev hwloc libnuma-dev libcunit1-dev libpcap-dev
 	python3 python3-scapy python3-matplotlib tshark tcpdump dpdk-doc
+	clang libclang-rt-14-dev
 	iproute2 iputils-ping procps ethtool nftables conntrack
 )
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up, build, and run every test suite (unit and integration) with meson.
+# Set up, build, and run every test suite (unit and integration) with meson,
+# then again under ASan and UBSan, then the fuzz targets for a short budget.
 # The last line is the total over every suite: "N passed, N failed".
 #
 #   scripts/test.sh [meson test args...]   e.g. scripts/test.sh --suite unit
@@ -15,7 +16,7 @@ rm -rf /var/run/dpdk/sgtest_* 2>/dev/null || true
 
 meson test -C "$build_dir" --print-errorlogs --num-processes 1 "$@"
 rc=$?
-logs=("$build_dir/meson-logs/testlog.json")
+logs=("|$build_dir/meson-logs/testlog.json")
 
 # A full run also runs every suite again in a build with AddressSanitizer
 # and UBSan, halting at the first report (issue 12); the IKE suites drive
@@ -36,9 +37,27 @@ if [ $# -eq 0 ] && [ "${SG_SANITIZE:-1}" != 0 ]; then
 		rm -rf /var/run/dpdk/sgtest_* 2>/dev/null || true
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 			meson test -C "$san_dir" --print-errorlogs --num-processes 1 || rc=1
-		logs+=("$san_dir/meson-logs/testlog.json")
+		logs+=("asan+ubsan |$san_dir/meson-logs/testlog.json")
 	else
 		logs+=("FAIL:asan+ubsan build (ninja -C $san_dir)")
+		rc=1
+	fi
+fi
+
+# The libFuzzer targets (tests/fuzz, issue 12), each over its corpus for a
+# short fixed budget so none can rot, in a clang build with ASan and UBSan;
+# perf/fuzz.sh runs them for long. SG_FUZZ=0 skips them.
+fuzz_dir=${SG_FUZZ_BUILD_DIR:-$here/build-fuzz}
+if [ $# -eq 0 ] && [ "${SG_FUZZ:-1}" != 0 ]; then
+	if [ ! -f "$fuzz_dir/build.ninja" ]; then
+		CC=clang meson setup "$fuzz_dir" "$here" -Dfuzz=true -Db_sanitize=address,undefined \
+			-Db_lundef=false -Dperf=false -Dtests=disabled >/dev/null || rc=1
+	fi
+	if ninja -C "$fuzz_dir" >/dev/null; then
+		meson test -C "$fuzz_dir" --print-errorlogs --num-processes 1 --suite fuzz || rc=1
+		logs+=("|$fuzz_dir/meson-logs/testlog.json")
+	else
+		logs+=("FAIL:fuzz build (ninja -C $fuzz_dir)")
 		rc=1
 	fi
 fi
@@ -50,19 +69,21 @@ import json, re, sys
 passed = failed = 0
 pat = re.compile(r"^SGTEST (\S+): (\d+) passed, (\d+) failed$", re.M)
 lines = []
-for i, path in enumerate(sys.argv[1:]):
-    if path.startswith("FAIL:"):
-        print(f"  {path[5:]}: 0 passed, 1 failed")
+for arg in sys.argv[1:]:
+    if arg.startswith("FAIL:"):
+        print(f"  {arg[5:]}: 0 passed, 1 failed")
         failed += 1
         continue
+    # "LABEL |PATH": LABEL goes before each suite's name
+    label, _, path = arg.rpartition("|")
     try:
-        lines += [(i, line) for line in open(path).read().splitlines()]
+        lines += [(label, line) for line in open(path).read().splitlines()]
     except OSError:
         pass
-for i, line in lines:
+for label, line in lines:
     t = json.loads(line)
-    if i:
-        t["name"] = "asan+ubsan " + t.get("name", "")
+    if label:
+        t["name"] = label + t.get("name", "")
     hits = pat.findall(t.get("stdout") or "")
     if hits:
         p = sum(int(h[1]) for h in hits)
