@@ -8,7 +8,8 @@
 # --time: seconds per target (default 300); --runs: stop each after N
 # executions instead; --cpu: the CPU to pin to (default: the last allowed);
 # --build: the fuzz build directory (default build-fuzz; set up with clang
-# if missing). Targets: conf, inbound, outbound (default: all). New inputs
+# if missing). Targets: conf, inbound, outbound, ctl (default: all; ctl
+# runs a gateway on CPUs 0 and 1, its worker busy-polling CPU 1). New inputs
 # are kept in perf/results/fuzz/<target>/ (not the repository's corpus);
 # a finding is saved there as crash-*, and the script exits 1.
 set -euo pipefail
@@ -26,12 +27,12 @@ while [ $# -gt 0 ]; do
 	--cpu) cpu=$2; shift ;;
 	--build) build=$2; shift ;;
 	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-	conf|inbound|outbound) targets+=("$1") ;;
-	*) echo "fuzz.sh: unknown argument $1 (targets: conf inbound outbound)" >&2; exit 2 ;;
+	conf|inbound|outbound|ctl) targets+=("$1") ;;
+	*) echo "fuzz.sh: unknown argument $1 (targets: conf inbound outbound ctl)" >&2; exit 2 ;;
 	esac
 	shift
 done
-[ ${#targets[@]} -gt 0 ] || targets=(conf inbound outbound)
+[ ${#targets[@]} -gt 0 ] || targets=(conf inbound outbound ctl)
 case "$secs$runs" in *[!0-9]*) echo "fuzz.sh: --time and --runs take numbers" >&2; exit 2 ;; esac
 if [ -z "$cpu" ]; then
 	cpu=$(taskset -pc $$ | sed 's/.*: //; s/.*[,-]//')
@@ -56,7 +57,9 @@ for t in "${targets[@]}"; do
 	log=$out/$t.log
 	start=$(date +%s)
 	set +e
-	taskset -c "$cpu" "$build/tests/fuzz/fuzz_$t" -print_final_stats=1 -rss_limit_mb=4096 \
+	pin=$cpu
+	[ "$t" != ctl ] || pin=0,1 # it lays out its own lcores: 0@0, worker 1@1
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 taskset -c "$pin" "$build/tests/fuzz/fuzz_$t" -print_final_stats=1 -rss_limit_mb=4096 \
 		-artifact_prefix="$out/$t/" "${budget[@]}" "${dict[@]}" "$out/$t" \
 		"$here/tests/fuzz/corpus/$t" > "$log" 2>&1
 	st=$?

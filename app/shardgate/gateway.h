@@ -79,6 +79,10 @@ int gateway_sa_defaults(const struct args *a, struct sg_sa_prm *p, char *err, si
 /* Events from the workers: soft/hard expiry, idle (events.c). */
 void gateway_poll_events(struct gateway *gw);
 
+/* The data-path context, sized for the rule file's routes and set from
+ * the options (ports.c). Returns 0, or -1 after logging why. */
+int gateway_setup_ctx(struct gateway *gw);
+
 /* Workers, queue map, NUMA checks, mempools and ports (ports.c). */
 int gateway_setup_lcores(struct gateway *gw);
 int gateway_setup_ports(struct gateway *gw);

@@ -192,17 +192,7 @@ main(int argc, char **argv)
 	SG_LOG(INFO, "timer sweep: %s (max SIMD %u bits)", sg_timer_impl_name(sg_timer_impl_best()),
 			rte_vect_get_max_simd_bitwidth());
 
-	gw.ctx = sg_dp_ctx_create((int)rte_socket_id(), RTE_MAX(gw.conf.nb_rt, 1u));
-	if (gw.ctx == NULL) {
-		SG_LOG(ERR, "cannot allocate the data-path context: %s", rte_strerror(rte_errno));
-		goto fail;
-	}
-	gw.ctx->burst = gw.args.burst;
-	gw.ctx->poll_sleep_us = gw.args.poll_sleep_us;
-	gw.ctx->icmp_rate = gw.args.icmp_rate;
-	gw.ctx->reasm_flows = gw.args.reasm_flows;
-	gw.ctx->reasm_timeout_ms = gw.args.reasm_timeout_ms;
-	if (gateway_setup_lcores(&gw) != 0 || gateway_setup_ports(&gw) != 0 ||
+	if (gateway_setup_ctx(&gw) != 0 || gateway_setup_lcores(&gw) != 0 || gateway_setup_ports(&gw) != 0 ||
 			gateway_seq_index(&gw) != 0 || gateway_setup_rules(&gw) != 0 ||
 			slowpath_setup(&gw) != 0)
 		goto fail;

@@ -126,6 +126,22 @@ find_nodes(struct gateway *gw, struct sg_topo *topo)
 }
 
 int
+gateway_setup_ctx(struct gateway *gw)
+{
+	gw->ctx = sg_dp_ctx_create((int)rte_socket_id(), RTE_MAX(gw->conf.nb_rt, 1u));
+	if (gw->ctx == NULL) {
+		SG_LOG(ERR, "cannot allocate the data-path context: %s", rte_strerror(rte_errno));
+		return -1;
+	}
+	gw->ctx->burst = gw->args.burst;
+	gw->ctx->poll_sleep_us = gw->args.poll_sleep_us;
+	gw->ctx->icmp_rate = gw->args.icmp_rate;
+	gw->ctx->reasm_flows = gw->args.reasm_flows;
+	gw->ctx->reasm_timeout_ms = gw->args.reasm_timeout_ms;
+	return 0;
+}
+
+int
 gateway_setup_lcores(struct gateway *gw)
 {
 	const struct args *a = &gw->args;

@@ -48,6 +48,9 @@ struct pending_del {
 static struct pending_del *pending;
 static uint32_t nb_pending, cap_pending;
 
+/* A reply's first buffer; most fit, "list sa" grows it. */
+#define REPLY_FIRST 256
+
 void
 reply_printf(struct reply *r, const char *fmt, ...)
 {
@@ -56,6 +59,18 @@ reply_printf(struct reply *r, const char *fmt, ...)
 
 	if (r->failed)
 		return;
+	/* A reply may start with no buffer (control.c's serve() allocates one
+	 * first, fuzz_ctl does not): NULL + 0 is undefined, which clang's UBSan
+	 * reports, so the first write allocates. */
+	if (r->buf == NULL) {
+		r->buf = malloc(REPLY_FIRST);
+		if (r->buf == NULL) {
+			r->failed = 1;
+			return;
+		}
+		r->cap = REPLY_FIRST;
+		r->len = 0;
+	}
 	for (;;) {
 		va_start(ap, fmt);
 		n = vsnprintf(r->buf + r->len, r->cap - r->len, fmt, ap);

@@ -112,9 +112,37 @@ def outbound():
     return seeds
 
 
+K20C = ":".join("%02x" % b for b in range(0x50, 0x64))
+K16C = ":".join("%02x" % b for b in range(0x70, 0x80))
+CTL = {
+    "add": "\n".join([
+        f"add sa in 5000 aead_algo aes-128-gcm aead_key {K20C} "
+        "mode ipv4-tunnel src 172.16.0.9 dst 172.16.0.2",
+        "add sp ipv4 in esp protect 5000 pri 20 dst 10.2.5.0/24 sport 0:65535 dport 0:65535",
+        "list sa", "list sp", "query sa in 5000",
+        "del sp ipv4 in esp protect 5000 pri 20 dst 10.2.5.0/24 sport 0:65535 dport 0:65535",
+        "del sa in 5000", ""]),
+    "rekey": "\n".join([
+        f"add sa out 6000 cipher_algo aes-128-cbc cipher_key {K16C} auth_algo sha256-hmac "
+        f"auth_key {K32} mode ipv4-tunnel src 172.16.0.2 dst 172.16.0.9 esn",
+        "add sp ipv4 out esp protect 6000 pri 20 dst 10.1.6.0/24",
+        f"rekey out 6000 6001 aead_algo aes-128-gcm aead_key {K20C}",
+        f"add sa in 6100 cipher_algo null auth_algo aes-gmac auth_key {K20C} mode transport",
+        f"rekey in 6100 6101 aead_algo aes-256-gcm aead_key {K32}:01:02:03:04 grace_ms 0",
+        "list sessions", "events 0", ""]),
+    "keymgr": "\n".join([
+        "spi alloc", "spi alloc 3221225472 3221225727", "spi free 3221225472",
+        f"add sa in 7000 aead_algo chacha20-poly1305 aead_key {K32}:05:06:07:08 "
+        "mode ipv4-tunnel src 198.51.100.7 dst 172.16.0.2 udp_encap 4500 4500",
+        "move sa in 7000 peer 198.51.100.8 port 4501", "query sa in 7000", "del sa in 7000",
+        "help", ""]),
+}
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     for name, seeds in (("conf", {k: v.encode() for k, v in CONF.items()}),
+                        ("ctl", {k: v.encode() for k, v in CTL.items()}),
                         ("inbound", inbound()), ("outbound", outbound())):
         d = os.path.join(root, name)
         os.makedirs(d, exist_ok=True)

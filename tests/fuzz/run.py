@@ -27,8 +27,9 @@ def main():
     cmd = [exe, "-print_final_stats=1", "-artifact_prefix=" + art, "-rss_limit_mb=4096"] + \
         opts + [os.path.join(work, "new"), corpus]
     os.makedirs(os.path.join(work, "new"))
+    env = dict(os.environ, UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                       errors="replace")
+                       errors="replace", env=env)
     out = p.stdout
     execs = re.search(r"stat::number_of_executed_units:\s*(\d+)", out)
     rate = re.search(r"stat::average_exec_per_sec:\s*(\d+)", out)
