@@ -8,7 +8,7 @@
 # --time: seconds per target (default 300); --runs: stop each after N
 # executions instead; --cpu: the CPU to pin to (default: the last allowed);
 # --build: the fuzz build directory (default build-fuzz; set up with clang
-# if missing). Targets: conf, inbound, outbound, ctl (default: all; ctl
+# if missing). Targets: conf, inbound, outbound, args, ctl (default: all; ctl
 # runs a gateway on CPUs 0 and 1, its worker busy-polling CPU 1). New inputs
 # are kept in perf/results/fuzz/<target>/ (not the repository's corpus);
 # a finding is saved there as crash-*, and the script exits 1.
@@ -27,12 +27,12 @@ while [ $# -gt 0 ]; do
 	--cpu) cpu=$2; shift ;;
 	--build) build=$2; shift ;;
 	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-	conf|inbound|outbound|ctl) targets+=("$1") ;;
-	*) echo "fuzz.sh: unknown argument $1 (targets: conf inbound outbound ctl)" >&2; exit 2 ;;
+	conf|inbound|outbound|args|ctl) targets+=("$1") ;;
+	*) echo "fuzz.sh: unknown argument $1 (targets: conf inbound outbound args ctl)" >&2; exit 2 ;;
 	esac
 	shift
 done
-[ ${#targets[@]} -gt 0 ] || targets=(conf inbound outbound ctl)
+[ ${#targets[@]} -gt 0 ] || targets=(conf inbound outbound args ctl)
 case "$secs$runs" in *[!0-9]*) echo "fuzz.sh: --time and --runs take numbers" >&2; exit 2 ;; esac
 if [ -z "$cpu" ]; then
 	cpu=$(taskset -pc $$ | sed 's/.*: //; s/.*[,-]//')

@@ -265,7 +265,10 @@ args_parse(int argc, char **argv, struct args *a, char *err, size_t errlen)
 	int opt, idx = 0;
 
 	args_defaults(a);
-	optind = 1;
+	/* 0, not 1: glibc then forgets where a previous parse stopped inside a
+	 * group of short options ("-Pe"), which would point into that parse's
+	 * argv (fuzz_args found it read freed memory on a second call) */
+	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":p:u:f:w:Pelac:t:j:s:", longopts, &idx)) != -1) {
 		switch (opt) {

@@ -192,9 +192,9 @@ main(int argc, char **argv)
 	SG_LOG(INFO, "timer sweep: %s (max SIMD %u bits)", sg_timer_impl_name(sg_timer_impl_best()),
 			rte_vect_get_max_simd_bitwidth());
 
-	if (gateway_setup_ctx(&gw) != 0 || gateway_setup_lcores(&gw) != 0 || gateway_setup_ports(&gw) != 0 ||
-			gateway_seq_index(&gw) != 0 || gateway_setup_rules(&gw) != 0 ||
-			slowpath_setup(&gw) != 0)
+	if (gateway_setup_ctx(&gw) != 0 || gateway_setup_lcores(&gw) != 0 ||
+			gateway_setup_ports(&gw) != 0 || gateway_seq_index(&gw) != 0 ||
+			gateway_setup_rules(&gw) != 0 || slowpath_setup(&gw) != 0)
 		goto fail;
 
 	tsrc.ctx = gw.ctx;

@@ -164,8 +164,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (rte_eal_init(e, eal) < 0)
 		die("EAL init failed");
 	sg_event_log_init(&gw.events, 1);
-	if (gateway_setup_ctx(&gw) != 0 || gateway_setup_lcores(&gw) != 0 || gateway_setup_ports(&gw) != 0 ||
-			gateway_seq_index(&gw) != 0 || gateway_setup_rules(&gw) != 0)
+	if (gateway_setup_ctx(&gw) != 0 || gateway_setup_lcores(&gw) != 0 ||
+			gateway_setup_ports(&gw) != 0 || gateway_seq_index(&gw) != 0 ||
+			gateway_setup_rules(&gw) != 0)
 		die("gateway set-up failed");
 	if (gw.nb_workers != 1)
 		die("want one worker");
@@ -193,7 +194,8 @@ request(const char *line, uint8_t *origin)
 		fprintf(stderr, "> %.200s\n< %.300s\n", line, r.buf ? r.buf : "(none)");
 	if (r.buf == NULL || strncmp(r.buf, "{\"ok\":", 6) != 0 || strchr(r.buf, '\n') != NULL ||
 			r.buf[r.len - 1] != '}') {
-		fprintf(stderr, "request '%.200s': reply '%.300s'\n", line, r.buf ? r.buf : "(none)");
+		fprintf(stderr, "request '%.200s': reply '%.300s'\n", line,
+			r.buf ? r.buf : "(none)");
 		die("a reply is not one JSON object line");
 	}
 	free(r.buf);

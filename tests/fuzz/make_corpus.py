@@ -139,10 +139,23 @@ CTL = {
 }
 
 
+ARGS = {
+    "basic": ["-p", "0x3", "-u", "0x1", "-f", "rules.cfg"],
+    "config": ["-p", "0x3", "-u", "0x1", "-f", "rules.cfg", "--config", "(0,0,1),(1,0,1)",
+               "--burst", "32", "--mtu", "9000", "-j", "9300", "--poll-sleep-us", "100"],
+    "seq": ["-p", "1", "-u", "1", "-f", "r", "--seq-state", "/tmp/x.seq", "--seq-state-init",
+            "--seq-reserve", "1024", "--seq-state-max", "64", "-w", "64", "-e"],
+    "life": ["-p", "3", "-u", "2", "-f", "r", "--lifetime-soft", "60", "--lifetime-hard", "90",
+             "--idle-timeout", "30", "--max-sa", "1000", "--strict-numa", "-P",
+             "--icmp-rate", "0", "--reasm-flows", "16", "--reasm-timeout-ms", "50"],
+}
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     for name, seeds in (("conf", {k: v.encode() for k, v in CONF.items()}),
                         ("ctl", {k: v.encode() for k, v in CTL.items()}),
+                        ("args", {k: "\0".join(v).encode() for k, v in ARGS.items()}),
                         ("inbound", inbound()), ("outbound", outbound())):
         d = os.path.join(root, name)
         os.makedirs(d, exist_ok=True)
