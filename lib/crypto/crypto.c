@@ -449,10 +449,15 @@ fill_one(IMB_JOB *job, struct sg_crypto_op *op, int enc, uint8_t *aside)
 	}
 }
 
-/* Statuses of @p done finished jobs whose tags, if @p enc is 0, are 16
- * bytes to compare with the ICV in the packet. */
+/*
+ * Statuses of @p done finished jobs; decrypting (@p enc 0), their tags are
+ * compared in constant time: with @p any 0, 16 bytes against the ICV in
+ * the packet (an AEAD or GMAC burst), else the key's icv_len bytes against
+ * what user_data2 points at. Called with constants, so each use compiles
+ * to its own loop.
+ */
 static inline uint16_t
-complete(IMB_JOB **jobs, uint32_t done, int enc)
+complete(IMB_JOB **jobs, uint32_t done, int enc, int any)
 {
 	uint16_t ok = 0;
 	uint32_t i;
@@ -462,30 +467,8 @@ complete(IMB_JOB **jobs, uint32_t done, int enc)
 
 		if (unlikely(jobs[i]->status != IMB_STATUS_COMPLETED))
 			continue;
-		if (!enc && sg_ct_neq16(op->tag, op->icv) != 0) {
-			op->status = SG_CRYPTO_AUTH_FAILED;
-			continue;
-		}
-		op->status = SG_CRYPTO_OK;
-		ok++;
-	}
-	return ok;
-}
-
-/* The same for decrypt jobs of any kind: the tag is the key's icv_len
- * bytes, compared with what user_data2 points at. */
-static uint16_t
-complete_any(IMB_JOB **jobs, uint32_t done)
-{
-	uint16_t ok = 0;
-	uint32_t i;
-
-	for (i = 0; i < done; i++) {
-		struct sg_crypto_op *op = jobs[i]->user_data;
-
-		if (unlikely(jobs[i]->status != IMB_STATUS_COMPLETED))
-			continue;
-		if (sg_ct_neq(op->tag, jobs[i]->user_data2, op->key->icv_len) != 0) {
+		if (!enc && (any ? sg_ct_neq(op->tag, jobs[i]->user_data2, op->key->icv_len) :
+				sg_ct_neq16(op->tag, op->icv)) != 0) {
 			op->status = SG_CRYPTO_AUTH_FAILED;
 			continue;
 		}
@@ -574,9 +557,9 @@ esp_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 	 * ICVs, straight-line; the rest compare with user_data2, icv_len long. */
 	if (enc || kind == SG_CRYPTO_KIND_GCM || kind == SG_CRYPTO_KIND_CHACHA ||
 			kind == SG_CRYPTO_KIND_GMAC)
-		ok = complete(jobs, done, enc);
+		ok = complete(jobs, done, enc, 0);
 	else
-		ok = complete_any(jobs, done);
+		ok = complete(jobs, done, 0, 1);
 	if (unlikely(kind == SG_CRYPTO_KIND_GMAC || kind == UINT8_MAX))
 		for (i = 0; i < n; i++)
 			if (ops[i].key->kind == SG_CRYPTO_KIND_GMAC && ops[i].aad_len == 12)

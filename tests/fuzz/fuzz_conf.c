@@ -11,21 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sg_common.h"
 #include "sg_conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int
-all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -46,7 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&c, 0xa5, sizeof(c));
 	err[0] = '\0';
 	if (sg_conf_parse_string(name, text, &c, err, sizeof(err)) != 0) {
-		if (strncmp(err, "fuzz.cfg:", 9) != 0 || !all_zero(&c, sizeof(c))) {
+		if (strncmp(err, "fuzz.cfg:", 9) != 0 || !sg_all_zero(&c, sizeof(c))) {
 			fprintf(stderr, "refused without file:line, or with state left: '%s'\n", err);
 			abort();
 		}

@@ -907,3 +907,11 @@ class LiveGateway:
                             capture_output=True, text=True, timeout=30,
                             stdin=subprocess.DEVNULL)
         return cp.returncode, cp.stdout, cp.stderr
+
+    def req(self, *request):
+        """ctl(), its JSON reply parsed; {"unparsed": ..., "rc": ...} if none."""
+        rc, out, err = self.ctl(*request)
+        try:
+            return json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {"unparsed": out + err, "rc": rc}

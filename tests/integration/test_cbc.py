@@ -233,13 +233,7 @@ def live_run(s):
                  Raw(payload(50 + 300 * i, i))) for i in range(4)]
     with g:
         s.runs += 1
-
-        def req(*line):
-            rc, out, err = g.ctl(*line)
-            try:
-                return json.loads(out.strip().splitlines()[-1])
-            except (ValueError, IndexError):
-                return {"unparsed": out + err, "rc": rc}
+        req = g.req
 
         d = g.send(PROT, [frame(p, PROT) for p in pts[:2]])
         s.eq("two packets out on SA 8001", d.get("outbound"), 2)

@@ -40,7 +40,7 @@ RULE_ERRORS = [
     ("aes-192-gcm with a 16-byte key",
      ["sa in 80 aead_algo aes-192-gcm aead_key %s mode ipv4-tunnel src %s dst %s"
       % (hexkey(bytes(16) + b"\x01\x02\x03\x04"), PEER, GW)], ["aes-192-gcm", "28 bytes"]),
-    ("transport mode with ESP in UDP (not implemented)",
+    ("transport mode with ESP in UDP (refused)",
      ["sa in 81 aead_algo aes-128-gcm aead_key %s mode transport udp-encap" % hexkey(KEY16)],
      ["mode transport with udp_encap is not supported yet"]),
     ("bad IPv4 address 300.1.1.1",

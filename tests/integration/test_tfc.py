@@ -18,7 +18,6 @@ same padding); 'add sa' with descending sizes is refused and changes
 nothing; a good one shows its sizes in telemetry.
 """
 
-import json
 
 from sgtest import (suite_main, IP, UDP, Raw, SecurityAssociation, ESP, IPSecIntegrityError,
                     LiveGateway, frame, base_rules, hexkey, split_frame, diff_bytes, GW, PEER, NEIGH_MAC,
@@ -159,13 +158,7 @@ def live_run(s):
     g = LiveGateway(s.exe, base_rules(extra=EXTRA), live=(PROT,))
     with g:
         s.runs += 1
-
-        def req(*line):
-            rc, out, err = g.ctl(*line)
-            try:
-                return json.loads(out.strip().splitlines()[-1])
-            except (ValueError, IndexError):
-                return {"unparsed": out + err, "rc": rc}
+        req = g.req
 
         before = [plaintext(n, 1, i) for i, n in enumerate((60, 300))]
         after = [plaintext(n, 1, 10 + i) for i, n in enumerate((60, 300))]
