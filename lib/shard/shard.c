@@ -214,6 +214,20 @@ post(struct sg_shard *s, const struct sg_sa *sa, enum sg_shard_event_type type, 
 	return sg_shard_post(s, &ev) == 0 ? 0 : 1;
 }
 
+/*
+ * A dead SA's key schedules go at once (RFC 4301 §4.4.2.1: the SA is gone
+ * for good): it never encrypts or decrypts again, yet an outbound one that
+ * a policy names stays in its table, dead, until rekeyed. The timer sweep
+ * runs between bursts, so no crypto op of this worker still points at
+ * them. Limits reached on the data path (bytes, packets) kill the SA in
+ * the middle of a burst: their keys go when the SA is removed or rekeyed.
+ */
+static void
+wipe_dead_key(struct sg_sa *sa)
+{
+	sg_crypto_key_wipe((struct sg_crypto_key *)(uintptr_t)sa->key);
+}
+
 unsigned int
 sg_shard_expire(struct sg_shard *s, uint32_t idx, uint8_t kinds, uint32_t now, uint64_t tsc)
 {
@@ -239,10 +253,12 @@ sg_shard_expire(struct sg_shard *s, uint32_t idx, uint8_t kinds, uint32_t now, u
 	if (kinds & SG_TIMER_KIND_BIT(SG_TIMER_HARD)) {
 		sa->dead = 1;
 		sg_timer_clear(s->timer, idx);
+		wipe_dead_key(sa);
 		lost += post(s, sa, SG_SHARD_EV_HARD_EXPIRED, tsc);
 	} else if (kinds & SG_TIMER_KIND_BIT(SG_TIMER_IDLE)) {
 		sa->dead = 1;
 		sg_timer_clear(s->timer, idx);
+		wipe_dead_key(sa);
 		lost += post(s, sa, SG_SHARD_EV_IDLE, tsc);
 	}
 	return lost;

@@ -52,7 +52,7 @@ import time
 
 from sgtest import (suite_main, seq_args, IP, Raw, hexkey, ESP, SecurityAssociation, IPSecIntegrityError,
                     AESGCM, Telemetry, runtime_dir, unique_prefix, ip_cksum_ok, GW, PEER,
-                    UNPROT, PROT, NEIGH_MAC)
+                    UNPROT, PROT, NEIGH_MAC, scan_memory)
 from scapy.all import conf as scapy_conf, sendp, AsyncSniffer  # noqa: E402
 
 GW_MAC = {0: "02:00:00:00:01:00", 1: "02:00:00:00:01:01"}
@@ -498,43 +498,6 @@ def settle(gw, timeout=5.0):
         return same and st.get("rx", 0) == st.get("tx", 0) + st.get("drops", 0)
     time.sleep(0.1)
     return wait_until(idle, timeout, 0.1)
-
-
-def scan_memory(pid, needles):
-    """Where each needle occurs in the readable memory of @pid:
-    {needle: ["region+offset", ...]} (root reads /proc/PID/mem)."""
-    found = {n: [] for n in needles}
-    longest = max(len(n) for n in needles)
-    with open("/proc/%d/maps" % pid) as f:
-        maps = f.read().splitlines()
-    sanitized = any("libasan" in line for line in maps)
-    with open("/proc/%d/mem" % pid, "rb", 0) as mem:
-        for line in maps:
-            parts = line.split()
-            lo, hi = (int(x, 16) for x in parts[0].split("-"))
-            name = parts[5] if len(parts) > 5 else "[anon]"
-            if parts[1][0] != "r" or name in ("[vvar]", "[vsyscall]"):
-                continue
-            # under ASan, its shadow (terabytes, metadata only): no data of
-            # the gateway's, and too big to read
-            if sanitized and hi - lo > 1 << 36:
-                continue
-            pos, tail = lo, b""
-            while pos < hi:
-                n = min(8 << 20, hi - pos)
-                try:
-                    mem.seek(pos)
-                    chunk = tail + mem.read(n)
-                except OSError:
-                    break
-                for nd in needles:
-                    i = chunk.find(nd)
-                    while i >= 0:
-                        found[nd].append("%s+%#x" % (name, pos - len(tail) + i - lo))
-                        i = chunk.find(nd, i + 1)
-                tail = chunk[-(longest - 1):]
-                pos += n
-    return found
 
 
 # ---------------------------------------------------------------------------
