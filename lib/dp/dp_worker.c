@@ -226,6 +226,10 @@ sg_dp_worker_main(void *arg)
 		/* What the kernel interfaces sent leaves through worker 0's queues. */
 		if (ctx->punt_out != NULL && lc->idx == 0)
 			got += dp_punt_tx(lc);
+		/* Keys of SAs the bursts killed, now that no op points at them
+		 * (before commands, which may rekey or reuse their slots). */
+		if (unlikely(lc->shard->nb_wipe != 0))
+			sg_shard_wipe_dead(lc->shard);
 		/* Between bursts: the control core's changes, without locks. */
 		got += sg_dp_apply_commands(lc);
 		got += sweep(lc, tsc);

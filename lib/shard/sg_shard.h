@@ -120,6 +120,9 @@ struct sg_shard_event {
 };
 
 /** A worker's shard. */
+/** SAs a burst may kill (byte or packet limits) whose keys wait for its end. */
+#define SG_SHARD_WIPE_MAX 64
+
 struct sg_shard {
 	uint16_t id;
 	int socket;
@@ -128,7 +131,19 @@ struct sg_shard {
 	struct rte_ring *cmd;      /**< control -> worker */
 	struct rte_ring *reply;    /**< worker -> control, answers */
 	struct rte_ring *event;    /**< worker -> control, news */
+	/** Owner: SAs killed mid-burst, whose keys sg_shard_wipe_dead() wipes
+	 * once no op of the burst points at them; beyond SG_SHARD_WIPE_MAX in
+	 * one poll, the keys go with the SA's removal or rekey. */
+	uint16_t nb_wipe;
+	uint32_t wipe[SG_SHARD_WIPE_MAX];
 };
+
+/**
+ * Owner, between bursts: wipe the keys of the SAs the last bursts killed
+ * (sg_shard_sa_limit()), if they are still dead (not rekeyed since, nor
+ * their slot reused).
+ */
+void sg_shard_wipe_dead(struct sg_shard *s);
 
 /**
  * Create shard @p id with room for @p capacity SAs, everything on @p socket.

@@ -220,7 +220,7 @@ post(struct sg_shard *s, const struct sg_sa *sa, enum sg_shard_event_type type, 
  * a policy names stays in its table, dead, until rekeyed. The timer sweep
  * runs between bursts, so no crypto op of this worker still points at
  * them. Limits reached on the data path (bytes, packets) kill the SA in
- * the middle of a burst: their keys go when the SA is removed or rekeyed.
+ * the middle of a burst: sg_shard_wipe_dead() takes their keys after it.
  */
 static void
 wipe_dead_key(struct sg_sa *sa)
@@ -264,6 +264,20 @@ sg_shard_expire(struct sg_shard *s, uint32_t idx, uint8_t kinds, uint32_t now, u
 	return lost;
 }
 
+void
+sg_shard_wipe_dead(struct sg_shard *s)
+{
+	uint16_t i;
+
+	for (i = 0; i < s->nb_wipe; i++) {
+		struct sg_sa *sa = sg_sa_table_get(s->sat, s->wipe[i]);
+
+		if (sa != NULL && sa->dead)
+			wipe_dead_key(sa);
+	}
+	s->nb_wipe = 0;
+}
+
 int
 sg_shard_sa_limit(struct sg_shard *s, struct sg_sa *sa)
 {
@@ -274,6 +288,9 @@ sg_shard_sa_limit(struct sg_shard *s, struct sg_sa *sa)
 	if (sg_sa_hard_reached(sa)) {
 		sa->dead = 1;
 		sg_timer_clear(s->timer, sa->idx);
+		/* ops of this burst may still use its keys: they go after it */
+		if (s->nb_wipe < SG_SHARD_WIPE_MAX)
+			s->wipe[s->nb_wipe++] = sa->idx;
 		post(s, sa, SG_SHARD_EV_HARD_EXPIRED, tsc);
 		return -1;
 	}

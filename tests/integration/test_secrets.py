@@ -9,7 +9,9 @@ Keys are gone from the gateway's memory once their SA is (issue 12 item
 - an outbound AES-256-CBC/HMAC-SHA-1 SA whose hard lifetime (3 s) ends
   it: a policy still names it, so it stays in its table, dead, until
   rekeyed, but its keys go when it dies;
-- an AES-GMAC SA deleted.
+- an AES-GMAC SA deleted;
+- an outbound AES-128-CBC/HMAC-SHA-512 SA killed mid-burst by its hard
+  packet limit (2): kept dead for its policy, its keys go after the burst.
 
 What is looked for, per key: the key bytes (ipsec-mb's first round key is
 the AES key itself, so this is the key schedule; ChaCha20-free here), the
@@ -23,7 +25,8 @@ key of the rekey is found after (the scan still sees live SAs).
 import struct
 import time
 
-from sgtest import suite_main, LiveGateway, base_rules, hexkey, scan_memory, GW, PEER
+from sgtest import (suite_main, LiveGateway, base_rules, hexkey, scan_memory, frame, IP, UDP, Raw,
+                    GW, PEER, PROT)
 
 
 def key(n, seed):
@@ -104,6 +107,7 @@ CBC_K, CBC_H = key(16, 3), key(32, 4)
 LIFE_K, LIFE_H = key(32, 5), key(20, 6)
 GMAC_K = key(16, 7) + key(4, 8)
 NEW_K = key(16, 9) + key(4, 10)
+PKT_K, PKT_H = key(16, 11), key(64, 12)
 
 EXTRA = f"""
 sa in 7301 aead_algo aes-128-gcm aead_key {hexkey(GCM_K)} mode ipv4-tunnel src {PEER} dst {GW}
@@ -116,6 +120,9 @@ sp ipv4 in esp protect 7301 pri 20 dst 10.2.31.0/24 sport 0:65535 dport 0:65535
 sp ipv4 in esp protect 7302 pri 20 dst 10.2.32.0/24 sport 0:65535 dport 0:65535
 sp ipv4 out esp protect 7303 pri 20 dst 10.1.33.0/24 sport 0:65535 dport 0:65535
 sp ipv4 out esp protect 7304 pri 20 dst 10.1.34.0/24 sport 0:65535 dport 0:65535
+sa out 7305 cipher_algo aes-128-cbc cipher_key {hexkey(PKT_K)} auth_algo sha512-hmac \
+    auth_key {hexkey(PKT_H)} mode ipv4-tunnel src {GW} dst {PEER} lifetime_hard_packets 2
+sp ipv4 out esp protect 7305 pri 20 dst 10.1.35.0/24 sport 0:65535 dport 0:65535
 """
 
 NEEDLES = {
@@ -125,14 +132,15 @@ NEEDLES = {
     "SA 7303 (AES-256-CBC, expired): AES key": [LIFE_K],
     "SA 7303: HMAC-SHA-1 ipad/opad states": hmac_states(LIFE_H, sha1_block),
     "SA 7304 (AES-GMAC, deleted): AES key": [GMAC_K[:16]],
+    "SA 7305 (AES-CBC, killed by its packet limit): AES key": [PKT_K],
 }
 TEXT = {"hex text of SA %d's key" % spi: hexkey(k).encode()
         for spi, k in ((7301, GCM_K), (7302, CBC_K), (7302, CBC_H), (7303, LIFE_K),
-                       (7303, LIFE_H), (7304, GMAC_K))}
+                       (7303, LIFE_H), (7304, GMAC_K), (7305, PKT_K), (7305, PKT_H))}
 
 
 def body(s):
-    g = LiveGateway(s.exe, base_rules(extra=EXTRA), live=())
+    g = LiveGateway(s.exe, base_rules(extra=EXTRA), live=(PROT,))
     with g:
         s.runs += 1
         pid = g.proc.pid
@@ -142,6 +150,13 @@ def body(s):
             s.check("before: %s found (the scan sees it)" % label,
                     any(before[n] for n in ns), "none of %d needles" % len(ns))
 
+        # three packets for SA 7305, in one burst: two go, the third kills it
+        pts = [frame(bytes(IP(src="10.2.0.5", dst="10.1.35.%d" % (1 + i)) / UDP() /
+                           Raw(b"limit")), PROT) for i in range(3)]
+        d = g.send(PROT, pts)
+        s.eq("SA 7305: two packets out, the third dropped as sa_expired",
+             (d.get("outbound"), d.get("drop_sa_expired")), (2, 1))
+        s.eq("SA 7305 is dead, kept for its policy", (g.sa("out", 7305) or {}).get("dead"), 1)
         for req, what in (("del sp ipv4 in esp protect 7301 pri 20 dst 10.2.31.0/24 "
                            "sport 0:65535 dport 0:65535", "del sp of 7301"),
                           ("del sa in 7301", "del sa in 7301"),

@@ -2,15 +2,17 @@
 /*
  * The shard suite's sequence-number cases, apart from the rest of
  * test_shard.c: the event log's id base and the reservation commands
- * (issue 10 item 3).
+ * (issue 10 item 3); and the wiping of dead SAs' keys (issue 12 item 5).
  */
 #include <errno.h>
 #include <stdint.h>
 
 #include <CUnit/Basic.h>
 
+#include "sg_common.h"
 #include "sg_sa.h"
 #include "sg_shard.h"
+#include "sg_timer.h"
 #include "test_shard.h"
 
 /* The event log numbers a run from its base: ids rise across restarts, and
@@ -155,4 +157,51 @@ test_cmd_seq(void)
 	CU_ASSERT_EQUAL(c->seq, 41);
 	sg_shard_cmd_free(c);
 	empty_shard();
+}
+
+/*
+ * A dead SA's keys: a time limit (the sweep, between bursts) wipes them at
+ * once; a packet limit (mid-burst) leaves them for sg_shard_wipe_dead(),
+ * which skips an SA no longer dead (rekeyed, or its slot reused).
+ */
+void
+test_dead_key_wipe(void)
+{
+	struct sg_shard *s = sg_shard_create(62, 8, sock);
+	struct sg_sa *a, *b, *c;
+	struct sg_sa_prm p;
+	int ia, ib, ic;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	prm_fill(&p, 0x7101, SG_SA_OUT, 0);
+	p.life.hard_packets = 1;
+	ia = sg_sa_table_add(s->sat, &p, mgr, 0, sock);
+	prm_fill(&p, 0x7102, SG_SA_OUT, 0);
+	p.key[0] ^= 1; /* another key: the table refuses none, but stay apart */
+	p.life.hard_packets = 1;
+	ib = sg_sa_table_add(s->sat, &p, mgr, 0, sock);
+	prm_fill(&p, 0x7103, SG_SA_IN, 64);
+	ic = sg_sa_table_add(s->sat, &p, mgr, 0, sock);
+	CU_ASSERT_FATAL(ia >= 0 && ib >= 0 && ic >= 0);
+	a = sg_sa_table_get(s->sat, (uint32_t)ia);
+	b = sg_sa_table_get(s->sat, (uint32_t)ib);
+	c = sg_sa_table_get(s->sat, (uint32_t)ic);
+
+	/* packet limits: dead now, keys kept for the rest of the burst */
+	a->packets = b->packets = 1;
+	CU_ASSERT_EQUAL(sg_shard_sa_limit(s, a), -1);
+	CU_ASSERT_EQUAL(sg_shard_sa_limit(s, b), -1);
+	CU_ASSERT(a->dead && b->dead && s->nb_wipe == 2);
+	CU_ASSERT(!sg_all_zero(a->key, sizeof(*a->key)) && !sg_all_zero(b->key, sizeof(*b->key)));
+	b->dead = 0; /* as a rekey between the burst and the wipe would leave it */
+	sg_shard_wipe_dead(s);
+	CU_ASSERT(sg_all_zero(a->key, sizeof(*a->key)));
+	CU_ASSERT(!sg_all_zero(b->key, sizeof(*b->key)));
+	CU_ASSERT_EQUAL(s->nb_wipe, 0);
+
+	/* a time limit: the sweep kills it and takes its keys at once */
+	CU_ASSERT(!sg_all_zero(c->key, sizeof(*c->key)));
+	sg_shard_expire(s, (uint32_t)ic, SG_TIMER_KIND_BIT(SG_TIMER_HARD), 0, 0);
+	CU_ASSERT(c->dead && sg_all_zero(c->key, sizeof(*c->key)));
+	sg_shard_free(s);
 }

@@ -920,6 +920,7 @@ static const struct {
 	{"command alloc/free", test_cmd_alloc},
 	{"event ring: order, full", test_events},
 	{"event log: ids from a base, none before it", test_event_log_base},
+	{"dead SA keys: time limit at once, packet limit after the burst", test_dead_key_wipe},
 }, cmd_tests[] = {
 	{"sync; unknown op", test_cmd_sync},
 	{"SA add: index, owner, tag, key wiped in the command", test_cmd_add},

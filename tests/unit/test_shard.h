@@ -51,5 +51,6 @@ void empty_shard(void);
 /* Sequence numbers (shard_seq.c). */
 void test_event_log_base(void);
 void test_cmd_seq(void);
+void test_dead_key_wipe(void);
 
 #endif /* TEST_SHARD_H */
