@@ -9,12 +9,13 @@ Keys are gone from the gateway's memory once their SA is (issue 12 item
 - an outbound AES-256-CBC/HMAC-SHA-1 SA whose hard lifetime (3 s) ends
   it: a policy still names it, so it stays in its table, dead, until
   rekeyed, but its keys go when it dies;
-- an AES-GMAC SA deleted;
+- an AES-GMAC SA deleted, and a ChaCha20-Poly1305 one (ipsec-mb reads
+  its key as is, so the key bytes are its whole schedule);
 - an outbound AES-128-CBC/HMAC-SHA-512 SA killed mid-burst by its hard
   packet limit (2): kept dead for its policy, its keys go after the burst.
 
 What is looked for, per key: the key bytes (ipsec-mb's first round key is
-the AES key itself, so this is the key schedule; ChaCha20-free here), the
+the AES key itself, so this is the key schedule), the
 HMAC's precomputed inner and outer hash states (computed below with a
 SHA-1 and SHA-256 compression written out, both byte orders), and the key
 as hex text (the rule file's and the control requests' words). Each is
@@ -108,6 +109,7 @@ LIFE_K, LIFE_H = key(32, 5), key(20, 6)
 GMAC_K = key(16, 7) + key(4, 8)
 NEW_K = key(16, 9) + key(4, 10)
 PKT_K, PKT_H = key(16, 11), key(64, 12)
+CC_K = key(32, 13) + key(4, 14)
 
 EXTRA = f"""
 sa in 7301 aead_algo aes-128-gcm aead_key {hexkey(GCM_K)} mode ipv4-tunnel src {PEER} dst {GW}
@@ -123,6 +125,7 @@ sp ipv4 out esp protect 7304 pri 20 dst 10.1.34.0/24 sport 0:65535 dport 0:65535
 sa out 7305 cipher_algo aes-128-cbc cipher_key {hexkey(PKT_K)} auth_algo sha512-hmac \
     auth_key {hexkey(PKT_H)} mode ipv4-tunnel src {GW} dst {PEER} lifetime_hard_packets 2
 sp ipv4 out esp protect 7305 pri 20 dst 10.1.35.0/24 sport 0:65535 dport 0:65535
+sa in 7306 aead_algo chacha20-poly1305 aead_key {hexkey(CC_K)} mode ipv4-tunnel src {PEER} dst {GW}
 """
 
 NEEDLES = {
@@ -133,10 +136,12 @@ NEEDLES = {
     "SA 7303: HMAC-SHA-1 ipad/opad states": hmac_states(LIFE_H, sha1_block),
     "SA 7304 (AES-GMAC, deleted): AES key": [GMAC_K[:16]],
     "SA 7305 (AES-CBC, killed by its packet limit): AES key": [PKT_K],
+    "SA 7306 (ChaCha20-Poly1305, deleted): key": [CC_K[:32]],
 }
 TEXT = {"hex text of SA %d's key" % spi: hexkey(k).encode()
         for spi, k in ((7301, GCM_K), (7302, CBC_K), (7302, CBC_H), (7303, LIFE_K),
-                       (7303, LIFE_H), (7304, GMAC_K), (7305, PKT_K), (7305, PKT_H))}
+                       (7303, LIFE_H), (7304, GMAC_K), (7305, PKT_K), (7305, PKT_H),
+                       (7306, CC_K))}
 
 
 def body(s):
@@ -163,6 +168,7 @@ def body(s):
                           ("del sp ipv4 out esp protect 7304 pri 20 dst 10.1.34.0/24 "
                            "sport 0:65535 dport 0:65535", "del sp of 7304"),
                           ("del sa out 7304", "del sa out 7304"),
+                          ("del sa in 7306", "del sa in 7306"),
                           ("rekey in 7302 7312 aead_algo aes-128-gcm aead_key %s grace_ms 0" %
                            hexkey(NEW_K), "rekey in 7302 7312")):
             s.eq("%s: ok" % what, g.req(*req.split()).get("ok"), True)
