@@ -487,6 +487,7 @@ esp_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 	uint32_t got, done, i, j;
 	uint16_t ok;
 	uint8_t mixed = 0, kind;
+	bool restore; /* GMAC with ESN moved header bytes (fill_gmac()) */
 
 	if (unlikely(n == 0))
 		return 0;
@@ -508,6 +509,7 @@ esp_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 			return 0;
 	}
 	kind = ops[0].key->kind;
+	restore = kind == SG_CRYPTO_KIND_GMAC && ops[0].aad_len == 12;
 	if (likely(!mixed)) {
 		/* One group: one branch per burst, none per op. */
 		if (kind == SG_CRYPTO_KIND_GCM)
@@ -544,9 +546,11 @@ esp_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 					continue;
 				left[k / 64] &= ~(UINT64_C(1) << (k % 64));
 				fill_one(jobs[j++], &ops[k], enc, aside.icv[k]);
+				restore |= ops[k].key->kind == SG_CRYPTO_KIND_GMAC &&
+						ops[k].aad_len == 12;
 			}
 		}
-		kind = UINT8_MAX; /* any kind may need restoring */
+		kind = UINT8_MAX; /* tags of any length */
 	}
 
 	done = IMB_SUBMIT_BURST_NOCHECK(mgr, n, jobs);
@@ -560,7 +564,7 @@ esp_burst(IMB_MGR *mgr, struct sg_crypto_op *ops, uint16_t n, int enc)
 		ok = complete(jobs, done, enc, 0);
 	else
 		ok = complete(jobs, done, 0, 1);
-	if (unlikely(kind == SG_CRYPTO_KIND_GMAC || kind == UINT8_MAX))
+	if (unlikely(restore))
 		for (i = 0; i < n; i++)
 			if (ops[i].key->kind == SG_CRYPTO_KIND_GMAC && ops[i].aad_len == 12)
 				gmac_restore(&ops[i], aside.icv[i]);

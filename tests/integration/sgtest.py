@@ -121,6 +121,21 @@ def gw_out_sa(spi, key, esn=False):
                                tunnel_header=IP(src=GW, dst=PEER), esn_en=esn)
 
 
+def pattern(n, seed, mul=13):
+    """@n bytes a test can recognise: byte i is i * @mul + @seed."""
+    return bytes((i * mul + seed) & 0xFF for i in range(n))
+
+
+def sample_inner(i, n, dst, mul=13):
+    """Inner packet #@i to @dst with @n bytes of payload: UDP on odd @i, TCP
+    with DF on even ones (the two a tunnel mostly carries)."""
+    if i % 2:
+        return IP(src="10.1.0.9", dst=dst, id=i) / UDP(sport=1000 + i, dport=53) / \
+            Raw(pattern(n, i, mul))
+    return IP(src="10.1.0.9", dst=dst, id=i, flags="DF") / \
+        TCP(sport=2000 + i, dport=80, flags="PA") / Raw(pattern(n, i, mul))
+
+
 def esp_custom(sa, inner, seq, padding=None, padlen=None, nh=4, esn_hi=None, src=PEER,
                dst=GW, iv=None):
     """

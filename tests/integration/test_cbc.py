@@ -35,8 +35,9 @@ import struct
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from sgtest import (suite_main, IP, UDP, TCP, Raw, SecurityAssociation, ESP, IPSecIntegrityError,
-                    LiveGateway, frame, base_rules, hexkey, split_frame, diff_bytes, check_outputs,
+from sgtest import (suite_main, pattern, sample_inner, IP, UDP, Raw, SecurityAssociation, ESP,
+                    IPSecIntegrityError, LiveGateway, frame, base_rules, hexkey, split_frame,
+                    diff_bytes, check_outputs,
                     peer_sa, SPI_IN_128, KEY_IN_128, PEER, GW, UNPROT, PROT)
 
 SCAPY_AUTH = {"sha1-hmac": "HMAC-SHA1-96", "sha256-hmac": "SHA2-256-128",
@@ -93,15 +94,11 @@ def scapy_sa(spi, c, ck, a, ak, src, dst, esn_en=False, esn=0):
 
 
 def payload(n, seed):
-    return bytes((i * 13 + seed) & 0xFF for i in range(n))
+    return pattern(n, seed, 13)
 
 
 def inner(i, n, dst):
-    if i % 2:
-        return IP(src="10.1.0.9", dst=dst, id=i) / UDP(sport=1000 + i, dport=53) / \
-            Raw(payload(n, i))
-    return IP(src="10.1.0.9", dst=dst, id=i, flags="DF") / \
-        TCP(sport=2000 + i, dport=80, flags="PA") / Raw(payload(n, i))
+    return sample_inner(i, n, dst, 13)
 
 
 def inbound_frames():

@@ -24,8 +24,9 @@ import struct
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from sgtest import (suite_main, IP, UDP, TCP, Raw, frame, base_rules, hexkey, split_frame,
-                    diff_bytes, check_outputs, peer_sa, SPI_IN_128, KEY_IN_128, PEER, GW,
+from sgtest import (suite_main, pattern, sample_inner, IP, UDP, Raw, frame, base_rules, hexkey,
+                    split_frame, diff_bytes, check_outputs, peer_sa, SPI_IN_128, KEY_IN_128,
+                    PEER, GW,
                     UNPROT, PROT)
 
 
@@ -80,15 +81,11 @@ def seal(k, salt, spi, seq, inner, esn, tag_hi=None):
 
 
 def payload(n, seed):
-    return bytes((i * 17 + seed) & 0xFF for i in range(n))
+    return pattern(n, seed, 17)
 
 
 def inner(i, n, dst):
-    if i % 2:
-        return IP(src="10.1.0.9", dst=dst, id=i) / UDP(sport=1000 + i, dport=53) / \
-            Raw(payload(n, i))
-    return IP(src="10.1.0.9", dst=dst, id=i, flags="DF") / \
-        TCP(sport=2000 + i, dport=80, flags="PA") / Raw(payload(n, i))
+    return sample_inner(i, n, dst, 17)
 
 
 def inbound_frames():
